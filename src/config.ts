@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parse as parseDotenv } from 'dotenv'
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+// The one place that reads process.env: every process calls loadConfig() and passes the
+// result down explicitly.
+
+const Env = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
+    default: 'development', description: 'one of development, test, production'
+  }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'a listen address' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'a port number 0-65535' }),
+  PUBLIC_URL: Type.String({ default: 'http://localhost:3000', description: 'an http(s) URL' }),
+  DATABASE_URL: Type.Optional(Type.String({ description: 'a postgres:// connection string' })),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 500, default: 10, description: 'an integer 1-500' }),
+  REDIS_URL: Type.Optional(Type.String({ description: 'a redis:// or rediss:// URL' })),
+  REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,32}$', default: 'bz:', description: 'a key prefix of 1-32 safe characters' }),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'a secret of at least 32 bytes' })),
+  ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 32, description: 'a key of at least 32 bytes' })),
+  ACCESS_TOKEN_TTL: Type.Integer({ minimum: 30, maximum: 86400, default: 900, description: 'seconds, 30-86400' }),
+  REFRESH_TOKEN_TTL: Type.Integer({ minimum: 60, default: 2592000, description: 'seconds, at least 60' }),
+  SESSION_IDLE_TTL: Type.Integer({ minimum: 60, default: 604800, description: 'seconds, at least 60' }),
+  SMTP_URL: Type.Optional(Type.String({ description: 'an smtp:// or smtps:// URL' })),
+  MAIL_FROM: Type.String({ minLength: 3, default: 'Bazaar <no-reply@localhost>', description: 'a sender address' }),
+  STRIPE_SECRET_KEY: Type.Optional(Type.String({ minLength: 1, description: 'a Stripe secret key' })),
+  STRIPE_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 1, description: 'a Stripe webhook signing secret' })),
+  STRIPE_API_URL: Type.Optional(Type.String({ description: 'an http(s) URL' })),
+  DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'a folder path' }),
+  UPLOAD_DIR: Type.Optional(Type.String({ minLength: 1, description: 'a folder path' })),
+  UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, default: 5 * 1024 * 1024, description: 'an integer of bytes, at least 1024' }),
+  CORS_ORIGINS: Type.String({ default: 'http://localhost:3000', description: 'comma-separated http(s) origins' }),
+  TRUST_PROXY: Type.String({ default: 'false', description: 'true, false, a hop count or a comma-separated list of addresses' }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per client IP' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
+    default: 'info', description: 'a pino level'
+  })
+})
+type Env = Static<typeof Env>
+
+export type NodeEnv = Env['NODE_ENV']
+export type LogLevel = Env['LOG_LEVEL']
+
+export interface Config {
+  env: NodeEnv
+  host: string
+  port: number
+  publicUrl: string
+  databaseUrl: string
+  /** False when DATABASE_URL was not given and a local default stands in. */
+  databaseUrlSet: boolean
+  databasePoolMax: number
+  redisUrl: string
+  redisUrlSet: boolean
+  redisPrefix: string
+  queuePrefix: string
+  jwtSecret: string
+  encryptionKey: string
+  accessTokenTtl: number
+  refreshTokenTtl: number
+  sessionIdleTtl: number
+  smtpUrl: string | undefined
+  mailFrom: string
+  mailDir: string
+  stripe: { secretKey: string | undefined, webhookSecret: string | undefined, apiUrl: string | undefined }
+  dataDir: string
+  uploadDir: string
+  uploadMaxBytes: number
+  corsOrigins: string[]
+  trustProxy: boolean | number | string
+  rateLimitMax: number
+  logLevel: LogLevel
+  /** How often the worker moves outbox rows to their queues. */
+  outboxIntervalMs: number
+}
+
+export class ConfigError extends Error {}
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/bazaar'
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+
+/** Where `npm start` records the local services it started, so other processes find them. */
+export function localServicesFile (dataDir: string): string {
+  return join(dataDir, 'services.json')
+}
+
+export interface LocalServicesRecord { databaseUrl?: string, redisUrl?: string }
+
+export function readLocalServices (dataDir: string): LocalServicesRecord {
+  const file = localServicesFile(dataDir)
+  if (!existsSync(file)) return {}
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LocalServicesRecord
+  } catch {
+    return {}
+  }
+}
+
+interface DevSecrets { jwtSecret: string, encryptionKey: string }
+
+/** Development secrets are generated once per data folder and kept there (mode 600). */
+function devSecrets (dataDir: string): DevSecrets {
+  const file = join(dataDir, 'secrets.json')
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets
+  const secrets = { jwtSecret: randomBytes(48).toString('base64url'), encryptionKey: randomBytes(48).toString('base64url') }
+  mkdirSync(dataDir, { recursive: true })
+  writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+  return secrets
+}
+
+function readDotenv (): Record<string, string> {
+  const file = resolve('.env')
+  return existsSync(file) ? parseDotenv(readFileSync(file)) : {}
+}
+
+function fail (name: string, why: string): never {
+  throw new ConfigError(`Invalid environment: ${name} ${why}`)
+}
+
+function checkUrl (name: string, value: string | undefined, protocols: string[]): void {
+  if (value === undefined) return
+  const expected = protocols.map((p) => `${p}//`).join(' or ')
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    fail(name, `must be a URL starting with ${expected}`)
+  }
+  if (!protocols.includes(url.protocol)) fail(name, `must be a URL starting with ${expected} (got ${url.protocol}//)`)
+}
+
+function parseTrustProxy (value: string): boolean | number | string {
+  if (value === 'true') return true
+  if (value === 'false') return false
+  if (/^\d+$/.test(value)) return Number(value)
+  return value
+}
+
+// Placeholders shipped in .env.example; production must not run with them.
+const PLACEHOLDER = /change[-_ ]?me|example|placeholder/i
+
+/**
+ * Validates the environment (plus `.env`) and returns the typed configuration.
+ * Throws ConfigError with one line naming the first bad variable.
+ */
+export function loadConfig (source: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = { ...readDotenv() }
+  for (const [key, value] of Object.entries(source)) {
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const env = Value.Default(Env, Value.Convert(Env, Value.Clean(Env, { ...raw }))) as Env
+  const [first] = Value.Errors(Env, env)
+  if (first) {
+    const name = first.path.replace(/^\//, '')
+    const schema = (Env.properties as Record<string, { description?: string }>)[name]
+    fail(name, `must be ${schema?.description ?? first.message}`)
+  }
+
+  checkUrl('PUBLIC_URL', env.PUBLIC_URL, ['http:', 'https:'])
+  checkUrl('DATABASE_URL', env.DATABASE_URL, ['postgres:', 'postgresql:'])
+  checkUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:'])
+  checkUrl('SMTP_URL', env.SMTP_URL, ['smtp:', 'smtps:'])
+  checkUrl('STRIPE_API_URL', env.STRIPE_API_URL, ['http:', 'https:'])
+  const corsOrigins = env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
+  for (const origin of corsOrigins) checkUrl('CORS_ORIGINS', origin, ['http:', 'https:'])
+
+  const dataDir = resolve(env.DATA_DIR)
+  const production = env.NODE_ENV === 'production'
+  let jwtSecret = env.JWT_SECRET
+  let encryptionKey = env.ENCRYPTION_KEY
+  let databaseUrl = env.DATABASE_URL
+  let redisUrl = env.REDIS_URL
+
+  if (production) {
+    for (const [name, value] of [['DATABASE_URL', databaseUrl], ['REDIS_URL', redisUrl], ['JWT_SECRET', jwtSecret],
+      ['ENCRYPTION_KEY', encryptionKey], ['SMTP_URL', env.SMTP_URL]] as const) {
+      if (value === undefined) fail(name, 'is required in production')
+    }
+    const dev = existsSync(join(dataDir, 'secrets.json')) ? devSecrets(dataDir) : undefined
+    for (const [name, value] of [['JWT_SECRET', jwtSecret], ['ENCRYPTION_KEY', encryptionKey]] as const) {
+      if (PLACEHOLDER.test(value!) || value === dev?.jwtSecret || value === dev?.encryptionKey) {
+        fail(name, 'is a development default; production needs a secret of its own')
+      }
+    }
+  } else {
+    if (jwtSecret === undefined || encryptionKey === undefined) {
+      const dev = devSecrets(dataDir)
+      jwtSecret ??= dev.jwtSecret
+      encryptionKey ??= dev.encryptionKey
+    }
+    const local = readLocalServices(dataDir)
+    databaseUrl ??= local.databaseUrl ?? DEFAULT_DATABASE_URL
+    redisUrl ??= local.redisUrl ?? DEFAULT_REDIS_URL
+  }
+
+  return {
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    publicUrl: env.PUBLIC_URL.replace(/\/+$/, ''),
+    databaseUrl: databaseUrl!,
+    databaseUrlSet: env.DATABASE_URL !== undefined,
+    databasePoolMax: env.DATABASE_POOL_MAX,
+    redisUrl: redisUrl!,
+    redisUrlSet: env.REDIS_URL !== undefined,
+    redisPrefix: env.REDIS_PREFIX,
+    queuePrefix: `${env.REDIS_PREFIX.replace(/:+$/, '')}-bull`,
+    jwtSecret: jwtSecret!,
+    encryptionKey: encryptionKey!,
+    accessTokenTtl: env.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: env.REFRESH_TOKEN_TTL,
+    sessionIdleTtl: env.SESSION_IDLE_TTL,
+    smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM,
+    mailDir: join(dataDir, 'mail'),
+    stripe: { secretKey: env.STRIPE_SECRET_KEY, webhookSecret: env.STRIPE_WEBHOOK_SECRET, apiUrl: env.STRIPE_API_URL },
+    dataDir,
+    uploadDir: resolve(env.UPLOAD_DIR ?? join(dataDir, 'uploads')),
+    uploadMaxBytes: env.UPLOAD_MAX_BYTES,
+    corsOrigins,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    rateLimitMax: env.RATE_LIMIT_MAX,
+    logLevel: env.LOG_LEVEL,
+    outboxIntervalMs: 1000
+  }
+}
+
+/** For process entry points: a bad environment ends the process with one line on stderr. */
+export function loadConfigOrExit (source: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(source)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + '\n')
+      process.exit(1)
+    }
+    throw err
+  }
+}
+
+/** The environment for a child process of ours: this one's, with the given overrides. */
+export function childEnv (overrides: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides }
+}
+
+/** True when this process was started with its output on a terminal. */
+export const interactive = process.stdout.isTTY === true
