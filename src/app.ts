@@ -1,0 +1,112 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { randomBytes } from 'node:crypto'
+import type { Config } from './config.ts'
+import { loggerOptions } from './platform/logger.ts'
+import { lazyChildLoggerFactory } from './platform/lazy-logger.ts'
+import { systemClock, systemRandom, type Clock, type Random } from './platform/clock.ts'
+import { createSealer, type Sealer } from './platform/crypto.ts'
+import errors from './platform/errors.ts'
+import db from './platform/db.ts'
+import redis from './platform/redis.ts'
+import queues from './platform/queues.ts'
+import storage from './platform/storage.ts'
+import principal from './platform/principal.ts'
+import security from './platform/security.ts'
+import idempotency from './platform/idempotency.ts'
+import docs from './platform/docs.ts'
+import health from './platform/health.ts'
+import files from './platform/files.ts'
+
+export interface AppOptions {
+  clock?: Clock
+  random?: Random
+  /** Fastify's logger option; defaults to pino with our redaction and level. */
+  logger?: FastifyServerOptions['logger']
+  /** Extra plugins registered after the domains (tests and tools use this). */
+  plugins?: FastifyPluginAsync[]
+}
+
+export interface Lifecycle { shuttingDown: boolean }
+
+// A client's request id is reused when it is sane; otherwise we mint one: a random prefix per
+// process and a counter, unique across copies and cheaper than a UUID per request.
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+const requestIdPrefix = randomBytes(6).toString('hex')
+let requestCounter = 0
+function generateRequestId (given: string | string[] | undefined): string {
+  if (typeof given === 'string' && REQUEST_ID.test(given)) return given
+  requestCounter = (requestCounter + 1) % Number.MAX_SAFE_INTEGER
+  return `${requestIdPrefix}-${requestCounter.toString(36)}`
+}
+
+/** One line per request, when it completes; the 'incoming request' line only at debug. */
+class RequestLog extends LogController {
+  /** Health probes are not logged: load balancers call them every few seconds. */
+  override isLogDisabled (request: FastifyRequest): boolean {
+    return request.routeOptions?.config?.probe === true || super.isLogDisabled(request)
+  }
+
+  override incomingRequest (request: FastifyRequest): void {
+    if (!this.isLogDisabled(request)) request.log.debug({ method: request.method, url: request.url }, 'incoming request')
+  }
+
+  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return
+    const line = { method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime * 10) / 10 }
+    if (error) reply.log.error({ ...line, err: error }, 'request errored')
+    else reply.log.info(line, 'request completed')
+  }
+}
+
+const core = fp(async (app, options: { config: Config, clock: Clock, random: Random }) => {
+  app.decorate('config', options.config)
+  app.decorate('clock', options.clock)
+  app.decorate('random', options.random)
+  app.decorate('sealer', createSealer(options.config.encryptionKey))
+  app.decorate('lifecycle', { shuttingDown: false })
+}, { name: 'config' })
+
+export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config, 'api'),
+    genReqId: (req) => generateRequestId(req.headers['x-request-id']),
+    logController: new RequestLog({ requestIdLogLabel: 'requestId' }),
+    childLoggerFactory: lazyChildLoggerFactory,
+    // A hop count is valid for Fastify (proxy-addr) though its types omit it.
+    trustProxy: config.trustProxy as boolean | string,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(core, { config, clock: options.clock ?? systemClock, random: options.random ?? systemRandom })
+  await app.register(errors)
+  await app.register(db)
+  await app.register(redis)
+  await app.register(queues)
+  await app.register(storage)
+  await app.register(principal)
+  await app.register(security)
+  await app.register(idempotency)
+  await app.register(docs)
+
+  await app.register(health)
+  await app.register(files)
+
+  for (const plugin of options.plugins ?? []) await app.register(plugin)
+  return app
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A health probe: never logged per request, never rate limited. */
+    probe?: boolean
+  }
+  interface FastifyInstance {
+    config: Config
+    clock: Clock
+    random: Random
+    sealer: Sealer
+    lifecycle: Lifecycle
+  }
+}

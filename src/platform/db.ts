@@ -1,0 +1,63 @@
+import fp from 'fastify-plugin'
+import pg from 'pg'
+import { CamelCasePlugin, Kysely, PostgresDialect, sql, type Transaction } from 'kysely'
+import type { DB } from './db-types.ts'
+import type { Config } from '../config.ts'
+
+// int8 (counts, sums) arrives as a string by default; our int8 values are far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
+
+export type Db = Kysely<DB>
+export type Trx = Transaction<DB>
+/** Either the pool or a transaction: services take this when a caller may pass its transaction. */
+export type Queryable = Db | Trx
+
+export interface Database {
+  db: Db
+  pool: pg.Pool
+  destroy: () => Promise<void>
+}
+
+export function createPool (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'>): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: config.databaseUrl,
+    max: config.databasePoolMax,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+    // A stuck statement must not hold a connection forever.
+    statement_timeout: 30000
+  })
+  // An idle client losing its server emits here; without a listener that would crash the process.
+  pool.on('error', () => {})
+  return pool
+}
+
+export function createDatabase (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'>): Database {
+  const pool = createPool(config)
+  const db = new Kysely<DB>({
+    dialect: new PostgresDialect({ pool }),
+    plugins: [new CamelCasePlugin()]
+  })
+  return { db, pool, destroy: () => db.destroy() }
+}
+
+/** Round-trip time of a trivial statement, in milliseconds. */
+export async function pingDatabase (db: Kysely<any>): Promise<number> {
+  const started = performance.now()
+  await sql`select 1`.execute(db)
+  return Math.round((performance.now() - started) * 100) / 100
+}
+
+export default fp(async (app) => {
+  const database = createDatabase(app.config)
+  app.decorate('db', database.db)
+  app.decorate('pgPool', database.pool)
+  app.addHook('onClose', () => database.destroy())
+}, { name: 'db', dependencies: ['config'] })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Db
+    pgPool: pg.Pool
+  }
+}

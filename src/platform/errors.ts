@@ -1,0 +1,190 @@
+import { STATUS_CODES } from 'node:http'
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+// RFC 9457 problem details. Every error leaves the process through toProblem(), so a 5xx
+// never carries a stack, SQL or a secret, and every 4xx names what was wrong.
+
+export const ProblemFieldError = Type.Object({
+  pointer: Type.String({ description: 'JSON pointer into the request, e.g. /body/email' }),
+  detail: Type.String()
+})
+
+export const ProblemDetails = Type.Object({
+  type: Type.String({ description: 'URI identifying the problem type' }),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  code: Type.String({ description: 'stable machine-readable code, e.g. VALIDATION_FAILED' }),
+  requestId: Type.String(),
+  errors: Type.Optional(Type.Array(ProblemFieldError))
+}, {
+  $id: 'ProblemDetails',
+  additionalProperties: true,
+  examples: [{
+    type: 'urn:bazaar:problem:validation-failed',
+    title: 'Bad Request',
+    status: 400,
+    detail: 'body/email must match format "email"',
+    code: 'VALIDATION_FAILED',
+    requestId: '7d0e6c1e-5f53-4a6c-9a5e-0c4a7f1c2b11',
+    errors: [{ pointer: '/body/email', detail: 'must match format "email"' }]
+  }]
+})
+export type ProblemDetails = Static<typeof ProblemDetails>
+export type ProblemFieldError = Static<typeof ProblemFieldError>
+
+/** Reference to the shared problem schema, for route response maps. */
+export const Problem = Type.Ref('ProblemDetails') as unknown as TSchema
+
+/** `{ 400: Problem, 404: Problem }` for the listed status codes. */
+export function problems (...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, Problem]))
+}
+
+export class AppError extends Error {
+  readonly status: number
+  readonly code: string
+  readonly errors: ProblemFieldError[] | undefined
+  readonly extra: Record<string, unknown> | undefined
+
+  constructor (status: number, code: string, detail: string, options: { errors?: ProblemFieldError[], extra?: Record<string, unknown>, cause?: unknown } = {}) {
+    super(detail, { cause: options.cause })
+    this.name = 'AppError'
+    this.status = status
+    this.code = code
+    this.errors = options.errors
+    this.extra = options.extra
+  }
+}
+
+export const BadRequest = (code: string, detail: string, errors?: ProblemFieldError[]) => new AppError(400, code, detail, { errors })
+export const InvalidField = (pointer: string, detail: string) =>
+  new AppError(400, 'VALIDATION_FAILED', `${pointer.replace(/^\//, '')} ${detail}`, { errors: [{ pointer, detail }] })
+export const Unauthorized = (code = 'UNAUTHORIZED', detail = 'Authentication is required.') => new AppError(401, code, detail)
+export const Forbidden = (detail = 'You are not allowed to do this.', code = 'FORBIDDEN') => new AppError(403, code, detail)
+export const NotFound = (what = 'resource') => new AppError(404, 'NOT_FOUND', `${what} not found`)
+export const Conflict = (code: string, detail: string) => new AppError(409, code, detail)
+export const Unprocessable = (code: string, detail: string) => new AppError(422, code, detail)
+export const TooManyRequests = (detail = 'Too many requests; retry later.') => new AppError(429, 'RATE_LIMITED', detail)
+export const ServiceUnavailable = (code: string, detail: string, extra?: Record<string, unknown>) => new AppError(503, code, detail, { extra })
+
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE'
+}
+
+// Fastify and plugin error codes whose status or message we refine.
+const CODE_BY_FASTIFY_CODE: Record<string, [number, string]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'MALFORMED_BODY'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'MALFORMED_BODY'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'MALFORMED_BODY'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'PAYLOAD_TOO_LARGE'],
+  FST_REQ_FILE_TOO_LARGE: [413, 'PAYLOAD_TOO_LARGE'],
+  FST_FILES_LIMIT: [413, 'TOO_MANY_FILES'],
+  FST_PARTS_LIMIT: [413, 'TOO_MANY_PARTS'],
+  FST_FIELDS_LIMIT: [413, 'TOO_MANY_FIELDS'],
+  FST_PROTO_VIOLATION: [400, 'MALFORMED_BODY'],
+  FST_INVALID_MULTIPART_CONTENT_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE'],
+  FST_ERR_CTP_INVALID_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE'],
+  FAST_JWT_INVALID_SIGNATURE: [401, 'UNAUTHORIZED']
+}
+
+function kebab (code: string): string {
+  return code.toLowerCase().replace(/_/g, '-')
+}
+
+interface AjvIssue { instancePath: string, message?: string, keyword: string, params: Record<string, unknown> }
+
+function validationErrors (error: FastifyError): ProblemFieldError[] {
+  const context = (error as FastifyError & { validationContext?: string }).validationContext ?? 'body'
+  return (error.validation as AjvIssue[]).map((issue) => {
+    let pointer = `/${context}${issue.instancePath}`
+    if (issue.keyword === 'required' && typeof issue.params.missingProperty === 'string') {
+      pointer += `/${issue.params.missingProperty}`
+    } else if (issue.keyword === 'additionalProperties' && typeof issue.params.additionalProperty === 'string') {
+      pointer += `/${issue.params.additionalProperty}`
+    }
+    const detail = issue.keyword === 'required' ? 'is required' : issue.message ?? 'is invalid'
+    return { pointer, detail }
+  })
+}
+
+export function toProblem (error: unknown, requestId: string): ProblemDetails & Record<string, unknown> {
+  let status = 500
+  let code = 'INTERNAL'
+  let detail = 'An unexpected error occurred.'
+  let errors: ProblemFieldError[] | undefined
+  let extra: Record<string, unknown> | undefined
+
+  if (error instanceof AppError) {
+    ({ status, code, errors, extra } = error)
+    detail = error.message
+  } else if (error !== null && typeof error === 'object') {
+    const fe = error as FastifyError
+    if (Array.isArray(fe.validation)) {
+      status = 400
+      code = 'VALIDATION_FAILED'
+      errors = validationErrors(fe)
+      detail = errors.map((e) => `${e.pointer.slice(1)} ${e.detail}`).join('; ')
+    } else if (fe.code && CODE_BY_FASTIFY_CODE[fe.code]) {
+      [status, code] = CODE_BY_FASTIFY_CODE[fe.code]!
+      detail = fe.message
+    } else if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+      status = fe.statusCode
+      code = CODE_BY_STATUS[status] ?? 'BAD_REQUEST'
+      detail = fe.message
+    } else if (fe.statusCode === 503) {
+      status = 503
+      code = 'SERVICE_UNAVAILABLE'
+      detail = 'The service is unavailable; retry later.'
+    }
+  }
+  return {
+    ...extra,
+    type: `urn:bazaar:problem:${kebab(code)}`,
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    requestId,
+    ...(errors ? { errors } : {})
+  }
+}
+
+/** Unknown routes answer 404 in the problem shape (installed with the rate limiter in security.ts). */
+export async function notFoundHandler (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  return sendProblem(reply, NotFound(`route ${request.method} ${request.url.split('?')[0]}`))
+}
+
+export function sendProblem (reply: FastifyReply, error: unknown): FastifyReply {
+  const problem = toProblem(error, reply.request.id)
+  return reply.code(problem.status).type('application/problem+json').send(problem)
+}
+
+/** One error path for the whole app. */
+export default fp(async (app) => {
+  app.addSchema(ProblemDetails)
+
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const problem = toProblem(error, request.id)
+    if (problem.status >= 500) {
+      request.log.error({ err: error }, 'request failed')
+    } else if (error instanceof AppError === false && problem.status !== 404) {
+      request.log.info({ problem: problem.code, detail: problem.detail }, 'request rejected')
+    }
+    return reply.code(problem.status).type('application/problem+json').send(problem)
+  })
+}, { name: 'errors' })

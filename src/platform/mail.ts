@@ -1,0 +1,77 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import nodemailer, { type Transporter } from 'nodemailer'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from '../config.ts'
+import type { Sealer } from './crypto.ts'
+import type { EmailJob } from './queues.ts'
+
+// Email: templates render a text and an HTML part; the worker sends through SMTP, or, in
+// development without SMTP_URL, writes .eml files to the mail outbox folder.
+
+export interface RenderedEmail { subject: string, text: string, html: string }
+
+export interface EmailTemplate<Vars> {
+  render: (vars: Vars) => RenderedEmail
+}
+
+export function defineTemplate<Vars> (render: (vars: Vars) => RenderedEmail): EmailTemplate<Vars> {
+  return { render }
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+/** Tagged template for HTML parts: every interpolated value is escaped. */
+export function html (strings: TemplateStringsArray, ...values: unknown[]): string {
+  return strings.reduce((out, part, i) =>
+    out + part + (i < values.length ? String(values[i] ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c]!) : ''), '')
+}
+
+/** Wraps an HTML body in the common layout. */
+export function layout (title: string, body: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${html`${title}`}</title></head>` +
+    `<body style="font-family:system-ui,sans-serif;max-width:560px;margin:auto;padding:24px;color:#222">${body}` +
+    '<p style="color:#888;font-size:12px">Bazaar</p></body></html>'
+}
+
+export interface OutgoingEmail { to: string, vars: Record<string, unknown> }
+
+/** The queue payload for an email: recipient and variables sealed so Redis never sees them. */
+export function sealEmail (sealer: Sealer, template: string, email: OutgoingEmail): EmailJob {
+  return { template, sealed: sealer.seal(email, 'email') }
+}
+
+export function openEmail (sealer: Sealer, job: EmailJob): OutgoingEmail {
+  return sealer.open<OutgoingEmail>(job.sealed, 'email')
+}
+
+export interface Mailer {
+  send: (to: string, email: RenderedEmail) => Promise<{ messageId: string }>
+  close: () => void
+}
+
+export function createMailer (config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'mailDir'>, log: FastifyBaseLogger): Mailer {
+  if (config.smtpUrl) {
+    const transport: Transporter = nodemailer.createTransport(config.smtpUrl)
+    return {
+      async send (to, email) {
+        const info = await transport.sendMail({ from: config.mailFrom, to, ...email })
+        return { messageId: info.messageId }
+      },
+      close: () => transport.close()
+    }
+  }
+  // No SMTP: keep the message as an .eml file a developer can open, and say where it is.
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
+  return {
+    async send (to, email) {
+      const info = await transport.sendMail({ from: config.mailFrom, to, ...email })
+      await mkdir(config.mailDir, { recursive: true })
+      const file = join(config.mailDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`)
+      await writeFile(file, info.message as Buffer)
+      log.info({ file, subject: email.subject }, 'email written to the mail outbox')
+      return { messageId: info.messageId }
+    },
+    close: () => transport.close()
+  }
+}

@@ -1,0 +1,36 @@
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Kysely, PostgresDialect } from 'kysely'
+import { FileMigrationProvider, Migrator, type MigrationResultSet } from 'kysely/migration'
+import { createPool } from './db.ts'
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url))
+
+/** Migrations run on a plain Kysely<any> (no camel-case plugin): they speak SQL names. */
+export function createMigrator (databaseUrl: string): { migrator: Migrator, close: () => Promise<void> } {
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: createPool({ databaseUrl, databasePoolMax: 2 }) }) })
+  const migrator = new Migrator({
+    db,
+    provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR })
+  })
+  return { migrator, close: () => db.destroy() }
+}
+
+/** Applies every pending migration; throws with the failing migration's name. */
+export async function migrateToLatest (databaseUrl: string): Promise<string[]> {
+  const { migrator, close } = createMigrator(databaseUrl)
+  try {
+    return describe(await migrator.migrateToLatest())
+  } finally {
+    await close()
+  }
+}
+
+export function describe ({ error, results }: MigrationResultSet): string[] {
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')
+    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message}`, { cause: error })
+  }
+  return (results ?? []).map((r) => `${r.direction === 'Up' ? 'applied' : 'reverted'} ${r.migrationName}`)
+}

@@ -1,0 +1,99 @@
+import { createReadStream } from 'node:fs'
+import { mkdir, rename, rm, stat, copyFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import type { Readable } from 'node:stream'
+import fp from 'fastify-plugin'
+import { newId } from './clock.ts'
+
+// Uploaded files live under generated keys, never the client's file name. The interface is
+// small so an S3-compatible store can replace the local disk.
+
+export type Visibility = 'public' | 'private'
+
+/** `public/<uuid>.<ext>` or `private/<uuid>.<ext>`; nothing else can name a stored file. */
+const KEY = /^(public|private)\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[a-z0-9]{2,5}$/
+
+export const CONTENT_TYPES: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  webp: 'image/webp',
+  pdf: 'application/pdf'
+}
+export const EXTENSIONS: Record<string, string> = Object.fromEntries(Object.entries(CONTENT_TYPES).map(([ext, type]) => [type, ext]))
+
+export function isStorageKey (key: string): boolean {
+  return KEY.test(key)
+}
+
+export function newStorageKey (visibility: Visibility, contentType: string): string {
+  const ext = EXTENSIONS[contentType]
+  if (!ext) throw new Error(`no extension for ${contentType}`)
+  return `${visibility}/${newId()}.${ext}`
+}
+
+export function contentTypeOfKey (key: string): string {
+  return CONTENT_TYPES[key.slice(key.lastIndexOf('.') + 1)] ?? 'application/octet-stream'
+}
+
+export interface StoredObject { stream: Readable, size: number, contentType: string }
+
+export interface FileStorage {
+  /** A fresh path for a temporary upload, on the same volume as the store. */
+  tempPath: () => Promise<string>
+  /** Moves a complete temporary file into the store under `key`. */
+  put: (key: string, localPath: string) => Promise<void>
+  open: (key: string) => Promise<StoredObject | null>
+  remove: (key: string) => Promise<void>
+}
+
+export class LocalDiskStorage implements FileStorage {
+  constructor (private readonly root: string) {}
+
+  private pathOf (key: string): string {
+    if (!isStorageKey(key)) throw new Error('invalid storage key')
+    return join(this.root, key)
+  }
+
+  async tempPath (): Promise<string> {
+    const dir = join(this.root, 'tmp')
+    await mkdir(dir, { recursive: true })
+    return join(dir, newId())
+  }
+
+  async put (key: string, localPath: string): Promise<void> {
+    const target = this.pathOf(key)
+    await mkdir(dirname(target), { recursive: true })
+    try {
+      await rename(localPath, target)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err
+      await copyFile(localPath, target)
+      await rm(localPath, { force: true })
+    }
+  }
+
+  async open (key: string): Promise<StoredObject | null> {
+    if (!isStorageKey(key)) return null
+    const path = this.pathOf(key)
+    try {
+      const { size } = await stat(path)
+      return { stream: createReadStream(path), size, contentType: contentTypeOfKey(key) }
+    } catch {
+      return null
+    }
+  }
+
+  async remove (key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true })
+  }
+}
+
+export default fp(async (app) => {
+  app.decorate('storage', new LocalDiskStorage(app.config.uploadDir))
+}, { name: 'storage', dependencies: ['config'] })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    storage: FileStorage
+  }
+}

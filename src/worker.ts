@@ -1,0 +1,114 @@
+import { fileURLToPath } from 'node:url'
+import { Worker, type Processor } from 'bullmq'
+import closeWithGrace from 'close-with-grace'
+import pino from 'pino'
+import type { FastifyBaseLogger } from 'fastify'
+import { loadConfigOrExit, type Config } from './config.ts'
+import { loggerOptions } from './platform/logger.ts'
+import { createDatabase } from './platform/db.ts'
+import { closeRedis, connectRedis, createRedis } from './platform/redis.ts'
+import { closeQueues, createQueues, type QueueName } from './platform/queues.ts'
+import { createSealer } from './platform/crypto.ts'
+import { createMailer, type EmailTemplate } from './platform/mail.ts'
+import { LocalDiskStorage } from './platform/storage.ts'
+import type { Clock } from './platform/clock.ts'
+import { emailTemplates } from './email-templates.ts'
+import { createEmailProcessor } from './jobs/email.ts'
+import { createOutboxProcessor } from './jobs/outbox.ts'
+import { createFilesProcessor } from './jobs/files.ts'
+
+// The worker process: one BullMQ Worker per queue, plus the job schedulers for periodic work.
+// Any number of copies can run; each job is safe to run twice.
+
+export interface WorkerOptions {
+  clock?: Clock
+  logger?: FastifyBaseLogger
+  templates?: Record<string, EmailTemplate<any>>
+  /** Queues this worker consumes (default: all). */
+  queues?: QueueName[]
+}
+
+export interface RunningWorker {
+  close: () => Promise<void>
+}
+
+const CONCURRENCY: Record<QueueName, number> = {
+  email: 8,
+  'session-cleanup': 1,
+  'order-expiry': 1,
+  outbox: 1,
+  files: 4
+}
+
+export async function startWorker (config: Config, options: WorkerOptions = {}): Promise<RunningWorker> {
+  const log = options.logger ?? (pino(loggerOptions(config, 'worker')) as unknown as FastifyBaseLogger)
+  const database = createDatabase(config)
+  const redis = createRedis(config, 'api')
+  const producer = createRedis(config, 'worker')
+  await Promise.all([connectRedis(redis, 30000), connectRedis(producer, 30000)])
+  const queues = createQueues(producer, config.queuePrefix, (err) => log.debug({ err: err.message }, 'queue connection error'))
+  const sealer = createSealer(config.encryptionKey)
+  const mailer = createMailer(config, log)
+  const storage = new LocalDiskStorage(config.uploadDir)
+
+  const processors: Partial<Record<QueueName, Processor>> = {
+    email: createEmailProcessor({ sealer, mailer, templates: options.templates ?? emailTemplates, log }),
+    outbox: createOutboxProcessor({ db: database.db, queues }),
+    files: createFilesProcessor({ storage })
+  }
+
+  const consumed = (options.queues ?? Object.keys(processors) as QueueName[]).filter((q) => processors[q])
+  const workerConnections = consumed.map(() => createRedis(config, 'worker'))
+  const workers = consumed.map((name, i) => {
+    const worker = new Worker(name, processors[name]!, {
+      connection: workerConnections[i]!,
+      prefix: config.queuePrefix,
+      concurrency: CONCURRENCY[name],
+      // After a Redis outage, resume within seconds rather than BullMQ's default 15 s.
+      runRetryDelay: 2000
+    })
+    worker.on('failed', (job, err) => log.warn({ queue: name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job failed'))
+    worker.on('error', (err) => log.error({ queue: name, err: err.message }, 'worker error'))
+    return worker
+  })
+
+  await Promise.all(workers.map((w) => w.waitUntilReady()))
+
+  // Schedulers are upserted by every worker copy (BullMQ keeps one per id), and again after
+  // each reconnect: a Redis that lost its data must not leave periodic work unscheduled.
+  const upsertSchedulers = async (): Promise<void> => {
+    if (consumed.includes('outbox')) {
+      await queues.outbox.upsertJobScheduler('outbox-relay', { every: config.outboxIntervalMs }, { name: 'relay', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } })
+    }
+  }
+  await upsertSchedulers()
+  producer.on('ready', () => {
+    upsertSchedulers().catch((err: Error) => log.warn({ err: err.message }, 'could not upsert job schedulers'))
+  })
+
+  log.info({ queues: consumed }, 'worker started')
+
+  return {
+    async close () {
+      // Running jobs finish first; then connections close.
+      await Promise.all(workers.map((w) => w.close()))
+      await closeQueues(queues)
+      mailer.close()
+      await database.destroy()
+      await Promise.all([redis, producer, ...workerConnections].map(closeRedis))
+      log.info('worker stopped')
+    }
+  }
+}
+
+async function main (): Promise<void> {
+  const config = loadConfigOrExit()
+  const worker = await startWorker(config)
+  closeWithGrace({ delay: 30000 }, async ({ signal, err }) => {
+    if (err) process.stderr.write(`worker error: ${err.message}\n`)
+    else if (signal) process.stdout.write(`worker: ${signal} received, finishing running jobs\n`)
+    await worker.close()
+  })
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main()
