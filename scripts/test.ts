@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import pg from 'pg'
+import { childEnv, loadConfigOrExit } from '../src/config.ts'
+import { provideLocalServices, withDatabase } from '../src/platform/local-services.ts'
+import { MIGRATIONS_DIR, migrateToLatest } from '../src/platform/migrator.ts'
+
+// npm test: brings up Postgres and Redis when none are configured (as `npm start` does),
+// prepares a migrated template database that every test file clones, runs tap, and stops
+// whatever it started. Arguments go to tap (`npm test -- test/platform/health.test.ts`).
+
+const config = loadConfigOrExit(childEnv({ NODE_ENV: 'test' }))
+const services = await provideLocalServices({
+  dataDir: config.dataDir,
+  databaseUrl: config.databaseUrlSet ? config.databaseUrl : undefined,
+  redisUrl: config.redisUrlSet ? config.redisUrl : undefined
+})
+
+/** The template is named after the migrations' contents, so a changed migration gets a fresh one. */
+function templateName (): string {
+  const hash = createHash('sha256')
+  for (const file of readdirSync(MIGRATIONS_DIR).sort()) hash.update(file).update(readFileSync(join(MIGRATIONS_DIR, file)))
+  return `bazaar_tpl_${hash.digest('hex').slice(0, 16)}`
+}
+
+async function prepareTemplate (admin: pg.Client): Promise<string> {
+  const name = templateName()
+  const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [name])
+  if (rowCount) return name
+  // Built under a scratch name and renamed when complete, so a half-migrated template is never used.
+  const scratch = `bazaar_tplbuild_${randomBytes(4).toString('hex')}`
+  await admin.query(`create database ${scratch}`)
+  try {
+    await migrateToLatest(withDatabase(services.databaseUrl, scratch))
+    await admin.query(`alter database ${scratch} rename to ${name}`)
+  } catch (err) {
+    await admin.query(`drop database if exists ${scratch} with (force)`)
+    const { rowCount: exists } = await admin.query('select 1 from pg_database where datname = $1', [name])
+    if (!exists) throw err
+  }
+  const stale = await admin.query("select datname from pg_database where datname like 'bazaar\\_tpl\\_%' and datname <> $1", [name])
+  for (const { datname } of stale.rows) await admin.query(`drop database if exists "${datname}" with (force)`).catch(() => {})
+  return name
+}
+
+const runId = randomBytes(3).toString('hex')
+const admin = new pg.Client({ connectionString: withDatabase(services.databaseUrl, 'postgres') })
+await admin.connect()
+let exitCode = 1
+try {
+  const template = await prepareTemplate(admin)
+  const tap = spawn(process.execPath, ['node_modules/tap/dist/esm/run.mjs', ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: childEnv({
+      NODE_ENV: 'test',
+      DATABASE_URL: services.databaseUrl,
+      REDIS_URL: services.redisUrl,
+      BAZAAR_TEST_TEMPLATE: template,
+      BAZAAR_TEST_RUN: runId
+    })
+  })
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => tap.kill(signal))
+  exitCode = await new Promise<number>((resolve) => tap.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))))
+} finally {
+  // Test files drop their own databases; these are the ones a crashed file left behind.
+  const left = await admin.query('select datname from pg_database where datname like $1', [`bazaar_t_${runId}_%`])
+  for (const { datname } of left.rows) await admin.query(`drop database if exists "${datname}" with (force)`).catch(() => {})
+  await admin.end()
+  await services.stop()
+}
+process.exit(exitCode)

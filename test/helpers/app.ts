@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { Redis } from 'ioredis'
+import { loadConfig, type Config } from '../../src/config.ts'
+import { buildApp } from '../../src/app.ts'
+import { startWorker, type RunningWorker, type WorkerOptions } from '../../src/worker.ts'
+import type { Clock } from '../../src/platform/clock.ts'
+import { createTestDatabase } from './database.ts'
+import { startSmtpServer, type TestSmtp } from './smtp.ts'
+
+// One call gives a test file an app on its own database (cloned from the migrated template),
+// its own Redis key and queue prefixes, temporary upload and mail folders, and optionally a
+// real SMTP server and the real worker code; t.teardown closes all of it.
+
+interface Tap { teardown: (fn: () => unknown) => void }
+
+export interface TestEnv {
+  config: Config
+  app: FastifyInstance
+  smtp: TestSmtp | null
+  worker: RunningWorker | null
+  /** A raw Redis client (no prefix) on the test's Redis. */
+  redis: Redis
+  startWorker: (options?: WorkerOptions) => Promise<RunningWorker>
+}
+
+export interface TestEnvOptions {
+  config?: Partial<Config>
+  clock?: Clock
+  plugins?: FastifyPluginAsync[]
+  smtp?: boolean
+  worker?: boolean | WorkerOptions
+  /** Skip building the API (worker-only tests). */
+  api?: boolean
+}
+
+export function testConfig (overrides: Partial<Config> = {}): Config {
+  const id = randomBytes(4).toString('hex')
+  const scratch = mkdtempSync(join(tmpdir(), 'bazaar-test-'))
+  const base = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+    DATA_DIR: scratch,
+    SMTP_URL: undefined
+  })
+  return {
+    ...base,
+    redisPrefix: `t${id}:`,
+    queuePrefix: `t${id}-bull`,
+    outboxIntervalMs: 200,
+    rateLimitMax: 10_000,
+    ...overrides
+  }
+}
+
+async function deleteKeys (redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    if (keys.length) await redis.unlink(...keys)
+  } while (cursor !== '0')
+}
+
+export async function createTestEnv (t: Tap, options: TestEnvOptions = {}): Promise<TestEnv> {
+  const database = await createTestDatabase()
+  const smtp = options.smtp ? await startSmtpServer() : null
+  const config = testConfig({ databaseUrl: database.url, ...(smtp ? { smtpUrl: smtp.url } : {}), ...options.config })
+  const redis = new Redis(config.redisUrl)
+  redis.on('error', () => {})
+  const workers: RunningWorker[] = []
+
+  const env: TestEnv = {
+    config,
+    app: null as unknown as FastifyInstance,
+    smtp,
+    worker: null,
+    redis,
+    startWorker: async (workerOptions = {}) => {
+      const worker = await startWorker(config, { clock: options.clock, ...workerOptions })
+      workers.push(worker)
+      return worker
+    }
+  }
+
+  t.teardown(async () => {
+    if (env.app) await env.app.close()
+    for (const worker of workers) await worker.close()
+    await smtp?.close()
+    await deleteKeys(redis, `${config.redisPrefix}*`)
+    await deleteKeys(redis, `${config.queuePrefix}:*`)
+    redis.disconnect()
+    await database.drop()
+    rmSync(config.dataDir, { recursive: true, force: true })
+  })
+
+  if (options.api !== false) {
+    env.app = await buildApp(config, { clock: options.clock, plugins: options.plugins })
+    await env.app.ready()
+  }
+  if (options.worker) env.worker = await env.startWorker(options.worker === true ? {} : options.worker)
+  return env
+}
+
+/** Polls `check` until it returns a truthy value or the time is up. */
+export async function eventually<T> (check: () => Promise<T> | T, timeoutMs = 10000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const value = await check()
+      if (value) return value
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`)
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+}

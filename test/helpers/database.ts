@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { withDatabase } from '../../src/platform/local-services.ts'
+
+// Each test file gets its own database, cloned from the migrated template that `npm test`
+// prepared (a file copy: milliseconds), and dropped in teardown.
+
+export function serverUrl (): string {
+  const url = process.env.DATABASE_URL
+  if (!url) throw new Error('DATABASE_URL is not set: run the tests with `npm test`')
+  return url
+}
+
+export function templateName (): string {
+  const name = process.env.BAZAAR_TEST_TEMPLATE
+  if (!name) throw new Error('BAZAAR_TEST_TEMPLATE is not set: run the tests with `npm test`')
+  return name
+}
+
+async function withAdmin<T> (fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: withDatabase(serverUrl(), 'postgres') })
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end()
+  }
+}
+
+export async function createTestDatabase (template = templateName()): Promise<{ url: string, name: string, drop: () => Promise<void> }> {
+  const name = `bazaar_t_${process.env.BAZAAR_TEST_RUN ?? 'x'}_${randomBytes(5).toString('hex')}`
+  // Concurrent clones of one template can collide on its lock for a moment; retry briefly.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await withAdmin((c) => c.query(`create database ${name} template ${template}`))
+      break
+    } catch (err) {
+      if (attempt >= 20 || !/being accessed by other users/.test((err as Error).message)) throw err
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200))
+    }
+  }
+  return {
+    url: withDatabase(serverUrl(), name),
+    name,
+    drop: () => withAdmin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {})
+  }
+}
+
+export async function createEmptyDatabase (): Promise<{ url: string, drop: () => Promise<void> }> {
+  const name = `bazaar_t_${process.env.BAZAAR_TEST_RUN ?? 'x'}_${randomBytes(5).toString('hex')}`
+  await withAdmin((c) => c.query(`create database ${name}`))
+  return { url: withDatabase(serverUrl(), name), drop: () => withAdmin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {}) }
+}

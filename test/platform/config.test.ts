@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { loadConfig } from '../../src/config.ts'
+
+const dataDir = () => mkdtempSync(join(tmpdir(), 'bazaar-config-'))
+
+t.test('a malformed DATABASE_URL stops the server entry with one line naming it', async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...process.env, NODE_ENV: 'development', DATA_DIR: dataDir(), DATABASE_URL: 'not a url', LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stderr = ''
+  let stdout = ''
+  child.stderr.on('data', (chunk) => { stderr += chunk })
+  child.stdout.on('data', (chunk) => { stdout += chunk })
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  t.not(code, 0, 'exits non-zero')
+  const lines = stderr.trim().split('\n')
+  t.equal(lines.length, 1, 'exactly one line on stderr')
+  t.match(lines[0], /^Invalid environment: DATABASE_URL /)
+  t.equal(stdout, '', 'nothing else is printed')
+})
+
+t.test('each bad variable is named', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'eighty' }, /^Invalid environment: PORT must be a port number/],
+    [{ REDIS_URL: 'http://localhost:6379' }, /^Invalid environment: REDIS_URL must be a URL starting with redis:\/\/ or rediss:\/\//],
+    [{ NODE_ENV: 'staging' }, /^Invalid environment: NODE_ENV must be one of development, test, production/],
+    [{ JWT_SECRET: 'short' }, /^Invalid environment: JWT_SECRET must be a secret of at least 32 bytes/],
+    [{ CORS_ORIGINS: 'https://ok.example,ftp://bad' }, /^Invalid environment: CORS_ORIGINS must be a URL starting with http:\/\/ or https:\/\//],
+    [{ LOG_LEVEL: 'loud' }, /^Invalid environment: LOG_LEVEL must be a pino level/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir(), ...env }), { message }, Object.keys(env).join())
+  }
+})
+
+t.test('production requires its own secrets and services', async (t) => {
+  const dir = dataDir()
+  const complete = {
+    NODE_ENV: 'production',
+    DATA_DIR: dir,
+    DATABASE_URL: 'postgres://u:p@db/bazaar',
+    REDIS_URL: 'redis://cache:6379',
+    SMTP_URL: 'smtp://mail:587',
+    JWT_SECRET: 'a'.repeat(40),
+    ENCRYPTION_KEY: 'b'.repeat(40)
+  }
+  t.equal(loadConfig(complete).env, 'production')
+  t.throws(() => loadConfig({ ...complete, JWT_SECRET: undefined }), { message: /JWT_SECRET is required in production/ })
+  t.throws(() => loadConfig({ ...complete, DATABASE_URL: undefined }), { message: /DATABASE_URL is required in production/ })
+  t.throws(() => loadConfig({ ...complete, ENCRYPTION_KEY: 'change-me-change-me-change-me-change-me' }), { message: /ENCRYPTION_KEY is a development default/ })
+
+  // The development secrets generated in this data folder are refused in production.
+  const dev = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir })
+  t.ok(dev.jwtSecret.length >= 32, 'development generates a secret')
+  t.equal(loadConfig({ NODE_ENV: 'development', DATA_DIR: dir }).jwtSecret, dev.jwtSecret, 'and keeps it in the data folder')
+  t.throws(() => loadConfig({ ...complete, JWT_SECRET: dev.jwtSecret }), { message: /JWT_SECRET is a development default/ })
+})
+
+t.test('.env fills what the environment leaves unset', async (t) => {
+  const dir = dataDir()
+  writeFileSync(join(dir, '.env'), 'PORT=4321\nLOG_LEVEL=debug\n')
+  const cwd = process.cwd()
+  process.chdir(dir)
+  t.teardown(() => process.chdir(cwd))
+  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dir, LOG_LEVEL: 'warn' })
+  t.equal(config.port, 4321)
+  t.equal(config.logLevel, 'warn', 'the environment wins over .env')
+})

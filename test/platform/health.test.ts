@@ -1,0 +1,59 @@
+import t from 'tap'
+import { createTestEnv, eventually } from '../helpers/app.ts'
+import { startPrivateRedis } from '../helpers/redis-server.ts'
+
+t.test('liveness, readiness and database figures', async (t) => {
+  const { app } = await createTestEnv(t)
+
+  const live = await app.inject({ method: 'GET', url: '/health/live' })
+  t.equal(live.statusCode, 200)
+  t.same(live.json(), { status: 'ok' })
+
+  for (const url of ['/health/ready', '/health']) {
+    const ready = await app.inject({ method: 'GET', url })
+    t.equal(ready.statusCode, 200, url)
+    t.equal(ready.json().checks.postgres.status, 'up')
+    t.equal(ready.json().checks.redis.status, 'up')
+  }
+
+  const database = await app.inject({ method: 'GET', url: '/health/database' })
+  t.equal(database.statusCode, 200)
+  const body = database.json()
+  t.equal(body.status, 'up')
+  t.type(body.latencyMs, 'number')
+  t.ok(body.pool.total >= 1, 'the pool has opened a connection')
+  t.equal(body.pool.waiting, 0)
+  t.equal(body.pool.max, 10)
+})
+
+t.test('readiness names Redis while it is unreachable and recovers without a restart', async (t) => {
+  const redis = await startPrivateRedis()
+  t.teardown(() => redis.close())
+  const { app } = await createTestEnv(t, { config: { redisUrl: redis.url } })
+
+  t.equal((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode, 200)
+
+  await redis.stop()
+  const down = await app.inject({ method: 'GET', url: '/health/ready' })
+  t.equal(down.statusCode, 503)
+  t.match(down.headers['content-type'], /^application\/problem\+json/)
+  const problem = down.json()
+  t.equal(problem.code, 'NOT_READY')
+  t.match(problem.detail, /redis/)
+  t.notMatch(problem.detail, /postgres/)
+  t.equal(problem.checks.redis.status, 'down')
+  t.equal(problem.checks.postgres.status, 'up')
+  t.equal((await app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200, 'liveness is unaffected')
+
+  await redis.start()
+  await eventually(async () => (await app.inject({ method: 'GET', url: '/health/ready' })).statusCode === 200, 15000)
+  t.pass('ready again once Redis is back')
+})
+
+t.test('readiness answers 503 while shutting down', async (t) => {
+  const { app } = await createTestEnv(t)
+  app.lifecycle.shuttingDown = true
+  const res = await app.inject({ method: 'GET', url: '/health' })
+  t.equal(res.statusCode, 503)
+  t.equal(res.json().code, 'SHUTTING_DOWN')
+})
