@@ -48,14 +48,17 @@ export class AppError extends Error {
   readonly code: string
   readonly errors: ProblemFieldError[] | undefined
   readonly extra: Record<string, unknown> | undefined
+  /** Response headers that belong to this error, e.g. retry-after. */
+  readonly headers: Record<string, string> | undefined
 
-  constructor (status: number, code: string, detail: string, options: { errors?: ProblemFieldError[], extra?: Record<string, unknown>, cause?: unknown } = {}) {
+  constructor (status: number, code: string, detail: string, options: { errors?: ProblemFieldError[], extra?: Record<string, unknown>, headers?: Record<string, string>, cause?: unknown } = {}) {
     super(detail, { cause: options.cause })
     this.name = 'AppError'
     this.status = status
     this.code = code
     this.errors = options.errors
     this.extra = options.extra
+    this.headers = options.headers
   }
 }
 
@@ -67,7 +70,8 @@ export const Forbidden = (detail = 'You are not allowed to do this.', code = 'FO
 export const NotFound = (what = 'resource') => new AppError(404, 'NOT_FOUND', `${what} not found`)
 export const Conflict = (code: string, detail: string) => new AppError(409, code, detail)
 export const Unprocessable = (code: string, detail: string) => new AppError(422, code, detail)
-export const TooManyRequests = (detail = 'Too many requests; retry later.') => new AppError(429, 'RATE_LIMITED', detail)
+export const TooManyRequests = (retryAfterSeconds: number, detail = `Too many attempts; retry in ${retryAfterSeconds} s.`) =>
+  new AppError(429, 'RATE_LIMITED', detail, { headers: { 'retry-after': String(retryAfterSeconds) } })
 export const ServiceUnavailable = (code: string, detail: string, extra?: Record<string, unknown>) => new AppError(503, code, detail, { extra })
 
 const CODE_BY_STATUS: Record<number, string> = {
@@ -100,6 +104,15 @@ const CODE_BY_FASTIFY_CODE: Record<string, [number, string]> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE'],
   FST_ERR_CTP_INVALID_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE'],
   FAST_JWT_INVALID_SIGNATURE: [401, 'UNAUTHORIZED']
+}
+
+// ioredis with no offline queue, and pg, fail like this while their server is unreachable:
+// that is a temporary outage (503), not a bug (500).
+const OUTAGE = /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|timeout exceeded when trying to connect|Connection terminated/
+
+function isDependencyOutage (error: unknown): boolean {
+  const err = error as { name?: string, message?: string, code?: string }
+  return OUTAGE.test(err.message ?? '') || err.name === 'MaxRetriesPerRequestError' || err.code === 'ECONNREFUSED'
 }
 
 function kebab (code: string): string {
@@ -146,6 +159,10 @@ export function toProblem (error: unknown, requestId: string): ProblemDetails & 
       status = fe.statusCode
       code = CODE_BY_STATUS[status] ?? 'BAD_REQUEST'
       detail = fe.message
+    } else if (isDependencyOutage(error)) {
+      status = 503
+      code = 'DEPENDENCY_UNAVAILABLE'
+      detail = 'A backing service is unavailable; retry shortly.'
     } else if (fe.statusCode === 503) {
       status = 503
       code = 'SERVICE_UNAVAILABLE'
@@ -176,10 +193,9 @@ export function sendProblem (reply: FastifyReply, error: unknown): FastifyReply 
 
 /** One error path for the whole app. */
 export default fp(async (app) => {
-  app.addSchema(ProblemDetails)
-
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const problem = toProblem(error, request.id)
+    if (error instanceof AppError && error.headers) reply.headers(error.headers)
     if (problem.status >= 500) {
       request.log.error({ err: error }, 'request failed')
     } else if (error instanceof AppError === false && problem.status !== 404) {

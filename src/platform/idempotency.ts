@@ -50,6 +50,8 @@ function scopeOf (request: FastifyRequest): string {
   return request.principal ? `user:${request.principal.userId}` : `ip:${request.ip}`
 }
 
+// Keyed hash: the key name reveals neither the caller's IP nor the client's key.
+
 function appendHook<T> (existing: T | T[] | undefined, hook: T): T[] {
   return existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook]
 }
@@ -61,7 +63,7 @@ export default fp(async (app) => {
     const key = request.headers[HEADER]
     if (typeof key !== 'string') return
 
-    const redisKey = 'idem:' + createHash('sha256').update(`${scopeOf(request)}\n${key}`).digest('base64url')
+    const redisKey = 'idem:' + app.sealer.lookupHash(`${scopeOf(request)}\n${key}`)
     const print = fingerprint(request)
     const claim: Claim = { state: 'running', fingerprint: print }
 
@@ -80,7 +82,7 @@ export default fp(async (app) => {
       reply.code(entry.status).header('idempotent-replayed', 'true')
       if (entry.contentType) reply.type(entry.contentType)
       if (entry.location) reply.header('location', entry.location)
-      return reply.send(entry.body)
+      return reply.send(app.sealer.open<string>(entry.body, 'idempotency'))
     }
     throw Conflict('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed.')
   }
@@ -99,7 +101,8 @@ export default fp(async (app) => {
       status: reply.statusCode,
       contentType: reply.getHeader('content-type') as string | undefined,
       location: reply.getHeader('location') as string | undefined,
-      body: (payload as string | null) ?? ''
+      // Responses can carry personal data or tokens: stored sealed, like everything in Redis.
+      body: app.sealer.seal((payload as string | null) ?? '', 'idempotency')
     }
     await app.redis.set(pending.redisKey, JSON.stringify(done), 'PX', KEPT_MS)
     return payload

@@ -185,7 +185,7 @@ async function startPostgres (dataDir: string, log: ServiceLog): Promise<{ url: 
   const port = await choosePort(DEFAULT_PG.port, 54320)
   log.info(`starting Postgres on 127.0.0.1:${port} (data in ${pgData})`)
   await asPostgresUser(join(bin, 'pg_ctl'), ['-D', pgData, '-l', logFile, '-w', '-t', '60', '-o',
-    `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c synchronous_commit=off -c max_connections=300`, 'start'])
+    `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c synchronous_commit=off -c max_connections=300 -c shared_preload_libraries=pg_stat_statements`, 'start'])
   return {
     url: (db) => pgUrl(port, db),
     stop: async () => { await asPostgresUser(join(bin, 'pg_ctl'), ['-D', pgData, '-m', 'fast', '-w', 'stop']) }
@@ -242,6 +242,11 @@ async function ensureDatabase (serverUrl: string, database: string): Promise<voi
   } finally {
     await client.end()
   }
+  // Statement statistics for /health/database/performance, where the server allows it.
+  const app = new pg.Client({ connectionString: withDatabase(serverUrl, database) })
+  await app.connect()
+  await app.query('create extension if not exists pg_stat_statements').catch(() => {})
+  await app.end()
 }
 
 export async function provideLocalServices (options: LocalServicesOptions): Promise<LocalServices> {

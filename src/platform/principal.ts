@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { AppError, Unauthorized } from './errors.ts'
 
 // Who is calling. The platform only knows the shape; the auth module's hook fills it in.
 export type UserType = 'customer' | 'vendor' | 'admin'
@@ -7,8 +8,31 @@ export interface Principal {
   userId: string
   sessionId: string
   type: UserType
+  /** The session's current workspace, when it has one. */
+  workspaceId: string | null
   /** Seconds since the epoch of the last real authentication (password or code). */
   authTime: number
+  /** Changes whenever the user's profile or memberships do: a key for caching views of them. */
+  profileVersion: number
+}
+
+/** How recent an authentication must be for sensitive actions (SPEC 5.4 step-up). */
+export const STEP_UP_SECONDS = 10 * 60
+
+/**
+ * Refunds, role changes, ownership transfer, email and password changes need a recent
+ * authentication; otherwise the client signs in again for a fresh token in the same session.
+ */
+export function requireRecentAuthentication (principal: Principal, now: Date): void {
+  if (Math.floor(now.getTime() / 1000) - principal.authTime > STEP_UP_SECONDS) {
+    throw new AppError(401, 'REAUTH_REQUIRED', 'This action needs a recent sign-in: authenticate again (password or code) and retry.')
+  }
+}
+
+/** The signed-in caller, for routes whose auth option guarantees one. */
+export function principalOf (request: { principal: Principal | null }): Principal {
+  if (!request.principal) throw Unauthorized()
+  return request.principal
 }
 
 export default fp(async (app) => {

@@ -32,7 +32,9 @@ export function createRedis (config: Pick<Config, 'redisUrl' | 'redisPrefix'>, r
   const options = role === 'worker' ? patient : failFast
   const client = new Redis(config.redisUrl, {
     ...options,
-    ...(role === 'api' ? { keyPrefix: config.redisPrefix } : {}),
+    // Our keys; and commands issued in the same tick (concurrent requests) share one socket
+    // write: a write syscall per command was a fifth of a signed-in request's CPU.
+    ...(role === 'api' ? { keyPrefix: config.redisPrefix, enableAutoPipelining: true } : {}),
     connectionName: `bazaar-${role}`
   })
   // Connection errors are reported through health checks and failing commands; an unhandled

@@ -1,0 +1,52 @@
+import type { Redis } from 'ioredis'
+import { TooManyRequests } from './errors.ts'
+
+// Fixed-window counters in Redis for limits the HTTP rate limiter cannot key (per account,
+// per sign-up): shared by every API copy. Subjects are keyed hashes, never raw emails.
+
+export interface Limit {
+  /** Key namespace, e.g. 'login-fail'. */
+  name: string
+  max: number
+  windowMs: number
+}
+
+// One round trip: count the hit and, on the first hit of a window, start the window.
+const HIT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return { n, redis.call('PTTL', KEYS[1]) }`
+
+interface LimiterRedis extends Redis {
+  limiterHit: (key: string, windowMs: number) => Promise<[number, number]>
+}
+
+function client (redis: Redis): LimiterRedis {
+  if (!('limiterHit' in redis)) redis.defineCommand('limiterHit', { numberOfKeys: 1, lua: HIT })
+  return redis as LimiterRedis
+}
+
+const keyOf = (limit: Limit, subject: string) => `limit:${limit.name}:${subject}`
+
+/** Counts one hit; returns the count in the current window and the ms until it resets. */
+export async function hit (redis: Redis, limit: Limit, subject: string): Promise<{ count: number, resetMs: number }> {
+  const [count, ttl] = await client(redis).limiterHit(keyOf(limit, subject), limit.windowMs)
+  return { count, resetMs: ttl > 0 ? ttl : limit.windowMs }
+}
+
+/** Throws 429 (with retry-after) when the subject has used up the window, without counting. */
+export async function ensureUnder (redis: Redis, limit: Limit, subject: string): Promise<void> {
+  const key = keyOf(limit, subject)
+  const [count, ttl] = await redis.multi().get(key).pttl(key).exec() as [[null, string | null], [null, number]]
+  if (Number(count[1] ?? 0) >= limit.max) throw TooManyRequests(Math.max(1, Math.ceil((ttl[1] > 0 ? ttl[1] : limit.windowMs) / 1000)))
+}
+
+/** Counts a hit and throws 429 when it goes over the limit. */
+export async function consume (redis: Redis, limit: Limit, subject: string): Promise<void> {
+  const { count, resetMs } = await hit(redis, limit, subject)
+  if (count > limit.max) throw TooManyRequests(Math.max(1, Math.ceil(resetMs / 1000)))
+}
+
+export async function reset (redis: Redis, limit: Limit, subject: string): Promise<void> {
+  await redis.del(keyOf(limit, subject))
+}
