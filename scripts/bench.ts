@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import http from 'node:http'
 import autocannon from 'autocannon'
 import { childEnv, loadConfigOrExit } from '../src/config.ts'
 import { freePort, provideLocalServices } from '../src/platform/local-services.ts'
 import { migrateToLatest } from '../src/platform/migrator.ts'
 
-// npm run bench [-- --duration 5 --rounds 3 --connections 50 --only health]
+// npm run bench [-- --duration 5 --rounds 3 --connections 50 --only health|auth]
 // Starts the full API (the real server entry, in its own process, logging at info) and a bare
 // Fastify hello-world, drives each with autocannon from this process, and prints a table.
 // Scenarios that are compared run in alternation, `rounds` times each, and the median of each
@@ -66,11 +67,11 @@ async function run (url: string, options: Partial<autocannon.Options> = {}): Pro
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 /** Runs the scenarios in alternation for `rounds` rounds; reports the median of each. */
-async function compare (scenarios: Array<{ name: string, url: string, pid: number | undefined, options?: Partial<autocannon.Options> }>): Promise<Result[]> {
+async function compare (scenarios: Array<{ name: string, url: string, pid: number | undefined, options?: Partial<autocannon.Options> }>, times = rounds): Promise<Result[]> {
   for (const s of scenarios) await run(s.url, { ...s.options, duration: 2 }) // warm-up
   const runs: autocannon.Result[][] = scenarios.map(() => [])
   const cpu: number[][] = scenarios.map(() => [])
-  for (let round = 0; round < rounds; round++) {
+  for (let round = 0; round < times; round++) {
     for (const [i, s] of scenarios.entries()) {
       const before = cpuTimeUs(s.pid)
       const result = await run(s.url, s.options)
@@ -96,6 +97,7 @@ const apiEnv = {
   DATABASE_URL: services.databaseUrl,
   REDIS_URL: services.redisUrl,
   RATE_LIMIT_MAX: '1000000000',
+  AUTH_RATE_LIMIT_MAX: '1000000000',
   REDIS_PREFIX: 'bench:'
 }
 
@@ -103,9 +105,53 @@ const api = await startProcess('src/server.ts', apiEnv)
 const bare = await startProcess('scripts/bench/bare-server.ts', {})
 const results: Result[] = []
 const ratios: Array<{ name: string, value: number, target: string }> = []
+const wanted = (group: string) => !only || only === group
+
+/** A user in the bench database to sign in as (created once, reused). */
+async function benchUser (): Promise<{ email: string, password: string }> {
+  const email = 'bench-user@example.test'
+  const password = 'bench password 123'
+  const { createDatabase } = await import('../src/platform/db.ts')
+  const { findUserByEmail, insertUser } = await import('../src/modules/users/service.ts')
+  const { hashPassword } = await import('../src/modules/auth/passwords.ts')
+  const database = createDatabase({ databaseUrl: services.databaseUrl, databasePoolMax: 2 })
+  if (!await findUserByEmail(database.db, email)) {
+    await insertUser(database.db, { email, name: 'Bench User', type: 'customer', status: 'active', passwordHash: await hashPassword(password), verifiedAt: new Date() })
+  }
+  await database.destroy()
+  return { email, password }
+}
+
+/** Sequential GETs for `duration` seconds on one keep-alive connection; latencies in ms. */
+async function probeLatency (url: string): Promise<{ count: number, p50: number, p99: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  const get = () => new Promise<void>((resolve, reject) => {
+    http.get(url, { agent }, (res) => { res.resume(); res.on('end', resolve) }).on('error', reject)
+  })
+  const latencies: number[] = []
+  const deadline = Date.now() + duration * 1000
+  while (Date.now() < deadline) {
+    const started = process.hrtime.bigint()
+    await get()
+    latencies.push(Number(process.hrtime.bigint() - started) / 1e6)
+  }
+  agent.destroy()
+  latencies.sort((a, b) => a - b)
+  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))]! * 100) / 100
+  return { count: latencies.length, p50: at(0.5), p99: at(0.99) }
+}
+
+async function argon2PerSecond (): Promise<number> {
+  const { HASHING_CONCURRENCY } = await import('../src/modules/auth/passwords.ts')
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/argon2-loop.ts', String(duration), String(HASHING_CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (chunk) => { out += chunk })
+  await new Promise((resolve) => child.on('exit', resolve))
+  return (JSON.parse(out) as { perSecond: number }).perSecond
+}
 
 try {
-  if (!only || only === 'health') {
+  if (wanted('health')) {
     const [bareHealth, appHealth, ready] = await compare([
       { name: 'bare Fastify GET /health/live', url: `${bare.url}/health/live`, pid: bare.child.pid },
       { name: 'Bazaar GET /health/live (full app)', url: `${api.url}/health/live`, pid: api.child.pid },
@@ -118,6 +164,50 @@ try {
       // the VM was not scheduled. Its inverse ratio is the req/s ratio on a dedicated core.
       ratios.push({ name: 'health/live CPU per request: bare ÷ full app', value: bareHealth!.cpuUsPerRequest / appHealth!.cpuUsPerRequest, target: '≥ 0.85' })
     }
+  }
+
+  if (wanted('auth')) {
+    const user = await benchUser()
+    const loginRequest = {
+      method: 'POST' as const,
+      headers: { 'content-type': 'application/json', 'user-agent': 'bench' },
+      body: JSON.stringify({ email: user.email, password: user.password })
+    }
+    const signedIn = await fetch(`${api.url}/auth/login`, loginRequest).then((r) => r.json()) as { tokens: { accessToken: string } }
+    const authorization = `Bearer ${signedIn.tokens.accessToken}`
+
+    // Sign-in is argon2-bound: compare it with the bare verification rate of this machine.
+    const verifies: number[] = []
+    const logins: Result[] = []
+    for (let round = 0; round < rounds; round++) {
+      verifies.push(await argon2PerSecond())
+      const [login] = await compare([{ name: 'Bazaar POST /auth/login', url: `${api.url}/auth/login`, pid: api.child.pid, options: { ...loginRequest, connections: 8 } }], 1)
+      logins.push(login!)
+    }
+    const login = logins.sort((a, b) => a.requests - b.requests)[Math.floor(logins.length / 2)]!
+    const argon = median(verifies)
+    results.push({ name: 'bare argon2id verify loop (same concurrency)', requests: Math.round(argon), p50: 0, p99: 0, errors: 0, non2xx: 0, cpuUsPerRequest: null }, login)
+    ratios.push({ name: 'login req/s ÷ bare argon2 verifications/s', value: login.requests / argon, target: '≥ 0.85' })
+
+    // Hashing runs on the thread pool, at most (cores - 1) at a time: a login storm must not
+    // stall the event loop. A probe client times one request at a time, in microseconds.
+    const idle = await probeLatency(`${api.url}/health/live`)
+    const storm = run(`${api.url}/auth/login`, { ...loginRequest, connections: 16, duration: duration + 1 })
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const during = await probeLatency(`${api.url}/health/live`)
+    const stormResult = await storm
+    results.push(
+      { name: 'GET /health/live, one at a time, idle', requests: Math.round(idle.count / duration), p50: idle.p50, p99: idle.p99, errors: 0, non2xx: 0, cpuUsPerRequest: null },
+      { name: 'GET /health/live, one at a time, login storm', requests: Math.round(during.count / duration), p50: during.p50, p99: during.p99, errors: 0, non2xx: stormResult.non2xx, cpuUsPerRequest: null }
+    )
+    ratios.push({ name: 'health p99 during a login storm ÷ idle p99', value: during.p99 / idle.p99, target: '≤ 2' })
+
+    const [me, live] = await compare([
+      { name: 'Bazaar GET /auth/me', url: `${api.url}/auth/me`, pid: api.child.pid, options: { headers: { authorization } } },
+      { name: 'Bazaar GET /health/live', url: `${api.url}/health/live`, pid: api.child.pid }
+    ])
+    results.push(me!, live!)
+    ratios.push({ name: 'GET /auth/me req/s ÷ GET /health/live req/s', value: me!.requests / live!.requests, target: '≥ 0.5' })
   }
 } finally {
   api.child.kill('SIGTERM')

@@ -1,9 +1,9 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomBytes } from 'node:crypto'
 import type { Config } from './config.ts'
-import { loggerOptions } from './platform/logger.ts'
+import { createLogger } from './platform/logger.ts'
 import { lazyChildLoggerFactory } from './platform/lazy-logger.ts'
 import { systemClock, systemRandom, type Clock, type Random } from './platform/clock.ts'
 import { createSealer, type Sealer } from './platform/crypto.ts'
@@ -18,12 +18,18 @@ import idempotency from './platform/idempotency.ts'
 import docs from './platform/docs.ts'
 import health from './platform/health.ts'
 import files from './platform/files.ts'
+import type { Deps } from './platform/deps.ts'
+import { sharedSchemas } from './schemas.ts'
+import authGuard from './modules/auth/guard.ts'
+import auth from './modules/auth/index.ts'
+import sessions from './modules/sessions/index.ts'
+import queueDashboard from './platform/queue-dashboard.ts'
 
 export interface AppOptions {
   clock?: Clock
   random?: Random
-  /** Fastify's logger option; defaults to pino with our redaction and level. */
-  logger?: FastifyServerOptions['logger']
+  /** A pino logger; defaults to ours (redaction, level, asynchronous output). */
+  logger?: FastifyBaseLogger
   /** Extra plugins registered after the domains (tests and tools use this). */
   plugins?: FastifyPluginAsync[]
 }
@@ -68,9 +74,25 @@ const core = fp(async (app, options: { config: Config, clock: Clock, random: Ran
   app.decorate('lifecycle', { shuttingDown: false })
 }, { name: 'config' })
 
+/** The explicit dependencies domain services take, built once from the platform decorations. */
+const deps = fp(async (app) => {
+  const value: Deps = {
+    config: app.config,
+    db: app.db,
+    redis: app.redis,
+    queues: app.queues,
+    sealer: app.sealer,
+    clock: app.clock,
+    random: app.random,
+    storage: app.storage,
+    log: app.log
+  }
+  app.decorate('deps', value)
+}, { name: 'deps', dependencies: ['config', 'db', 'redis', 'queues', 'storage'] })
+
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? loggerOptions(config, 'api'),
+    loggerInstance: options.logger ?? createLogger(config, 'api'),
     genReqId: (req) => generateRequestId(req.headers['x-request-id']),
     logController: new RequestLog({ requestIdLogLabel: 'requestId' }),
     childLoggerFactory: lazyChildLoggerFactory,
@@ -85,13 +107,19 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(redis)
   await app.register(queues)
   await app.register(storage)
+  await app.register(deps)
   await app.register(principal)
   await app.register(security)
   await app.register(idempotency)
   await app.register(docs)
+  for (const schema of sharedSchemas) app.addSchema(schema)
+  await app.register(authGuard)
 
   await app.register(health)
   await app.register(files)
+  await app.register(queueDashboard)
+  await app.register(auth)
+  await app.register(sessions)
 
   for (const plugin of options.plugins ?? []) await app.register(plugin)
   return app
@@ -108,5 +136,6 @@ declare module 'fastify' {
     random: Random
     sealer: Sealer
     lifecycle: Lifecycle
+    deps: Deps
   }
 }

@@ -35,6 +35,7 @@ const Env = Type.Object({
   CORS_ORIGINS: Type.String({ default: 'http://localhost:3000', description: 'comma-separated http(s) origins' }),
   TRUST_PROXY: Type.String({ default: 'false', description: 'true, false, a hop count or a comma-separated list of addresses' }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per client IP' }),
+  AUTH_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20, description: 'sign-in, sign-up and code requests per minute per client IP' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
     default: 'info', description: 'a pino level'
   })
@@ -72,6 +73,7 @@ export interface Config {
   corsOrigins: string[]
   trustProxy: boolean | number | string
   rateLimitMax: number
+  authRateLimitMax: number
   logLevel: LogLevel
   /** How often the worker moves outbox rows to their queues. */
   outboxIntervalMs: number
@@ -223,6 +225,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
     corsOrigins,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     rateLimitMax: env.RATE_LIMIT_MAX,
+    authRateLimitMax: env.AUTH_RATE_LIMIT_MAX,
     logLevel: env.LOG_LEVEL,
     outboxIntervalMs: 1000
   }

@@ -1,21 +1,22 @@
 import { fileURLToPath } from 'node:url'
 import { Worker, type Processor } from 'bullmq'
 import closeWithGrace from 'close-with-grace'
-import pino from 'pino'
 import type { FastifyBaseLogger } from 'fastify'
 import { loadConfigOrExit, type Config } from './config.ts'
-import { loggerOptions } from './platform/logger.ts'
+import { createLogger } from './platform/logger.ts'
 import { createDatabase } from './platform/db.ts'
 import { closeRedis, connectRedis, createRedis } from './platform/redis.ts'
 import { closeQueues, createQueues, type QueueName } from './platform/queues.ts'
 import { createSealer } from './platform/crypto.ts'
 import { createMailer, type EmailTemplate } from './platform/mail.ts'
 import { LocalDiskStorage } from './platform/storage.ts'
-import type { Clock } from './platform/clock.ts'
-import { emailTemplates } from './email-templates.ts'
+import { systemClock, systemRandom, type Clock } from './platform/clock.ts'
+import type { Deps } from './platform/deps.ts'
+import { emailTemplates } from './emails.ts'
 import { createEmailProcessor } from './jobs/email.ts'
 import { createOutboxProcessor } from './jobs/outbox.ts'
 import { createFilesProcessor } from './jobs/files.ts'
+import { createSessionCleanupProcessor } from './jobs/session-cleanup.ts'
 
 // The worker process: one BullMQ Worker per queue, plus the job schedulers for periodic work.
 // Any number of copies can run; each job is safe to run twice.
@@ -41,7 +42,7 @@ const CONCURRENCY: Record<QueueName, number> = {
 }
 
 export async function startWorker (config: Config, options: WorkerOptions = {}): Promise<RunningWorker> {
-  const log = options.logger ?? (pino(loggerOptions(config, 'worker')) as unknown as FastifyBaseLogger)
+  const log = options.logger ?? (createLogger(config, 'worker') as unknown as FastifyBaseLogger)
   const database = createDatabase(config)
   const redis = createRedis(config, 'api')
   const producer = createRedis(config, 'worker')
@@ -51,10 +52,23 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
   const mailer = createMailer(config, log)
   const storage = new LocalDiskStorage(config.uploadDir)
 
+  const deps: Deps = {
+    config,
+    db: database.db,
+    redis,
+    queues,
+    sealer,
+    storage,
+    log,
+    clock: options.clock ?? systemClock,
+    random: systemRandom
+  }
+
   const processors: Partial<Record<QueueName, Processor>> = {
     email: createEmailProcessor({ sealer, mailer, templates: options.templates ?? emailTemplates, log }),
     outbox: createOutboxProcessor({ db: database.db, queues }),
-    files: createFilesProcessor({ storage })
+    files: createFilesProcessor({ storage }),
+    'session-cleanup': createSessionCleanupProcessor(deps)
   }
 
   const consumed = (options.queues ?? Object.keys(processors) as QueueName[]).filter((q) => processors[q])
@@ -77,8 +91,12 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
   // Schedulers are upserted by every worker copy (BullMQ keeps one per id), and again after
   // each reconnect: a Redis that lost its data must not leave periodic work unscheduled.
   const upsertSchedulers = async (): Promise<void> => {
+    const periodic = { removeOnComplete: true, removeOnFail: 100 }
     if (consumed.includes('outbox')) {
-      await queues.outbox.upsertJobScheduler('outbox-relay', { every: config.outboxIntervalMs }, { name: 'relay', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } })
+      await queues.outbox.upsertJobScheduler('outbox-relay', { every: config.outboxIntervalMs }, { name: 'relay', data: {}, opts: periodic })
+    }
+    if (consumed.includes('session-cleanup')) {
+      await queues['session-cleanup'].upsertJobScheduler('session-cleanup', { every: 60_000 }, { name: 'cleanup', data: {}, opts: periodic })
     }
   }
   await upsertSchedulers()

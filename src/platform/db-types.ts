@@ -34,6 +34,91 @@ export interface Outbox {
   relayedAt: Timestamp | null;
 }
 
+export interface Sessions {
+  actionsPerformed: Generated<number>;
+  authMethod: string;
+  browser: string | null;
+  browserVersion: string | null;
+  countryCode: string | null;
+  createdAt: Timestamp;
+  deviceFingerprint: string | null;
+  deviceName: string | null;
+  deviceType: string | null;
+  endedAt: Timestamp | null;
+  endReason: string | null;
+  expiresAt: Timestamp;
+  id: string;
+  ipAddress: string | null;
+  isActive: Generated<boolean>;
+  landingPage: string | null;
+  lastSeenAt: Timestamp;
+  latitude: number | null;
+  longitude: number | null;
+  os: string | null;
+  osVersion: string | null;
+  pagesVisited: Generated<number>;
+  referrerUrl: string | null;
+  sessionDurationSec: number | null;
+  sessionType: string;
+  timezone: string | null;
+  totalRequests: Generated<number>;
+  userAgent: string | null;
+  userId: string;
+  utmCampaign: string | null;
+  utmContent: string | null;
+  utmMedium: string | null;
+  utmSource: string | null;
+  utmTerm: string | null;
+  workspaceId: string | null;
+}
+
+export interface Users {
+  city: string | null;
+  country: string | null;
+  createdAt: Generated<Timestamp>;
+  createdBy: string | null;
+  deletedAt: Timestamp | null;
+  email: string;
+  id: string;
+  isProfileReverified: Generated<boolean>;
+  name: string;
+  passwordHash: string | null;
+  phone: string | null;
+  postCode: string | null;
+  profileReverifiedAt: Timestamp | null;
+  status: string;
+  type: string;
+  updatedAt: Generated<Timestamp>;
+  updatedBy: string | null;
+  verifiedAt: Timestamp | null;
+}
+
+export interface WorkspaceMembers {
+  createdAt: Generated<Timestamp>;
+  role: string;
+  userId: string;
+  workspaceId: string;
+}
+
+export interface Workspaces {
+  createdAt: Generated<Timestamp>;
+  createdBy: string | null;
+  deletedAt: Timestamp | null;
+  id: string;
+  logoUrl: string | null;
+  name: string;
+  ownerId: string;
+  primaryColor: string | null;
+  settings: Generated<Json>;
+  slug: string;
+  updatedAt: Generated<Timestamp>;
+  updatedBy: string | null;
+}
+
 export interface DB {
   outbox: Outbox;
+  sessions: Sessions;
+  users: Users;
+  workspaceMembers: WorkspaceMembers;
+  workspaces: Workspaces;
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { sql } from 'kysely'
 import { pingDatabase } from './db.ts'
 import { ServiceUnavailable, sendProblem, Problem } from './errors.ts'
 
@@ -43,6 +44,31 @@ async function timed (check: () => Promise<unknown>): Promise<{ status: 'up' | '
 
 // Probes are for load balancers, not browsers: no rate limit, no per-request log line, no CORS.
 const probe = { rateLimit: false, probe: true, cors: false } as const
+
+const DatabasePerformance = Type.Object({
+  cacheHitRatio: Type.Union([Type.Number(), Type.Null()], { description: 'share of block reads served from shared buffers' }),
+  connections: Type.Array(Type.Object({ state: Type.String(), count: Type.Integer() })),
+  pool: Type.Object({ total: Type.Integer(), idle: Type.Integer(), waiting: Type.Integer(), max: Type.Integer() }),
+  slowestStatements: Type.Union([Type.Array(Type.Object({
+    query: Type.String(),
+    calls: Type.Integer(),
+    meanMs: Type.Number(),
+    totalMs: Type.Number()
+  })), Type.Null()], { description: 'null when pg_stat_statements is not installed and preloaded' }),
+  note: Type.Optional(Type.String())
+}, { examples: [{ cacheHitRatio: 0.998, connections: [{ state: 'idle', count: 4 }], pool: { total: 2, idle: 2, waiting: 0, max: 10 }, slowestStatements: [{ query: 'select ...', calls: 12, meanMs: 3.2, totalMs: 38.4 }] }] })
+
+async function slowestStatements (db: import('./db.ts').Db): Promise<{ rows: Array<{ query: string, calls: number, meanMs: number, totalMs: number }> | null, note?: string }> {
+  try {
+    const { rows } = await sql<{ query: string, calls: number, meanMs: number, totalMs: number }>`
+      select query, calls::int as calls, round(mean_exec_time::numeric, 3)::float8 as mean_ms, round(total_exec_time::numeric, 3)::float8 as total_ms
+      from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
+      order by mean_exec_time desc limit 10`.execute(db)
+    return { rows }
+  } catch (err) {
+    return { rows: null, note: `pg_stat_statements unavailable: ${(err as Error).message}` }
+  }
+}
 
 const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health/live', {
@@ -90,6 +116,28 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     const check = await timed(() => pingDatabase(app.db))
     const pool = { total: app.pgPool.totalCount, idle: app.pgPool.idleCount, waiting: app.pgPool.waitingCount, max: app.config.databasePoolMax }
     return reply.code(check.status === 'up' ? 200 : 503).send({ status: check.status, latencyMs: check.latencyMs ?? null, pool })
+  })
+
+  app.get('/health/database/performance', {
+    config: { auth: 'admin' },
+    schema: {
+      tags: ['health'],
+      summary: 'Slowest statements, cache hit ratio and connections (platform admins)',
+      response: { 200: DatabasePerformance }
+    }
+  }, async () => {
+    const [ratio, connections, statements] = await Promise.all([
+      sql<{ ratio: number | null }>`select sum(blks_hit)::float8 / nullif(sum(blks_hit + blks_read), 0) as ratio from pg_stat_database where datname = current_database()`.execute(app.db),
+      sql<{ state: string, count: number }>`select coalesce(state, 'unknown') as state, count(*)::int as count from pg_stat_activity where datname = current_database() group by 1 order by 2 desc`.execute(app.db),
+      slowestStatements(app.db)
+    ])
+    return {
+      cacheHitRatio: ratio.rows[0]?.ratio ?? null,
+      connections: connections.rows,
+      pool: { total: app.pgPool.totalCount, idle: app.pgPool.idleCount, waiting: app.pgPool.waitingCount, max: app.config.databasePoolMax },
+      slowestStatements: statements.rows,
+      ...(statements.note ? { note: statements.note } : {})
+    }
   })
 }
 

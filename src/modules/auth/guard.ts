@@ -1,0 +1,118 @@
+import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
+import { Forbidden, Problem, TooManyRequests, Unauthorized } from '../../platform/errors.ts'
+import { touchSession } from '../sessions/service.ts'
+import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, readCookies } from './cookies.ts'
+import { isAccessClaims } from './tokens.ts'
+
+// The authentication every protected route uses, as a route option:
+//   config: { auth: 'user' }      a signed-in user
+//   config: { auth: 'admin' }     a platform admin (others get 403)
+//   config: { auth: 'optional' }  the caller when there is one
+// A token is accepted only while its session is live in Redis (one round trip that also counts
+// the request), so a revoked session's token fails on its next request. Cookie-authenticated
+// unsafe requests must pass a CSRF check; bearer requests need none. Signed-in callers are rate
+// limited per session in the same round trip (the per-IP limiter skips required-auth routes).
+
+export type AuthMode = 'user' | 'admin' | 'optional'
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+function appendHook<T> (existing: T | T[] | undefined, hook: T): T[] {
+  return existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook]
+}
+
+interface FoundToken { token: string, viaCookie: boolean }
+
+function findAccessToken (request: FastifyRequest): FoundToken | null {
+  const header = request.headers.authorization
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header)
+    return match ? { token: match[1]!, viaCookie: false } : { token: '', viaCookie: false }
+  }
+  const cookie = request.headers.cookie ? readCookies(request.headers.cookie)[ACCESS_COOKIE] : undefined
+  return cookie ? { token: cookie, viaCookie: true } : null
+}
+
+/**
+ * A cookie rides along on any request the browser makes, including one a hostile page
+ * triggers: an unsafe cookie-authenticated request must come from an allowed Origin, or, when
+ * the browser sends no Origin, carry the csrf_token cookie's value in the X-CSRF-Token header.
+ */
+export function checkCsrf (request: FastifyRequest, allowedOrigins: string[]): void {
+  const origin = request.headers.origin
+  if (origin !== undefined) {
+    if (allowedOrigins.includes(origin)) return
+    throw Forbidden('Cross-site request refused: Origin is not allowed.', 'CSRF_FAILED')
+  }
+  const expected = readCookies(request.headers.cookie)[CSRF_COOKIE]
+  const given = request.headers[CSRF_HEADER]
+  if (expected && typeof given === 'string' && given === expected) return
+  throw Forbidden('Cross-site request refused: send the X-CSRF-Token header.', 'CSRF_FAILED')
+}
+
+export default fp(async (app) => {
+  const origins = [...app.config.corsOrigins, new URL(app.config.publicUrl).origin]
+
+  function authenticate (mode: AuthMode): onRequestHookHandler {
+    return async function authenticateRequest (request: FastifyRequest, _reply: FastifyReply) {
+      const found = findAccessToken(request)
+      if (!found) {
+        if (mode === 'optional') return
+        throw Unauthorized('UNAUTHORIZED', 'Sign in first: send a bearer access token or the access_token cookie.')
+      }
+      let claims: unknown
+      try {
+        claims = app.jwt.verify(found.token)
+      } catch {
+        throw Unauthorized('UNAUTHORIZED', 'The access token is invalid or has expired.')
+      }
+      if (!isAccessClaims(claims)) throw Unauthorized('UNAUTHORIZED', 'This is not an access token.')
+      const session = await touchSession(app, claims.sid, claims.sub)
+      if (!session || session.userId !== claims.sub) {
+        throw Unauthorized('SESSION_ENDED', 'The session has ended; sign in again.')
+      }
+      if (session.requestsThisMinute > app.config.rateLimitMax) {
+        throw TooManyRequests(60 - Math.floor(app.clock.now().getTime() / 1000) % 60)
+      }
+      if (found.viaCookie && UNSAFE.has(request.method)) checkCsrf(request, origins)
+      request.principal = {
+        userId: session.userId,
+        sessionId: claims.sid,
+        type: session.userType,
+        workspaceId: session.workspaceId,
+        authTime: session.authTime,
+        profileVersion: session.profileVersion
+      }
+      if (mode === 'admin' && session.userType !== 'admin') throw Forbidden('Platform admins only.')
+    }
+  }
+
+  app.decorate('authenticate', authenticate)
+
+  // Routes declare `config.auth`; this attaches the hook and documents the security scheme.
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const config = route.config as { auth?: AuthMode, limitedPerSession?: boolean } | undefined
+    const mode = config?.auth
+    if (!mode) return
+    route.onRequest = appendHook(route.onRequest, authenticate(mode) as never)
+    // A required sign-in is limited per session in the check itself, not per IP as well.
+    if (mode !== 'optional') config.limitedPerSession = true
+    const schema = (route.schema ??= {}) as Record<string, unknown>
+    schema.security = mode === 'optional' ? [{ bearer: [] }, { cookie: [] }, {}] : [{ bearer: [] }, { cookie: [] }]
+    const response = (schema.response ??= {}) as Record<string, unknown>
+    response['401'] ??= Problem
+    if (mode !== 'optional') response['403'] ??= Problem
+  })
+}, { name: 'auth-guard', dependencies: ['config', 'redis', 'principal'] })
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route; see modules/auth/guard.ts. */
+    auth?: AuthMode
+  }
+  interface FastifyInstance {
+    /** An onRequest hook authenticating with the given mode, for plugins that add their own routes. */
+    authenticate: (mode: AuthMode) => onRequestHookHandler
+  }
+}

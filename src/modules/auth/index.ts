@@ -1,0 +1,219 @@
+import cookie from '@fastify/cookie'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from '@sinclair/typebox'
+import { problems } from '../../platform/errors.ts'
+import { principalOf } from '../../platform/principal.ts'
+import { createSmsSender } from '../../platform/sms.ts'
+import type { ClientRequest } from '../sessions/device.ts'
+import { clearAuthCookies, readCookies, REFRESH_COOKIE, setAuthCookies } from './cookies.ts'
+import { checkCsrf } from './guard.ts'
+import { sendSigninCode, verifySigninCode } from './otp.ts'
+import {
+  Accepted, ChangePasswordBody, ForgotBody, LoginBody, MeResponse, OtpSendBody, OtpVerifyBody, RefreshBody, RefreshResponse,
+  ResendBody, ResetBody, ResumeBody, SignedInResponse, SignupAccepted, SignupBody, SignupCompleted, VerifySignupBody
+} from './schemas.ts'
+import {
+  changePassword, forgotPassword, login, logout, logoutEverywhere, me, refresh, resetPassword,
+  type AuthDeps, type SignedIn, type SignInContext
+} from './service.ts'
+import { resendSignupCode, startSignup, verifySignup } from './signup.ts'
+
+const tags = ['auth']
+
+const auth: FastifyPluginAsyncTypebox = async (app) => {
+  // Per client IP, on top of the per-account limits in the services: shared through Redis.
+  const strictLimit = { rateLimit: { max: app.config.authRateLimitMax, timeWindow: 60_000 } }
+
+  // Cookies are set only here (cookie mode), so the cookie plugin's hooks stay in this scope.
+  await app.register(cookie)
+
+  const deps: AuthDeps = { ...app.deps, signAccessToken: (claims) => app.jwt.sign(claims) }
+  const sms = createSmsSender(app.config, app.log)
+  const origins = [...app.config.corsOrigins, new URL(app.config.publicUrl).origin]
+
+  const clientOf = (request: FastifyRequest): ClientRequest => ({
+    ip: request.ip,
+    headers: request.headers,
+    trustProxy: app.config.trustProxy !== false
+  })
+
+  const contextOf = (request: FastifyRequest, body: { mode?: 'body' | 'cookie', analytics?: SignInContext['analytics'] }): SignInContext => ({
+    client: clientOf(request),
+    analytics: body.analytics,
+    cookieMode: body.mode === 'cookie',
+    current: request.principal
+  })
+
+  /** Body mode returns the tokens; cookie mode sets them as cookies and leaves them out. */
+  function deliver<T extends { tokens?: SignedIn['tokens'] }> (reply: FastifyReply, mode: 'body' | 'cookie' | undefined, result: T): T {
+    if (mode !== 'cookie' || !result.tokens) return result
+    setAuthCookies(reply, app.config, result.tokens, app.random.token(24))
+    const { tokens: _tokens, ...rest } = result
+    return rest as T
+  }
+
+  app.post('/auth/signup', {
+    config: strictLimit,
+    schema: {
+      tags,
+      summary: 'Start a sign-up: a code is emailed; nothing is stored in Postgres until it is confirmed',
+      description: 'Answers 202 whether or not the email is registered; a registered email receives a message saying so instead of a code.',
+      body: SignupBody,
+      response: { 202: SignupAccepted }
+    }
+  }, async (request, reply) => reply.code(202).send(await startSignup(deps, request.body)))
+
+  app.post('/auth/signup/resend', {
+    config: strictLimit,
+    schema: {
+      tags,
+      summary: 'Send a new sign-up code (at most one a minute); the old one stops working',
+      body: ResendBody,
+      response: { 202: SignupAccepted }
+    }
+  }, async (request, reply) => reply.code(202).send(await resendSignupCode(deps, request.body)))
+
+  app.post('/auth/signup/resume', {
+    config: strictLimit,
+    schema: {
+      tags,
+      summary: 'Email a fresh code for an unfinished sign-up',
+      description: 'Answers 202 with a signupId whether or not a sign-up exists for the email.',
+      body: ResumeBody,
+      response: { 202: SignupAccepted }
+    }
+  }, async (request, reply) => reply.code(202).send(await resendSignupCode(deps, { email: request.body.email })))
+
+  app.post('/auth/signup/verify', {
+    config: strictLimit,
+    schema: {
+      tags,
+      summary: 'Confirm a sign-up with its code: creates the user (and workspace) and signs in',
+      description: 'Five wrong codes burn the sign-up\'s code (400 CODE_BURNT); request a new one.',
+      body: VerifySignupBody,
+      response: { 201: SignupCompleted, ...problems(409) }
+    }
+  }, async (request, reply) => {
+    const result = await verifySignup(deps, request.body, contextOf(request, request.body))
+    const { created: _created, ...body } = result
+    return reply.code(201).send(deliver(reply, request.body.mode, body))
+  })
+
+  app.post('/auth/login', {
+    config: { ...strictLimit, auth: 'optional' },
+    schema: {
+      tags,
+      summary: 'Sign in with email and password',
+      description: 'A wrong email and a wrong password give the same 401 INVALID_CREDENTIALS. Sent by a client that is already signed in as the same user, it re-authenticates the current session (fresh auth_time for step-up) instead of creating one.',
+      body: LoginBody,
+      response: { 200: SignedInResponse }
+    }
+  }, async (request, reply) => {
+    const { created: _created, ...result } = await login(deps, request.body, contextOf(request, request.body))
+    return deliver(reply, request.body.mode, result)
+  })
+
+  app.post('/auth/otp/send', {
+    config: strictLimit,
+    schema: {
+      tags,
+      summary: 'Send a one-time sign-in code (202 always; 10 minutes, 5 attempts, one send a minute)',
+      body: OtpSendBody,
+      response: { 202: Accepted, ...problems(422) }
+    }
+  }, async (request, reply) => {
+    await sendSigninCode({ ...deps, sms }, { email: request.body.email, channel: request.body.channel ?? 'email' })
+    return reply.code(202).send({ accepted: true as const })
+  })
+
+  app.post('/auth/otp/verify', {
+    config: { ...strictLimit, auth: 'optional' },
+    schema: {
+      tags,
+      summary: 'Sign in with a one-time code',
+      body: OtpVerifyBody,
+      response: { 200: SignedInResponse }
+    }
+  }, async (request, reply) => {
+    const { created: _created, ...result } = await verifySigninCode(deps, request.body, contextOf(request, request.body))
+    return deliver(reply, request.body.mode, result)
+  })
+
+  app.post('/auth/refresh', {
+    config: strictLimit,
+    // A cookie-mode client may send no body at all; that means "use the cookie".
+    preValidation: async (request) => { request.body ??= {} },
+    schema: {
+      tags,
+      summary: 'Exchange a refresh token for new tokens; the old refresh token stops working',
+      description: 'Presenting an already rotated refresh token ends the session (401 REFRESH_TOKEN_REUSED), except for the immediately previous token within a few seconds (concurrent refreshes).',
+      body: RefreshBody,
+      response: { 200: RefreshResponse, ...problems(401, 403) }
+    }
+  }, async (request, reply) => {
+    const fromBody = request.body.refreshToken
+    const fromCookie = fromBody === undefined ? readCookies(request.headers.cookie)[REFRESH_COOKIE] : undefined
+    // The refresh cookie rides along like any cookie: same CSRF rule as other cookie requests.
+    if (fromCookie !== undefined) checkCsrf(request, origins)
+    const tokens = await refresh(deps, fromBody ?? fromCookie)
+    if (fromCookie === undefined) return tokens
+    setAuthCookies(reply, app.config, tokens, readCookies(request.headers.cookie).csrf_token ?? app.random.token(24))
+    return { tokenType: tokens.tokenType, expiresIn: tokens.expiresIn }
+  })
+
+  app.post('/auth/logout', {
+    config: { auth: 'user' },
+    schema: { tags, summary: 'End the current session', response: { 204: Type.Null() } }
+  }, async (request, reply) => {
+    await logout(deps, principalOf(request))
+    clearAuthCookies(reply, app.config)
+    return reply.code(204).send(null)
+  })
+
+  app.post('/auth/logout-all', {
+    config: { auth: 'user' },
+    schema: { tags, summary: 'End every session of the signed-in user', response: { 204: Type.Null() } }
+  }, async (request, reply) => {
+    await logoutEverywhere(deps, principalOf(request))
+    clearAuthCookies(reply, app.config)
+    return reply.code(204).send(null)
+  })
+
+  app.post('/auth/password/forgot', {
+    config: strictLimit,
+    schema: { tags, summary: 'Email a password reset link (202 always)', body: ForgotBody, response: { 202: Accepted } }
+  }, async (request, reply) => {
+    await forgotPassword(deps, request.body.email)
+    return reply.code(202).send({ accepted: true as const })
+  })
+
+  app.post('/auth/password/reset', {
+    config: strictLimit,
+    schema: { tags, summary: 'Set a new password with the emailed token; ends every session', body: ResetBody, response: { 204: Type.Null() } }
+  }, async (request, reply) => {
+    await resetPassword(deps, request.body.token, request.body.password)
+    return reply.code(204).send(null)
+  })
+
+  app.post('/auth/password/change', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'Change (or set) the password; ends the other sessions',
+      description: 'Needs a sign-in within the last 10 minutes (401 REAUTH_REQUIRED otherwise).',
+      body: ChangePasswordBody,
+      response: { 204: Type.Null() }
+    }
+  }, async (request, reply) => {
+    await changePassword(deps, principalOf(request), request.body)
+    return reply.code(204).send(null)
+  })
+
+  app.get('/auth/me', {
+    config: { auth: 'user' },
+    schema: { tags, summary: 'The signed-in user with their workspaces and roles', response: { 200: MeResponse } }
+  }, async (request) => me(deps, principalOf(request)))
+}
+
+export default auth

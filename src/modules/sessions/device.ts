@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto'
+import Bowser from 'bowser'
+
+// What a session knows about the client: the device (from the User-Agent, parsed by bowser,
+// a maintained MIT parser), the network, and a stable fingerprint.
+
+export interface Device {
+  deviceType: string
+  deviceName: string | null
+  browser: string | null
+  browserVersion: string | null
+  os: string | null
+  osVersion: string | null
+  userAgent: string | null
+}
+
+export function parseDevice (userAgent: string | undefined): Device {
+  const ua = (userAgent ?? '').slice(0, 1024)
+  if (!ua.trim()) return { deviceType: 'unknown', deviceName: null, browser: null, browserVersion: null, os: null, osVersion: null, userAgent: null }
+  const parsed = Bowser.parse(ua)
+  const platform = parsed.platform ?? {}
+  const os = parsed.os ?? {}
+  const name = [platform.vendor, platform.model].filter(Boolean).join(' ') ||
+    [os.name, platform.type].filter(Boolean).join(' ') || null
+  return {
+    deviceType: platform.type ?? 'unknown',
+    deviceName: name,
+    browser: parsed.browser?.name || null,
+    browserVersion: parsed.browser?.version || null,
+    os: os.name || null,
+    osVersion: os.versionName ?? os.version ?? null,
+    userAgent: ua
+  }
+}
+
+export interface ClientRequest {
+  ip: string
+  headers: Record<string, string | string[] | undefined>
+  /** Whether proxy headers (geo from the CDN or load balancer) can be believed. */
+  trustProxy: boolean
+}
+
+export interface Network {
+  ipAddress: string
+  countryCode: string | null
+  latitude: number | null
+  longitude: number | null
+  timezone: string | null
+}
+
+function header (headers: ClientRequest['headers'], name: string): string | undefined {
+  const value = headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+function coordinate (value: string | undefined, limit: number): number | null {
+  if (value === undefined) return null
+  const number = Number(value)
+  return Number.isFinite(number) && Math.abs(number) <= limit ? number : null
+}
+
+/**
+ * Geo fields come from the edge in front of us (Cloudflare, CloudFront or a load balancer
+ * setting x-geo-* headers), and only when TRUST_PROXY says such headers are ours to believe.
+ */
+export function networkOf (client: ClientRequest, clientTimezone?: string): Network {
+  const h = client.headers
+  const trusted = client.trustProxy
+  const country = trusted ? (header(h, 'cf-ipcountry') ?? header(h, 'cloudfront-viewer-country') ?? header(h, 'x-geo-country')) : undefined
+  return {
+    ipAddress: client.ip,
+    countryCode: country && /^[A-Za-z]{2}$/.test(country) ? country.toUpperCase() : null,
+    latitude: trusted ? coordinate(header(h, 'cf-iplatitude') ?? header(h, 'x-geo-latitude'), 90) : null,
+    longitude: trusted ? coordinate(header(h, 'cf-iplongitude') ?? header(h, 'x-geo-longitude'), 180) : null,
+    timezone: clientTimezone ?? (trusted ? header(h, 'cf-timezone') ?? header(h, 'x-geo-timezone') ?? null : null)
+  }
+}
+
+/**
+ * The client's own fingerprint when it sends one; otherwise a stable hash of the User-Agent
+ * and the client hints, so the same browser on the same device maps to the same value.
+ */
+export function fingerprintOf (client: ClientRequest, provided?: string): string {
+  if (provided) return provided
+  const h = client.headers
+  const parts = ['user-agent', 'sec-ch-ua', 'sec-ch-ua-platform', 'sec-ch-ua-mobile', 'sec-ch-ua-model', 'accept-language']
+    .map((name) => header(h, name) ?? '')
+  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32)
+}
+
+export type SessionType = 'web' | 'mobile' | 'api'
+
+/** Cookie clients are browsers; a bearer client on a phone without a browser is an app. */
+export function sessionTypeOf (device: Device, cookieMode: boolean, requested?: SessionType): SessionType {
+  if (requested) return requested
+  if (cookieMode) return 'web'
+  if ((device.deviceType === 'mobile' || device.deviceType === 'tablet') && !device.browser) return 'mobile'
+  return device.browser ? 'web' : 'api'
+}

@@ -1,0 +1,114 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { NotFound, problems } from '../../platform/errors.ts'
+import { Page } from '../../platform/pagination.ts'
+import { principalOf } from '../../platform/principal.ts'
+import { membershipRole } from '../workspaces/service.ts'
+import { ActivityBody, AdminSessionsQuery, CurrentSessionBody, SessionIdParams, SessionRef, SessionStats, StatsQuery } from './schemas.ts'
+import {
+  adminListSessions, adminSessionStats, currentSessionView, endSession, endUserSessions, listUserSessions, recordActivity,
+  setSessionWorkspace, userOwnsLiveSession
+} from './service.ts'
+
+const tags = ['sessions']
+
+const sessions: FastifyPluginAsyncTypebox = async (app) => {
+  const { deps } = app
+
+  app.get('/sessions', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'The caller\'s active sessions; the current one has current: true',
+      response: { 200: Type.Object({ items: Type.Array(SessionRef) }) }
+    }
+  }, async (request) => {
+    const principal = principalOf(request)
+    return { items: await listUserSessions(deps, principal.userId, principal.sessionId) }
+  })
+
+  app.delete('/sessions/:id', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'End one of the caller\'s sessions (another device, or this one)',
+      params: SessionIdParams,
+      response: { 204: Type.Null(), ...problems(404) }
+    }
+  }, async (request, reply) => {
+    const principal = principalOf(request)
+    // Another user's session id is as unknown as a made-up one.
+    if (!await userOwnsLiveSession(deps, principal.userId, request.params.id)) throw NotFound('session')
+    await endSession(deps, request.params.id, request.params.id === principal.sessionId ? 'logout' : 'revoked')
+    return reply.code(204).send(null)
+  })
+
+  app.delete('/sessions', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'End every session of the caller except the current one',
+      response: { 200: Type.Object({ ended: Type.Integer() }, { examples: [{ ended: 2 }] }) }
+    }
+  }, async (request) => {
+    const principal = principalOf(request)
+    return { ended: await endUserSessions(deps, principal.userId, 'revoked', principal.sessionId) }
+  })
+
+  app.post('/sessions/current/activity', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'Add page views and actions to the current session\'s counters',
+      body: ActivityBody,
+      response: { 204: Type.Null() }
+    }
+  }, async (request, reply) => {
+    await recordActivity(deps, principalOf(request).sessionId, request.body)
+    return reply.code(204).send(null)
+  })
+
+  app.patch('/sessions/current', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'Set the current session\'s workspace (the caller must be a member)',
+      body: CurrentSessionBody,
+      response: { 200: SessionRef, ...problems(404) }
+    }
+  }, async (request) => {
+    const principal = principalOf(request)
+    const { workspaceId } = request.body
+    if (workspaceId !== null && await membershipRole(deps.db, principal.userId, workspaceId) === null) throw NotFound('workspace')
+    await setSessionWorkspace(deps, principal.sessionId, workspaceId)
+    const view = await currentSessionView(deps, principal.sessionId)
+    if (!view) throw NotFound('session')
+    return view
+  })
+
+  app.get('/admin/sessions', {
+    config: { auth: 'admin' },
+    schema: {
+      tags: ['admin'],
+      summary: 'Sessions of every user, newest first (platform admins)',
+      querystring: AdminSessionsQuery,
+      response: { 200: Page(SessionRef) }
+    }
+  }, async (request) => adminListSessions(deps, request.query))
+
+  app.get('/admin/sessions/stats', {
+    config: { auth: 'admin' },
+    schema: {
+      tags: ['admin'],
+      summary: 'Session counts by device type, country and utmSource over a time range (platform admins)',
+      querystring: StatsQuery,
+      response: { 200: SessionStats }
+    }
+  }, async (request) => {
+    const to = request.query.to ? new Date(request.query.to) : deps.clock.now()
+    const from = request.query.from ? new Date(request.query.from) : new Date(to.getTime() - 30 * 24 * 3600_000)
+    return adminSessionStats(deps, { from, to })
+  })
+}
+
+export default sessions

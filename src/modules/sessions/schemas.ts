@@ -1,0 +1,123 @@
+import { NullableTimestamp, Timestamp } from '../../platform/schema-types.ts'
+import { Type } from '@sinclair/typebox'
+import { PageQuery } from '../../platform/pagination.ts'
+
+const NullableString = Type.Union([Type.String(), Type.Null()])
+const NullableNumber = Type.Union([Type.Number(), Type.Null()])
+
+export const SessionView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  userId: Type.String({ format: 'uuid' }),
+  workspaceId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  sessionType: Type.Union([Type.Literal('web'), Type.Literal('mobile'), Type.Literal('api')]),
+  isActive: Type.Boolean(),
+  current: Type.Optional(Type.Boolean()),
+  ipAddress: Type.String(),
+  countryCode: NullableString,
+  latitude: NullableNumber,
+  longitude: NullableNumber,
+  timezone: NullableString,
+  deviceType: Type.String({ description: 'desktop, mobile, tablet, tv, bot or unknown' }),
+  deviceName: NullableString,
+  browser: NullableString,
+  browserVersion: NullableString,
+  os: NullableString,
+  osVersion: NullableString,
+  userAgent: NullableString,
+  deviceFingerprint: Type.String(),
+  referrerUrl: NullableString,
+  landingPage: NullableString,
+  utmSource: NullableString,
+  utmMedium: NullableString,
+  utmCampaign: NullableString,
+  utmTerm: NullableString,
+  utmContent: NullableString,
+  totalRequests: Type.Integer(),
+  pagesVisited: Type.Integer(),
+  actionsPerformed: Type.Integer(),
+  createdAt: Timestamp(),
+  lastSeenAt: Timestamp(),
+  expiresAt: Timestamp(),
+  endedAt: NullableTimestamp(),
+  endReason: Type.Union([
+    Type.Literal('logout'), Type.Literal('revoked'), Type.Literal('expired'), Type.Literal('reuse_detected'),
+    Type.Literal('password_reset'), Type.Literal('suspended'), Type.Null()
+  ]),
+  sessionDurationSec: Type.Union([Type.Integer(), Type.Null()])
+}, {
+  $id: 'SessionView',
+  examples: [{
+    id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f',
+    userId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80',
+    workspaceId: null,
+    sessionType: 'web',
+    isActive: true,
+    current: true,
+    ipAddress: '203.0.113.7',
+    countryCode: 'FR',
+    latitude: null,
+    longitude: null,
+    timezone: 'Europe/Paris',
+    deviceType: 'desktop',
+    deviceName: 'Windows desktop',
+    browser: 'Chrome',
+    browserVersion: '120.0.0.0',
+    os: 'Windows',
+    osVersion: '10',
+    userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0.0.0',
+    deviceFingerprint: '5f2c0d6f3a8e4b1c9d7e6f5a4b3c2d1e',
+    referrerUrl: null,
+    landingPage: '/',
+    utmSource: 'newsletter',
+    utmMedium: 'email',
+    utmCampaign: 'launch',
+    utmTerm: null,
+    utmContent: null,
+    totalRequests: 12,
+    pagesVisited: 4,
+    actionsPerformed: 1,
+    createdAt: '2026-11-21T10:00:00.000Z',
+    lastSeenAt: '2026-11-21T10:05:00.000Z',
+    expiresAt: '2026-11-28T10:05:00.000Z',
+    endedAt: null,
+    endReason: null,
+    sessionDurationSec: null
+  }]
+})
+
+export const SessionRef = Type.Ref('SessionView')
+
+export const SessionIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
+
+export const ActivityBody = Type.Object({
+  pagesVisited: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  actionsPerformed: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 }))
+}, { additionalProperties: false, examples: [{ pagesVisited: 3, actionsPerformed: 1 }] })
+
+export const CurrentSessionBody = Type.Object({
+  workspaceId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()])
+}, { additionalProperties: false, examples: [{ workspaceId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f' }] })
+
+export const AdminSessionsQuery = Type.Object({
+  userId: Type.Optional(Type.String({ format: 'uuid' })),
+  workspaceId: Type.Optional(Type.String({ format: 'uuid' })),
+  active: Type.Optional(Type.Boolean()),
+  ...PageQuery
+}, { additionalProperties: false })
+
+export const StatsQuery = Type.Object({
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'default: 30 days before `to`' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'default: now' }))
+}, { additionalProperties: false })
+
+const Bucket = Type.Array(Type.Object({ key: Type.String(), count: Type.Integer() }))
+
+export const SessionStats = Type.Object({
+  from: Timestamp(),
+  to: Timestamp(),
+  total: Type.Integer(),
+  active: Type.Integer(),
+  byDeviceType: Bucket,
+  byCountry: Bucket,
+  byUtmSource: Bucket
+}, { examples: [{ from: '2026-10-22T00:00:00.000Z', to: '2026-11-21T00:00:00.000Z', total: 3, active: 1, byDeviceType: [{ key: 'desktop', count: 2 }, { key: 'mobile', count: 1 }], byCountry: [{ key: 'FR', count: 3 }], byUtmSource: [{ key: 'unknown', count: 3 }] }] })

@@ -1,0 +1,204 @@
+import type { Redis } from 'ioredis'
+import type { UserType } from '../../platform/principal.ts'
+import type { Device, Network, SessionType } from './device.ts'
+
+// Sessions live in Redis (SPEC 6): the source of truth for which are active.
+//   sess:<id>       hash: ids, timestamps, counters, refresh-token hashes; the personal
+//                   details (IP, device, place, attribution) only as one sealed field
+//   sess:exp        sorted set: session id -> when it expires (idle or absolute, whichever first)
+//   user:<id>:sess  set: the user's session ids
+// Every multi-step change is one Lua script, so concurrent requests, refreshes and cleanup
+// runs see a session either before or after a change, never half-way.
+
+export interface SessionDetails extends Network, Device {
+  deviceFingerprint: string
+  authMethod: string
+  referrerUrl: string | null
+  landingPage: string | null
+  utmSource: string | null
+  utmMedium: string | null
+  utmCampaign: string | null
+  utmTerm: string | null
+  utmContent: string | null
+}
+
+export interface StoredSession {
+  id: string
+  userId: string
+  userType: UserType
+  workspaceId: string | null
+  sessionType: SessionType
+  createdAt: number
+  lastSeenAt: number
+  idleMs: number
+  absoluteExpiresAt: number
+  totalRequests: number
+  pagesVisited: number
+  actionsPerformed: number
+  /** Seconds since the epoch of the last real authentication. */
+  authTime: number
+  /** Sealed SessionDetails. */
+  sealedDetails: string
+}
+
+export const EXPIRY_INDEX = 'sess:exp'
+export const sessionKey = (id: string) => `sess:${id}`
+export const userSessionsKey = (userId: string) => `user:${userId}:sess`
+export const profileVersionKey = (userId: string) => `user:${userId}:ver`
+
+export function expiresAt (s: Pick<StoredSession, 'lastSeenAt' | 'idleMs' | 'absoluteExpiresAt'>): number {
+  return Math.min(s.lastSeenAt + s.idleMs, s.absoluteExpiresAt)
+}
+
+// KEYS: the session, the expiry index, the user's profile version (named after the token's
+// subject, so one round trip also says whether cached profile data is still current).
+// It also counts the session's requests in the current minute, for its rate limit: signed-in
+// callers are limited per session in this same round trip rather than per IP in another.
+// Steady state costs three commands: last-seen and the expiry index move at most once a
+// second, and the minute's count is derived from the total.
+const TOUCH = `
+local h = redis.call('HMGET', KEYS[1], 'uid', 'typ', 'ws', 'ls', 'idle', 'abs', 'at', 'rlw', 'rlq')
+if not h[1] then return false end
+local now = tonumber(ARGV[1])
+local lastSeen = tonumber(h[4])
+local idle = tonumber(h[5])
+local abs = tonumber(h[6])
+if math.min(lastSeen + idle, abs) <= now then return false end
+local total = redis.call('HINCRBY', KEYS[1], 'req', 1)
+local window = math.floor(now / 60000)
+local inWindow = 1
+if tonumber(h[8]) == window then
+  inWindow = total - tonumber(h[9])
+else
+  redis.call('HSET', KEYS[1], 'rlw', window, 'rlq', total - 1)
+end
+if now - lastSeen >= 1000 then
+  redis.call('HSET', KEYS[1], 'ls', ARGV[1])
+  redis.call('ZADD', KEYS[2], math.min(now + idle, abs), ARGV[2])
+end
+return { h[1], h[2], h[3], h[7], redis.call('GET', KEYS[3]) or '0', inWindow }`
+
+// Refresh-token rotation. ARGV: presented hash, new hash, sealed new secret, now, grace ms,
+// session id, how many superseded hashes to remember.
+const ROTATE = `
+local h = redis.call('HMGET', KEYS[1], 'rt', 'prt', 'prtu', 'nxt', 'old', 'ls', 'idle', 'abs', 'uid', 'typ', 'ws', 'at')
+if not h[1] then return { 'missing' } end
+local now = tonumber(ARGV[4])
+local idle = tonumber(h[7])
+local abs = tonumber(h[8])
+if math.min(tonumber(h[6]) + idle, abs) <= now then return { 'expired' } end
+local presented = ARGV[1]
+if presented == h[1] then
+  local old = {}
+  if h[5] then old = cjson.decode(h[5]) end
+  if h[2] then table.insert(old, 1, h[2]) end
+  while #old > tonumber(ARGV[7]) do table.remove(old) end
+  redis.call('HSET', KEYS[1], 'rt', ARGV[2], 'prt', presented, 'prtu', now + tonumber(ARGV[5]), 'nxt', ARGV[3], 'old', cjson.encode(old), 'ls', ARGV[4])
+  redis.call('ZADD', KEYS[2], math.min(now + idle, abs), ARGV[6])
+  return { 'rotated', h[9], h[10], h[11], h[12] }
+end
+if h[2] and presented == h[2] then
+  if now < tonumber(h[3]) then return { 'grace', h[9], h[10], h[11], h[12], h[4] } end
+  return { 'reuse' }
+end
+if h[5] then
+  for _, seen in ipairs(cjson.decode(h[5])) do
+    if seen == presented then return { 'reuse' } end
+  end
+end
+return { 'invalid' }`
+
+// Removes a session and returns its fields, once: of two concurrent callers only one gets
+// them. With ARGV[3] = '1' it only removes a session that has expired by ARGV[2].
+const END = `
+local data = redis.call('HGETALL', KEYS[1])
+if #data == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return false
+end
+if ARGV[3] == '1' then
+  local f = {}
+  for i = 1, #data, 2 do f[data[i]] = data[i + 1] end
+  local exp = math.min(tonumber(f['ls']) + tonumber(f['idle']), tonumber(f['abs']))
+  if exp > tonumber(ARGV[2]) then
+    redis.call('ZADD', KEYS[2], exp, ARGV[1])
+    return false
+  end
+end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return data`
+
+interface SessionRedis extends Redis {
+  sessionTouch: (key: string, index: string, versionKey: string, now: number, id: string) => Promise<[string, string, string, string, string, number] | null>
+  sessionRotate: (key: string, index: string, presented: string, next: string, sealedNext: string, now: number, graceMs: number, id: string, keep: number) => Promise<string[]>
+  sessionEnd: (key: string, index: string, id: string, now: number, onlyIfExpired: '0' | '1') => Promise<string[] | null>
+}
+
+export function sessionRedis (redis: Redis): SessionRedis {
+  if (!('sessionTouch' in redis)) {
+    redis.defineCommand('sessionTouch', { numberOfKeys: 3, lua: TOUCH })
+    redis.defineCommand('sessionRotate', { numberOfKeys: 2, lua: ROTATE })
+    redis.defineCommand('sessionEnd', { numberOfKeys: 2, lua: END })
+  }
+  return redis as SessionRedis
+}
+
+export async function saveNewSession (redis: Redis, s: StoredSession, refreshHash: string): Promise<void> {
+  await redis.multi()
+    .hset(sessionKey(s.id), {
+      uid: s.userId,
+      typ: s.userType,
+      ws: s.workspaceId ?? '',
+      sty: s.sessionType,
+      cr: s.createdAt,
+      ls: s.lastSeenAt,
+      idle: s.idleMs,
+      abs: s.absoluteExpiresAt,
+      req: s.totalRequests,
+      pv: 0,
+      ap: 0,
+      at: s.authTime,
+      rt: refreshHash,
+      info: s.sealedDetails
+    })
+    // A backstop only: cleanup finalises sessions long before this.
+    .pexpireat(sessionKey(s.id), s.absoluteExpiresAt + 24 * 3600 * 1000)
+    .zadd(EXPIRY_INDEX, expiresAt(s), s.id)
+    .sadd(userSessionsKey(s.userId), s.id)
+    .exec()
+}
+
+export function fromHash (id: string, h: Record<string, string>): StoredSession | null {
+  if (!h.uid) return null
+  return {
+    id,
+    userId: h.uid,
+    userType: h.typ as UserType,
+    workspaceId: h.ws || null,
+    sessionType: (h.sty ?? 'api') as SessionType,
+    createdAt: Number(h.cr),
+    lastSeenAt: Number(h.ls),
+    idleMs: Number(h.idle),
+    absoluteExpiresAt: Number(h.abs),
+    totalRequests: Number(h.req ?? 0),
+    pagesVisited: Number(h.pv ?? 0),
+    actionsPerformed: Number(h.ap ?? 0),
+    authTime: Number(h.at ?? 0),
+    sealedDetails: h.info ?? ''
+  }
+}
+
+export function pairsToHash (pairs: string[]): Record<string, string> {
+  const hash: Record<string, string> = {}
+  for (let i = 0; i + 1 < pairs.length; i += 2) hash[pairs[i]!] = pairs[i + 1]!
+  return hash
+}
+
+export async function loadSessions (redis: Redis, ids: string[]): Promise<StoredSession[]> {
+  if (ids.length === 0) return []
+  const pipeline = redis.pipeline()
+  for (const id of ids) pipeline.hgetall(sessionKey(id))
+  const results = await pipeline.exec() ?? []
+  return ids.map((id, i) => fromHash(id, (results[i]?.[1] ?? {}) as Record<string, string>)).filter((s): s is StoredSession => s !== null)
+}

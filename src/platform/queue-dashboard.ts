@@ -1,0 +1,34 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { sendProblem } from './errors.ts'
+import { createBullBoard } from '@bull-board/api'
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
+import { FastifyAdapter } from '@bull-board/fastify'
+
+// SPEC 9: platform admins see the queues at /admin/queues (bull-board). Its routes live in this
+// plugin's scope: the admin check and the relaxed CSP (the dashboard is an HTML app with its
+// own scripts and styles) apply to them alone.
+
+const BASE_PATH = '/admin/queues'
+
+export default async function queueDashboard (app: FastifyInstance): Promise<void> {
+  const adapter = new FastifyAdapter()
+  createBullBoard({
+    queues: Object.values(app.queues).map((queue) => new BullMQAdapter(queue)),
+    serverAdapter: adapter
+  })
+  adapter.setBasePath(BASE_PATH)
+  // bull-board installs its own error handler in its scope, so the guard answers by itself.
+  const requireAdmin = app.authenticate('admin') as (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+  app.addHook('onRequest', async (request, reply) => {
+    try {
+      await requireAdmin(request, reply)
+    } catch (err) {
+      return sendProblem(reply, err)
+    }
+  })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'")
+    return payload
+  })
+  await app.register(adapter.registerPlugin(), { prefix: BASE_PATH })
+}
