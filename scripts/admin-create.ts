@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { loadConfigOrExit } from '../src/config.ts'
-import { createDatabase } from '../src/platform/db.ts'
-import { closeRedis, connectRedis, createRedis } from '../src/platform/redis.ts'
+import pino from 'pino'
+import type { FastifyBaseLogger } from 'fastify'
+import { connectDeps } from '../src/platform/deps.ts'
 import { hashPassword } from '../src/modules/auth/passwords.ts'
 import { findUserByEmail, insertUser, normalizeEmail, setPasswordHash } from '../src/modules/users/service.ts'
 import { bumpProfileVersion, updateSessionsUserType } from '../src/modules/sessions/service.ts'
@@ -19,22 +20,21 @@ if (!email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
 }
 
 const config = loadConfigOrExit()
-const database = createDatabase(config)
-const redis = createRedis(config, 'api')
+const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }) as unknown as FastifyBaseLogger })
+const { db, redis } = deps
 let exitCode = 0
 try {
-  await connectRedis(redis)
   const password = args.includes('--with-password') ? randomBytes(12).toString('base64url') : null
-  const existing = await findUserByEmail(database.db, email)
+  const existing = await findUserByEmail(db, email)
   if (existing) {
-    await database.db.updateTable('users').set({ type: 'admin', status: 'active', updatedAt: new Date() }).where('id', '=', existing.id).execute()
-    if (password) await setPasswordHash({ db: database.db, redis }, existing.id, await hashPassword(password))
+    await db.updateTable('users').set({ type: 'admin', status: 'active', updatedAt: new Date() }).where('id', '=', existing.id).execute()
+    if (password) await setPasswordHash({ db, redis }, existing.id, await hashPassword(password))
     // Live sessions learn the new type at once (admin routes check it per request).
     await updateSessionsUserType({ redis }, existing.id, 'admin')
     await bumpProfileVersion({ redis }, existing.id)
     console.log(`${normalizeEmail(email)} is now a platform admin (was ${existing.type}).`)
   } else {
-    await insertUser(database.db, {
+    await insertUser(db, {
       email,
       name: name ?? email.split('@')[0]!,
       type: 'admin',
@@ -53,7 +53,6 @@ try {
   console.error(`admin:create failed: ${(err as Error).message}`)
   exitCode = 1
 } finally {
-  await database.destroy()
-  await closeRedis(redis)
+  await close()
 }
 process.exit(exitCode)

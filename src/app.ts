@@ -23,6 +23,10 @@ import { sharedSchemas } from './schemas.ts'
 import authGuard from './modules/auth/guard.ts'
 import auth from './modules/auth/index.ts'
 import sessions from './modules/sessions/index.ts'
+import workspaceGuard from './modules/workspaces/guard.ts'
+import workspaces from './modules/workspaces/index.ts'
+import users from './modules/users/index.ts'
+import vendorProfiles from './modules/vendor-profiles/index.ts'
 import queueDashboard from './platform/queue-dashboard.ts'
 
 export interface AppOptions {
@@ -114,12 +118,16 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(docs)
   for (const schema of sharedSchemas) app.addSchema(schema)
   await app.register(authGuard)
+  await app.register(workspaceGuard)
 
   await app.register(health)
   await app.register(files)
   await app.register(queueDashboard)
   await app.register(auth)
   await app.register(sessions)
+  await app.register(workspaces)
+  await app.register(users)
+  await app.register(vendorProfiles)
 
   for (const plugin of options.plugins ?? []) await app.register(plugin)
   return app

@@ -3,7 +3,8 @@ import { ProblemDetails } from './platform/errors.ts'
 import { UserView } from './modules/users/schemas.ts'
 import { SessionView } from './modules/sessions/schemas.ts'
 import { Tokens } from './modules/auth/schemas.ts'
+import { WorkspaceView } from './modules/workspaces/schemas.ts'
 
 // Schemas that several domains return, registered once at the root (by $id) so every domain's
 // routes can reference them and the OpenAPI document lists each once.
-export const sharedSchemas: TSchema[] = [ProblemDetails, UserView, SessionView, Tokens]
+export const sharedSchemas: TSchema[] = [ProblemDetails, UserView, SessionView, Tokens, WorkspaceView]

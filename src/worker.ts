@@ -4,14 +4,11 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyBaseLogger } from 'fastify'
 import { loadConfigOrExit, type Config } from './config.ts'
 import { createLogger } from './platform/logger.ts'
-import { createDatabase } from './platform/db.ts'
-import { closeRedis, connectRedis, createRedis } from './platform/redis.ts'
-import { closeQueues, createQueues, type QueueName } from './platform/queues.ts'
-import { createSealer } from './platform/crypto.ts'
+import { closeRedis, createRedis } from './platform/redis.ts'
+import type { QueueName } from './platform/queues.ts'
 import { createMailer, type EmailTemplate } from './platform/mail.ts'
-import { LocalDiskStorage } from './platform/storage.ts'
-import { systemClock, systemRandom, type Clock } from './platform/clock.ts'
-import type { Deps } from './platform/deps.ts'
+import type { Clock } from './platform/clock.ts'
+import { connectDeps } from './platform/deps.ts'
 import { emailTemplates } from './emails.ts'
 import { createEmailProcessor } from './jobs/email.ts'
 import { createOutboxProcessor } from './jobs/outbox.ts'
@@ -43,30 +40,13 @@ const CONCURRENCY: Record<QueueName, number> = {
 
 export async function startWorker (config: Config, options: WorkerOptions = {}): Promise<RunningWorker> {
   const log = options.logger ?? (createLogger(config, 'worker') as unknown as FastifyBaseLogger)
-  const database = createDatabase(config)
-  const redis = createRedis(config, 'api')
-  const producer = createRedis(config, 'worker')
-  await Promise.all([connectRedis(redis, 30000), connectRedis(producer, 30000)])
-  const queues = createQueues(producer, config.queuePrefix, (err) => log.debug({ err: err.message }, 'queue connection error'))
-  const sealer = createSealer(config.encryptionKey)
+  const { deps, producer, close } = await connectDeps(config, { log, clock: options.clock })
+  const { db, queues, sealer, storage } = deps
   const mailer = createMailer(config, log)
-  const storage = new LocalDiskStorage(config.uploadDir)
-
-  const deps: Deps = {
-    config,
-    db: database.db,
-    redis,
-    queues,
-    sealer,
-    storage,
-    log,
-    clock: options.clock ?? systemClock,
-    random: systemRandom
-  }
 
   const processors: Partial<Record<QueueName, Processor>> = {
     email: createEmailProcessor({ sealer, mailer, templates: options.templates ?? emailTemplates, log }),
-    outbox: createOutboxProcessor({ db: database.db, queues }),
+    outbox: createOutboxProcessor({ db, queues }),
     files: createFilesProcessor({ storage }),
     'session-cleanup': createSessionCleanupProcessor(deps)
   }
@@ -110,10 +90,9 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
     async close () {
       // Running jobs finish first; then connections close.
       await Promise.all(workers.map((w) => w.close()))
-      await closeQueues(queues)
       mailer.close()
-      await database.destroy()
-      await Promise.all([redis, producer, ...workerConnections].map(closeRedis))
+      await close()
+      await Promise.all(workerConnections.map(closeRedis))
       log.info('worker stopped')
     }
   }

@@ -25,6 +25,19 @@ export type JsonValue = JsonArray | JsonObject | JsonPrimitive;
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
+export interface Addresses {
+  city: string;
+  country: string;
+  createdAt: Generated<Timestamp>;
+  id: string;
+  isDefault: Generated<boolean>;
+  state: string | null;
+  street: string;
+  updatedAt: Generated<Timestamp>;
+  userId: string;
+  zipCode: string;
+}
+
 export interface Outbox {
   createdAt: Generated<Timestamp>;
   id: string;
@@ -93,6 +106,52 @@ export interface Users {
   verifiedAt: Timestamp | null;
 }
 
+export interface VendorProfiles {
+  address: string | null;
+  businessName: string;
+  businessType: string;
+  certificateKey: string | null;
+  city: string | null;
+  companyDetails: string | null;
+  companyName: string | null;
+  contactPerson: string | null;
+  country: string | null;
+  createdAt: Generated<Timestamp>;
+  createdBy: string | null;
+  deletedAt: Timestamp | null;
+  designation: string | null;
+  employeeCount: number | null;
+  establishment: number | null;
+  gstNumber: string | null;
+  id: string;
+  logoKey: string | null;
+  paymentMode: Generated<string[]>;
+  reviewedAt: Timestamp | null;
+  reviewedBy: string | null;
+  reviewReason: string | null;
+  reviewStatus: Generated<string>;
+  updatedAt: Generated<Timestamp>;
+  updatedBy: string | null;
+  userId: string;
+  website: string | null;
+  whatsappNumber: string | null;
+  workingDays: Generated<string[]>;
+}
+
+export interface WorkspaceInvitations {
+  acceptedAt: Timestamp | null;
+  acceptedBy: string | null;
+  createdAt: Generated<Timestamp>;
+  email: string;
+  expiresAt: Timestamp;
+  id: string;
+  invitedBy: string;
+  revokedAt: Timestamp | null;
+  role: string;
+  tokenHash: string;
+  workspaceId: string;
+}
+
 export interface WorkspaceMembers {
   createdAt: Generated<Timestamp>;
   role: string;
@@ -105,6 +164,7 @@ export interface Workspaces {
   createdBy: string | null;
   deletedAt: Timestamp | null;
   id: string;
+  logoKey: string | null;
   logoUrl: string | null;
   name: string;
   ownerId: string;
@@ -116,9 +176,12 @@ export interface Workspaces {
 }
 
 export interface DB {
+  addresses: Addresses;
   outbox: Outbox;
   sessions: Sessions;
   users: Users;
+  vendorProfiles: VendorProfiles;
+  workspaceInvitations: WorkspaceInvitations;
   workspaceMembers: WorkspaceMembers;
   workspaces: Workspaces;
 }

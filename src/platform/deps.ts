@@ -1,15 +1,16 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from '../config.ts'
-import type { Clock, Random } from './clock.ts'
-import type { Sealer } from './crypto.ts'
-import type { Db } from './db.ts'
-import type { Queues } from './queues.ts'
-import type { FileStorage } from './storage.ts'
+import { systemClock, systemRandom, type Clock, type Random } from './clock.ts'
+import { createSealer, type Sealer } from './crypto.ts'
+import { createDatabase, type Db } from './db.ts'
+import { closeQueues, createQueues, type Queues } from './queues.ts'
+import { closeRedis, connectRedis, createRedis } from './redis.ts'
+import { LocalDiskStorage, type FileStorage } from './storage.ts'
 
 /**
  * What domain services work with, passed explicitly: the API builds it from its decorations,
- * the worker and scripts from their own connections. No Fastify types beyond the logger.
+ * the worker and scripts with connectDeps. No Fastify types beyond the logger.
  */
 export interface Deps {
   config: Config
@@ -22,4 +23,36 @@ export interface Deps {
   random: Random
   storage: FileStorage
   log: FastifyBaseLogger
+}
+
+/**
+ * Opens the connections a process outside the API needs (worker, scripts): Postgres, Redis for
+ * our keys, and a patient Redis connection for queues. `close` closes what it opened.
+ */
+export async function connectDeps (config: Config, options: { log: FastifyBaseLogger, clock?: Clock, random?: Random }): Promise<{ deps: Deps, producer: Redis, close: () => Promise<void> }> {
+  const database = createDatabase(config)
+  const redis = createRedis(config, 'api')
+  const producer = createRedis(config, 'worker')
+  await Promise.all([connectRedis(redis, 30000), connectRedis(producer, 30000)])
+  const queues = createQueues(producer, config.queuePrefix, (err) => options.log.debug({ err: err.message }, 'queue connection error'))
+  const deps: Deps = {
+    config,
+    db: database.db,
+    redis,
+    queues,
+    sealer: createSealer(config.encryptionKey),
+    clock: options.clock ?? systemClock,
+    random: options.random ?? systemRandom,
+    storage: new LocalDiskStorage(config.uploadDir),
+    log: options.log
+  }
+  return {
+    deps,
+    producer,
+    close: async () => {
+      await closeQueues(queues)
+      await database.destroy()
+      await Promise.all([closeRedis(redis), closeRedis(producer)])
+    }
+  }
 }

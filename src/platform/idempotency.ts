@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { Type, type TObject, type TSchema } from '@sinclair/typebox'
 import { Conflict, Unprocessable } from './errors.ts'
+import { appendHook } from './route-hooks.ts'
 
 // SPEC 4: every mutating route accepts an Idempotency-Key; routes with
 // `config: { idempotency: 'required' }` demand it. The first response per (caller, key) is kept
@@ -51,10 +52,6 @@ function scopeOf (request: FastifyRequest): string {
 }
 
 // Keyed hash: the key name reveals neither the caller's IP nor the client's key.
-
-function appendHook<T> (existing: T | T[] | undefined, hook: T): T[] {
-  return existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook]
-}
 
 export default fp(async (app) => {
   app.decorateRequest('idempotency', null)

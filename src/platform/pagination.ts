@@ -3,6 +3,8 @@ import { InvalidField } from './errors.ts'
 
 // SPEC 4 lists: ?limit= (1-100, default 20) and ?cursor= (opaque, keyset-based);
 // responses are { items, nextCursor }. A cursor is the sort key of the last item, encoded.
+// Newest-first lists sort by id: ids are time-ordered UUIDv7, exact and unique, whereas a
+// timestamp cursor would lose Postgres' microseconds in a JS Date and skip or repeat rows.
 
 export const PageQuery = {
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'page size (1-100)' }),

@@ -4,6 +4,7 @@ import { Forbidden, Problem, TooManyRequests, Unauthorized } from '../../platfor
 import { touchSession } from '../sessions/service.ts'
 import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, readCookies } from './cookies.ts'
 import { isAccessClaims } from './tokens.ts'
+import { appendHook } from '../../platform/route-hooks.ts'
 
 // The authentication every protected route uses, as a route option:
 //   config: { auth: 'user' }      a signed-in user
@@ -17,10 +18,6 @@ import { isAccessClaims } from './tokens.ts'
 export type AuthMode = 'user' | 'admin' | 'optional'
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
-
-function appendHook<T> (existing: T | T[] | undefined, hook: T): T[] {
-  return existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook]
-}
 
 interface FoundToken { token: string, viaCookie: boolean }
 

@@ -74,18 +74,6 @@ export const Membership = Type.Object({
   role: Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')])
 })
 
-export const WorkspaceSummary = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  name: Type.String(),
-  slug: Type.String(),
-  ownerId: Type.String({ format: 'uuid' }),
-  logoUrl: Type.Union([Type.String(), Type.Null()]),
-  primaryColor: Type.Union([Type.String(), Type.Null()]),
-  settings: Type.Record(Type.String(), Type.Unknown()),
-  createdAt: Timestamp(),
-  updatedAt: Timestamp()
-})
-
 const UserRef = Type.Ref('UserView')
 
 export const SignedInResponse = Type.Object({
@@ -96,7 +84,7 @@ export const SignedInResponse = Type.Object({
 
 export const SignupCompleted = Type.Object({
   user: UserRef,
-  workspace: Type.Union([WorkspaceSummary, Type.Null()]),
+  workspace: Type.Union([Type.Ref('WorkspaceView'), Type.Null()]),
   session: SessionRef,
   tokens: Type.Optional(Type.Ref('Tokens'))
 })

@@ -381,14 +381,14 @@ function rowView (row: SessionRow): SessionView {
 }
 
 export async function adminListSessions (deps: Deps, query: AdminSessionQuery): Promise<PageOf<SessionView>> {
-  const after = decodeCursor(query.cursor, ['date', 'uuid'])
+  const after = decodeCursor(query.cursor, ['uuid'])
   let q = deps.db.selectFrom('sessions').selectAll()
   if (query.userId) q = q.where('userId', '=', query.userId)
   if (query.workspaceId) q = q.where('workspaceId', '=', query.workspaceId)
   if (query.active !== undefined) q = q.where('isActive', '=', query.active)
-  if (after) q = q.where(sql<boolean>`(created_at, id) < (${after[0]}::timestamptz, ${after[1]}::uuid)`)
-  const rows = await q.orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(query.limit + 1).execute()
-  const page = toPage(rows, query.limit, rowView, (r) => [r.createdAt.toISOString(), r.id])
+  if (after) q = q.where('id', '<', after[0])
+  const rows = await q.orderBy('id', 'desc').limit(query.limit + 1).execute()
+  const page = toPage(rows, query.limit, rowView, (r) => [r.id])
   // Counters of live sessions are in Redis; show them rather than the last flushed copy.
   const live = new Map((await loadSessions(deps.redis, page.items.filter((s) => s.isActive).map((s) => s.id))).map((s) => [s.id, s]))
   page.items = page.items.map((item) => {

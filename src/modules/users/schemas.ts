@@ -46,3 +46,78 @@ export const UserView = Type.Object({
   }]
 })
 export type UserViewType = Static<typeof UserView>
+
+const strict = { additionalProperties: false } as const
+const Uuid = Type.String({ format: 'uuid' })
+const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{6,20}$', examples: ['+33 6 12 34 56 78'] })
+const ShortText = (max = 120) => Type.String({ minLength: 1, maxLength: max })
+
+export const ProfilePatch = Type.Object({
+  name: Type.Optional(ShortText()),
+  phone: Type.Optional(Type.Union([Phone, Type.Null()])),
+  postCode: Type.Optional(Type.Union([ShortText(20), Type.Null()])),
+  country: Type.Optional(Type.Union([Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2' }), Type.Null()])),
+  city: Type.Optional(Type.Union([ShortText(), Type.Null()]))
+}, strict)
+
+export const MePatchBody = Type.Object({
+  ...ProfilePatch.properties,
+  email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'starts a change: a code goes to the new address (recent sign-in needed)' }))
+}, { ...strict, minProperties: 1, examples: [{ name: 'Ada King', city: 'London', country: 'GB' }] })
+
+export const MePatchResponse = Type.Object({
+  user: Type.Ref('UserView'),
+  pendingEmail: Type.Optional(Type.Object({ email: Type.String(), expiresAt: Timestamp() }, { description: 'present when an email change awaits its code' }))
+})
+
+export const EmailVerifyBody = Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$' }) }, { ...strict, examples: [{ code: '123456' }] })
+
+export const AddressView = Type.Object({
+  id: Uuid,
+  street: Type.String(),
+  city: Type.String(),
+  state: Type.Union([Type.String(), Type.Null()]),
+  zipCode: Type.String(),
+  country: Type.String(),
+  isDefault: Type.Boolean(),
+  createdAt: Timestamp(),
+  updatedAt: Timestamp()
+}, { $id: 'AddressView' })
+
+const addressFields = {
+  street: ShortText(200),
+  city: ShortText(),
+  state: Type.Optional(Type.Union([ShortText(), Type.Null()])),
+  zipCode: ShortText(20),
+  country: Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2' }),
+  isDefault: Type.Optional(Type.Boolean())
+}
+export const AddressBody = Type.Object(addressFields, { ...strict, examples: [{ street: '12 Analytical Row', city: 'London', zipCode: 'N1 9GU', country: 'GB', isDefault: true }] })
+export const AddressPatch = Type.Partial(Type.Object(addressFields, strict), { ...strict, minProperties: 1 })
+export const AddressParams = Type.Object({ id: Uuid })
+
+export const UserIdParams = Type.Object({ id: Uuid })
+
+export const UserSearchQuery = Type.Object({
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'part of a name or email' })),
+  type: Type.Optional(UserTypeSchema),
+  status: Type.Optional(UserStatusSchema),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Type.Optional(Type.String({ maxLength: 512 }))
+}, strict)
+
+export const AdminCreateUserBody = Type.Object({
+  email: Type.String({ format: 'email', maxLength: 254 }),
+  name: ShortText(),
+  type: UserTypeSchema,
+  status: Type.Optional(UserStatusSchema),
+  password: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
+  phone: Type.Optional(Phone)
+}, { ...strict, examples: [{ email: 'ops@example.com', name: 'Ops', type: 'admin' }] })
+
+export const AdminUserPatch = Type.Object({
+  ...ProfilePatch.properties,
+  type: Type.Optional(UserTypeSchema)
+}, { ...strict, minProperties: 1 })
+
+export const StatusBody = Type.Object({ status: UserStatusSchema }, { ...strict, examples: [{ status: 'suspended' }] })

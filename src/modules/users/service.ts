@@ -1,10 +1,15 @@
-import type { Selectable } from 'kysely'
+import { sql, type Selectable } from 'kysely'
 import type { Queryable } from '../../platform/db.ts'
 import type { Users } from '../../platform/db-types.ts'
 import { newId } from '../../platform/clock.ts'
-import type { UserType } from '../../platform/principal.ts'
+import { requireRecentAuthentication, type Principal, type UserType } from '../../platform/principal.ts'
 import type { Deps } from '../../platform/deps.ts'
-import { bumpProfileVersion, endUserSessions } from '../sessions/service.ts'
+import { sameDigest } from '../../platform/crypto.ts'
+import { AppError, Conflict, InvalidField, NotFound } from '../../platform/errors.ts'
+import { decodeCursor, toPage, type PageOf } from '../../platform/pagination.ts'
+import { enqueueEmail } from '../../emails.ts'
+import { hashPassword } from '../auth/passwords.ts'
+import { bumpProfileVersion, endUserSessions, updateSessionsUserType } from '../sessions/service.ts'
 
 // Users: the records behind identities. Other domains reach users through these functions.
 
@@ -114,4 +119,189 @@ export async function setUserStatus (deps: Deps, actorId: string | null, userId:
   if (row) await bumpProfileVersion(deps, userId)
   if (row && status !== 'active') await endUserSessions(deps, userId, 'suspended')
   return row
+}
+
+export interface ProfilePatch { name?: string, phone?: string | null, postCode?: string | null, country?: string | null, city?: string | null }
+
+function profileColumns (patch: ProfilePatch) {
+  return {
+    ...(patch.name !== undefined ? { name: patch.name } : {}),
+    ...(patch.phone !== undefined ? { phone: patch.phone } : {}),
+    ...(patch.postCode !== undefined ? { postCode: patch.postCode } : {}),
+    ...(patch.country !== undefined ? { country: patch.country } : {}),
+    ...(patch.city !== undefined ? { city: patch.city } : {})
+  }
+}
+
+export async function updateProfile (deps: Deps, actorId: string, userId: string, patch: ProfilePatch & { type?: UserType }): Promise<UserView> {
+  const row = await deps.db.updateTable('users')
+    .set({ ...profileColumns(patch), ...(patch.type !== undefined ? { type: patch.type } : {}), updatedAt: deps.clock.now(), updatedBy: actorId })
+    .where('id', '=', userId).where('deletedAt', 'is', null)
+    .returningAll().executeTakeFirst()
+  if (!row) throw NotFound('user')
+  if (patch.type !== undefined) await updateSessionsUserType(deps, userId, patch.type)
+  await bumpProfileVersion(deps, userId)
+  return toUserView(row)
+}
+
+// ---- Email change: the new address proves itself with a code (SPEC 7.2) ----
+
+const EMAIL_CHANGE_TTL_MS = 15 * 60_000
+const EMAIL_CHANGE_ATTEMPTS = 5
+const emailChangeKey = (userId: string) => `email-change:${userId}`
+const emailChangeTriesKey = (userId: string) => `email-change:${userId}:tries`
+interface PendingEmailChange { email: string, codeHash: string | null, expiresAt: number }
+
+/**
+ * Starts an email change (recent sign-in required). The new address receives a code; an
+ * address that already has an account is told so instead, and the answer to the caller is the
+ * same either way.
+ */
+export async function startEmailChange (deps: Deps, principal: Principal, newEmail: string): Promise<{ pendingEmail: string, expiresAt: Date }> {
+  requireRecentAuthentication(principal, deps.clock.now())
+  const email = normalizeEmail(newEmail)
+  const user = await findUserById(deps.db, principal.userId)
+  if (!user) throw NotFound('user')
+  if (email === user.email) throw InvalidField('/body/email', 'is already your email')
+  const taken = await findUserByEmail(deps.db, email)
+  const expiresAt = deps.clock.now().getTime() + EMAIL_CHANGE_TTL_MS
+  let codeHash: string | null = null
+  if (taken) {
+    await enqueueEmail(deps, 'signup-account-exists', email, { name: taken.name, signInLink: `${deps.config.publicUrl}/sign-in`, resetLink: `${deps.config.publicUrl}/forgot-password` })
+  } else {
+    const code = deps.random.digits(6)
+    codeHash = deps.sealer.secretHash(`email-change:${user.id}:${email}:${code}`)
+    await enqueueEmail(deps, 'email-change-code', email, { name: user.name, code, minutes: EMAIL_CHANGE_TTL_MS / 60_000 })
+  }
+  const pending: PendingEmailChange = { email, codeHash, expiresAt }
+  await deps.redis.multi()
+    .set(emailChangeKey(user.id), deps.sealer.seal(pending, emailChangeKey(user.id)), 'PX', EMAIL_CHANGE_TTL_MS)
+    .del(emailChangeTriesKey(user.id))
+    .exec()
+  return { pendingEmail: email, expiresAt: new Date(expiresAt) }
+}
+
+export async function confirmEmailChange (deps: Deps, principal: Principal, code: string): Promise<UserView> {
+  const tries = await deps.redis.incr(emailChangeTriesKey(principal.userId))
+  if (tries === 1) await deps.redis.pexpire(emailChangeTriesKey(principal.userId), EMAIL_CHANGE_TTL_MS)
+  const sealed = await deps.redis.get(emailChangeKey(principal.userId))
+  const invalid = () => new AppError(400, 'INVALID_CODE', 'The code is wrong or has expired.', { errors: [{ pointer: '/body/code', detail: 'is wrong or has expired' }] })
+  if (!sealed) throw invalid()
+  const pending = deps.sealer.open<PendingEmailChange>(sealed, emailChangeKey(principal.userId))
+  if (tries > EMAIL_CHANGE_ATTEMPTS || pending.expiresAt <= deps.clock.now().getTime() || !pending.codeHash) throw invalid()
+  if (!sameDigest(deps.sealer.secretHash(`email-change:${principal.userId}:${pending.email}:${code}`), pending.codeHash)) throw invalid()
+  const now = deps.clock.now()
+  let row
+  try {
+    row = await deps.db.updateTable('users')
+      .set({ email: pending.email, isProfileReverified: true, profileReverifiedAt: now, updatedAt: now, updatedBy: principal.userId })
+      .where('id', '=', principal.userId).where('deletedAt', 'is', null)
+      .returningAll().executeTakeFirst()
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw Conflict('EMAIL_TAKEN', 'That email now belongs to another account.')
+    throw err
+  }
+  if (!row) throw NotFound('user')
+  await deps.redis.del(emailChangeKey(principal.userId), emailChangeTriesKey(principal.userId))
+  await bumpProfileVersion(deps, principal.userId)
+  return toUserView(row)
+}
+
+// ---- Addresses ----
+
+export interface AddressInput { street: string, city: string, state?: string | null, zipCode: string, country: string, isDefault?: boolean }
+export interface AddressView { id: string, street: string, city: string, state: string | null, zipCode: string, country: string, isDefault: boolean, createdAt: Date, updatedAt: Date }
+
+const addressColumns = ['id', 'street', 'city', 'state', 'zipCode', 'country', 'isDefault', 'createdAt', 'updatedAt'] as const
+
+export async function listAddresses (db: Queryable, userId: string): Promise<AddressView[]> {
+  return db.selectFrom('addresses').select(addressColumns).where('userId', '=', userId).orderBy('isDefault', 'desc').orderBy('createdAt').execute()
+}
+
+export async function findAddress (db: Queryable, userId: string, id: string): Promise<AddressView | undefined> {
+  return db.selectFrom('addresses').select(addressColumns).where('userId', '=', userId).where('id', '=', id).executeTakeFirst()
+}
+
+/** The first address is the default; a new default takes the mark from the old one. */
+export async function addAddress (deps: Deps, userId: string, input: AddressInput): Promise<AddressView> {
+  return deps.db.transaction().execute(async (trx) => {
+    const count = await trx.selectFrom('addresses').select((eb) => eb.fn.countAll<number>().as('n')).where('userId', '=', userId).executeTakeFirstOrThrow()
+    const isDefault = input.isDefault === true || Number(count.n) === 0
+    if (isDefault) await trx.updateTable('addresses').set({ isDefault: false }).where('userId', '=', userId).where('isDefault', '=', true).execute()
+    return trx.insertInto('addresses').values({
+      id: deps.random.uuid(), userId, street: input.street, city: input.city, state: input.state ?? null, zipCode: input.zipCode, country: input.country, isDefault
+    }).returning(addressColumns).executeTakeFirstOrThrow()
+  })
+}
+
+export async function updateAddress (deps: Deps, userId: string, id: string, patch: Partial<AddressInput>): Promise<AddressView> {
+  return deps.db.transaction().execute(async (trx) => {
+    if (!await findAddress(trx, userId, id)) throw NotFound('address')
+    if (patch.isDefault === true) await trx.updateTable('addresses').set({ isDefault: false }).where('userId', '=', userId).where('id', '<>', id).where('isDefault', '=', true).execute()
+    return trx.updateTable('addresses').set({
+      ...(patch.street !== undefined ? { street: patch.street } : {}),
+      ...(patch.city !== undefined ? { city: patch.city } : {}),
+      ...(patch.state !== undefined ? { state: patch.state } : {}),
+      ...(patch.zipCode !== undefined ? { zipCode: patch.zipCode } : {}),
+      ...(patch.country !== undefined ? { country: patch.country } : {}),
+      ...(patch.isDefault !== undefined ? { isDefault: patch.isDefault } : {}),
+      updatedAt: deps.clock.now()
+    }).where('id', '=', id).where('userId', '=', userId).returning(addressColumns).executeTakeFirstOrThrow()
+  })
+}
+
+export async function deleteAddress (deps: Deps, userId: string, id: string): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    const removed = await trx.deleteFrom('addresses').where('id', '=', id).where('userId', '=', userId).returning('isDefault').executeTakeFirst()
+    if (!removed) throw NotFound('address')
+    // Someone with addresses always has a default: the oldest remaining takes the mark.
+    if (removed.isDefault) {
+      const next = await trx.selectFrom('addresses').select('id').where('userId', '=', userId).orderBy('createdAt').limit(1).executeTakeFirst()
+      if (next) await trx.updateTable('addresses').set({ isDefault: true }).where('id', '=', next.id).execute()
+    }
+  })
+}
+
+// ---- Platform admins ----
+
+export interface UserSearch { q?: string, type?: UserType, status?: UserStatus, limit: number, cursor?: string }
+
+/** Substring search over name and email (trigram indexes), newest first, keyset-paginated. */
+export async function searchUsers (deps: Deps, query: UserSearch): Promise<PageOf<UserView>> {
+  const after = decodeCursor(query.cursor, ['uuid'])
+  let q = deps.db.selectFrom('users').selectAll().where('deletedAt', 'is', null)
+  if (query.q) {
+    const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    q = q.where((eb) => eb.or([eb(sql`lower(name)`, 'like', pattern), eb('email', 'like', pattern)]))
+  }
+  if (query.type) q = q.where('type', '=', query.type)
+  if (query.status) q = q.where('status', '=', query.status)
+  if (after) q = q.where('id', '<', after[0])
+  const rows = await q.orderBy('id', 'desc').limit(query.limit + 1).execute()
+  return toPage(rows, query.limit, toUserView, (r) => [r.id])
+}
+
+export async function adminCreateUser (deps: Deps, actorId: string, input: NewUser & { password?: string }): Promise<UserView> {
+  try {
+    const row = await insertUser(deps.db, {
+      ...input,
+      passwordHash: input.password ? await hashPassword(input.password) : null,
+      verifiedAt: deps.clock.now(),
+      createdBy: actorId
+    })
+    return toUserView(row)
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw new AppError(409, 'EMAIL_TAKEN', 'An account with this email exists.', { errors: [{ pointer: '/body/email', detail: 'is taken' }] })
+    throw err
+  }
+}
+
+/** Soft delete: the account stops signing in at once and its email is free again. */
+export async function softDeleteUser (deps: Deps, actorId: string, userId: string): Promise<void> {
+  const now = deps.clock.now()
+  const row = await deps.db.updateTable('users').set({ deletedAt: now, status: 'inactive', updatedAt: now, updatedBy: actorId })
+    .where('id', '=', userId).where('deletedAt', 'is', null).returning('id').executeTakeFirst()
+  if (!row) throw NotFound('user')
+  await endUserSessions(deps, userId, 'revoked')
+  await bumpProfileVersion(deps, userId)
 }

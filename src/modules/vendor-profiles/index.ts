@@ -1,0 +1,122 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { MultipartFile } from '@fastify/multipart'
+import { Type } from '@sinclair/typebox'
+import { BadRequest, problems } from '../../platform/errors.ts'
+import { Page } from '../../platform/pagination.ts'
+import { principalOf } from '../../platform/principal.ts'
+import { acceptUploads, DOCUMENT_TYPES, IMAGE_TYPES, storeUpload, type StoredUpload } from '../../platform/uploads.ts'
+import { ByUserParams, CreateProfileBody, ProfileParams, ProfileQuery, ProfileView, ReviewBody, UpdateProfileBody } from './schemas.ts'
+import {
+  createProfile, deleteProfile, getProfile, getProfileByUser, listProfiles, openCertificate, ownedProfile, reviewProfile, setProfileFiles, updateProfile
+} from './service.ts'
+
+const tags = ['vendor-profiles']
+const ProfileRef = Type.Ref('VendorProfileView')
+
+const vendorProfiles: FastifyPluginAsyncTypebox = async (app) => {
+  const { deps } = app
+  app.addSchema(ProfileView)
+  await acceptUploads(app)
+
+  app.post('/vendor-profiles', {
+    config: { auth: 'user' },
+    schema: { tags, summary: 'Create a vendor profile (a vendor for themself; an admin for any vendor via userId)', body: CreateProfileBody, response: { 201: ProfileRef, ...problems(409) } }
+  }, async (request, reply) => reply.code(201).send(await createProfile(deps, principalOf(request), request.body)))
+
+  app.get('/vendor-profiles', {
+    config: { auth: 'optional' },
+    schema: { tags, summary: 'Search vendor profiles (approved ones; platform admins see all)', querystring: ProfileQuery, response: { 200: Page(ProfileRef) } }
+  }, async (request) => listProfiles(deps, request.principal, request.query))
+
+  app.get('/vendor-profiles/:id', {
+    config: { auth: 'optional' },
+    schema: { tags, summary: 'A vendor profile (approved, or your own, or any for admins)', params: ProfileParams, response: { 200: ProfileRef, ...problems(404) } }
+  }, async (request) => getProfile(deps, request.principal, request.params.id))
+
+  app.get('/vendor-profiles/by-user/:userId', {
+    config: { auth: 'optional' },
+    schema: { tags, summary: 'A vendor\'s profile by user id', params: ByUserParams, response: { 200: ProfileRef, ...problems(404) } }
+  }, async (request) => getProfileByUser(deps, request.principal, request.params.userId))
+
+  app.patch('/vendor-profiles/:id', {
+    config: { auth: 'user' },
+    schema: { tags, summary: 'Update your profile (admins: any)', params: ProfileParams, body: UpdateProfileBody, response: { 200: ProfileRef, ...problems(404) } }
+  }, async (request) => updateProfile(deps, principalOf(request), request.params.id, request.body))
+
+  app.delete('/vendor-profiles/:id', {
+    config: { auth: 'user' },
+    schema: { tags, summary: 'Delete your profile (admins: any); its files are removed', params: ProfileParams, response: { 204: Type.Null(), ...problems(404) } }
+  }, async (request, reply) => {
+    await deleteProfile(deps, principalOf(request), request.params.id)
+    return reply.code(204).send(null)
+  })
+
+  app.put('/vendor-profiles/:id/files', {
+    config: { auth: 'user' },
+    schema: {
+      tags,
+      summary: 'Upload the logo (image) and/or the business registration certificate (PDF or image)',
+      description: 'multipart/form-data with fields "logo" and/or "businessRegistrationCertificate"; types are judged by content. The certificate is private.',
+      consumes: ['multipart/form-data'],
+      params: ProfileParams,
+      response: { 200: ProfileRef, ...problems(404, 413, 415) }
+    }
+  }, async (request) => {
+    const principal = principalOf(request)
+    // Check access before reading the upload, so strangers cannot make us store anything.
+    await ownedProfile(deps, request.params.id, principal)
+    const uploads: { logo?: StoredUpload, certificate?: StoredUpload } = {}
+    try {
+      await receive(uploads, request.files())
+      return await setProfileFiles(deps, principal, request.params.id, uploads)
+    } catch (err) {
+      // Nothing half-done: files stored for a request that failed are not kept.
+      await Promise.all([uploads.logo, uploads.certificate].map((u) => u && app.storage.remove(u.key)))
+      throw err
+    }
+  })
+
+  async function receive (uploads: { logo?: StoredUpload, certificate?: StoredUpload }, parts: AsyncIterableIterator<MultipartFile>): Promise<void> {
+    for await (const part of parts) {
+      if ((part.fieldname === 'logo' && uploads.logo) || (part.fieldname === 'businessRegistrationCertificate' && uploads.certificate)) {
+        part.file.resume()
+        throw BadRequest('VALIDATION_FAILED', `"${part.fieldname}" was sent twice.`, [{ pointer: `/body/${part.fieldname}`, detail: 'was sent twice' }])
+      }
+      if (part.fieldname === 'logo') {
+        uploads.logo = await storeUpload(app.storage, part, { accept: IMAGE_TYPES, visibility: 'public', maxBytes: app.config.uploadMaxBytes })
+      } else if (part.fieldname === 'businessRegistrationCertificate') {
+        uploads.certificate = await storeUpload(app.storage, part, { accept: DOCUMENT_TYPES, visibility: 'private', maxBytes: app.config.uploadMaxBytes })
+      } else {
+        part.file.resume()
+        throw BadRequest('VALIDATION_FAILED', `Unknown file field "${part.fieldname}".`, [{ pointer: `/body/${part.fieldname}`, detail: 'is not a field of this upload' }])
+      }
+    }
+    if (!uploads.logo && !uploads.certificate) {
+      throw BadRequest('VALIDATION_FAILED', 'Send a "logo" and/or "businessRegistrationCertificate" file.', [{ pointer: '/body/logo', detail: 'or businessRegistrationCertificate is required' }])
+    }
+  }
+
+  app.get('/vendor-profiles/:id/certificate', {
+    config: { auth: 'optional' },
+    schema: {
+      tags,
+      summary: 'The business registration certificate (the vendor and platform admins only; 404 for anyone else)',
+      params: ProfileParams,
+      produces: ['application/pdf', 'image/png', 'image/jpeg', 'image/webp'],
+      response: { 200: { type: 'string', format: 'binary' } as const, ...problems(404) }
+    }
+  }, async (request, reply) => {
+    const file = await openCertificate(deps, request.principal, request.params.id)
+    return reply.type(file.contentType).header('content-length', file.size).header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'private, no-store')
+      .header('content-disposition', file.contentType.startsWith('image/') ? 'inline' : 'attachment; filename="certificate.pdf"')
+      .send(file.stream)
+  })
+
+  app.patch('/vendor-profiles/:id/review', {
+    config: { auth: 'admin' },
+    schema: { tags: ['admin'], summary: 'Approve or reject a profile (platform admins); the vendor is emailed', params: ProfileParams, body: ReviewBody, response: { 200: ProfileRef, ...problems(404) } }
+  }, async (request) => reviewProfile(deps, principalOf(request), request.params.id, request.body))
+}
+
+export default vendorProfiles

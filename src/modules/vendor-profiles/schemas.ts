@@ -1,0 +1,83 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Nullable, Timestamp } from '../../platform/schema-types.ts'
+import { PageQuery } from '../../platform/pagination.ts'
+
+const strict = { additionalProperties: false } as const
+const Uuid = Type.String({ format: 'uuid' })
+const Text = (max = 200) => Type.String({ minLength: 1, maxLength: max })
+const Day = Type.Union(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => Type.Literal(d)))
+export const ReviewStatus = Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')])
+
+const fields = {
+  businessType: Type.String({ minLength: 1, maxLength: 60, description: 'e.g. manufacturer, wholesaler, retailer, services', examples: ['manufacturer'] }),
+  businessName: Text(),
+  companyName: Type.Optional(Nullable(Text())),
+  contactPerson: Type.Optional(Nullable(Text(120))),
+  designation: Type.Optional(Nullable(Text(120))),
+  country: Type.Optional(Nullable(Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2' }))),
+  city: Type.Optional(Nullable(Text(120))),
+  website: Type.Optional(Nullable(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 }))),
+  gstNumber: Type.Optional(Nullable(Type.String({ pattern: '^[A-Za-z0-9-]{5,30}$', description: 'tax registration number' }))),
+  address: Type.Optional(Nullable(Text(500))),
+  companyDetails: Type.Optional(Nullable(Text(5000))),
+  whatsappNumber: Type.Optional(Nullable(Type.String({ pattern: '^\\+?[0-9 ()-]{6,20}$' }))),
+  workingDays: Type.Optional(Type.Array(Day, { uniqueItems: true, maxItems: 7 })),
+  employeeCount: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 10_000_000 }))),
+  paymentMode: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 40 }), { uniqueItems: true, maxItems: 10, examples: [['bank_transfer', 'card']] })),
+  establishment: Type.Optional(Nullable(Type.Integer({ minimum: 1800, maximum: 2100, description: 'year the business was established' })))
+}
+
+export const CreateProfileBody = Type.Object({
+  ...fields,
+  userId: Type.Optional(Type.String({ format: 'uuid', description: 'platform admins only: the vendor the profile is for' }))
+}, { ...strict, examples: [{ businessType: 'manufacturer', businessName: 'Hopper Computing', country: 'US', city: 'New York', workingDays: ['mon', 'tue', 'wed', 'thu', 'fri'], paymentMode: ['bank_transfer'], establishment: 1952 }] })
+export type CreateProfileBody = Static<typeof CreateProfileBody>
+
+export const UpdateProfileBody = Type.Partial(Type.Object(fields, strict), { ...strict, minProperties: 1 })
+export type UpdateProfileBody = Static<typeof UpdateProfileBody>
+
+export const ReviewBody = Type.Object({
+  status: Type.Union([Type.Literal('approved'), Type.Literal('rejected')]),
+  reason: Type.Optional(Text(1000))
+}, { ...strict, description: 'a rejection needs a reason', examples: [{ status: 'rejected', reason: 'The certificate is unreadable.' }] })
+
+export const ProfileParams = Type.Object({ id: Uuid })
+export const ByUserParams = Type.Object({ userId: Uuid })
+
+export const ProfileQuery = Type.Object({
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'part of the business or company name' })),
+  businessType: Type.Optional(Type.String({ maxLength: 60 })),
+  country: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2}$' })),
+  reviewStatus: Type.Optional(ReviewStatus),
+  ...PageQuery
+}, { ...strict, description: 'reviewStatus filters for platform admins; everyone else sees approved profiles' })
+
+export const ProfileView = Type.Object({
+  id: Uuid,
+  userId: Uuid,
+  businessType: Type.String(),
+  businessName: Type.String(),
+  companyName: Nullable(Type.String()),
+  contactPerson: Nullable(Type.String()),
+  designation: Nullable(Type.String()),
+  country: Nullable(Type.String()),
+  city: Nullable(Type.String()),
+  website: Nullable(Type.String()),
+  gstNumber: Nullable(Type.String()),
+  address: Nullable(Type.String()),
+  companyDetails: Nullable(Type.String()),
+  whatsappNumber: Nullable(Type.String()),
+  workingDays: Type.Array(Type.String()),
+  employeeCount: Nullable(Type.Integer()),
+  paymentMode: Type.Array(Type.String()),
+  establishment: Nullable(Type.Integer()),
+  logo: Nullable(Type.String({ description: 'public URL' })),
+  businessRegistrationCertificate: Nullable(Type.String({ description: 'private URL: shown to the vendor and platform admins only' })),
+  reviewStatus: ReviewStatus,
+  reviewReason: Nullable(Type.String()),
+  reviewedAt: Type.Union([Timestamp(), Type.Null()]),
+  createdAt: Timestamp(),
+  updatedAt: Timestamp(),
+  createdBy: Nullable(Uuid),
+  updatedBy: Nullable(Uuid)
+}, { $id: 'VendorProfileView' })

@@ -1,0 +1,4 @@
+/** Adds a hook to a route's own list of hooks (route options take one hook or an array). */
+export function appendHook<T> (existing: T | T[] | undefined, hook: T): T[] {
+  return existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook]
+}
