@@ -27,6 +27,11 @@ import workspaceGuard from './modules/workspaces/guard.ts'
 import workspaces from './modules/workspaces/index.ts'
 import users from './modules/users/index.ts'
 import vendorProfiles from './modules/vendor-profiles/index.ts'
+import products from './modules/products/index.ts'
+import cart from './modules/cart/index.ts'
+import orders from './modules/orders/index.ts'
+import payments from './modules/payments/index.ts'
+import { createPaymentGateway } from './modules/payments/gateway.ts'
 import queueDashboard from './platform/queue-dashboard.ts'
 
 export interface AppOptions {
@@ -128,6 +133,11 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(workspaces)
   await app.register(users)
   await app.register(vendorProfiles)
+  await app.register(products)
+  await app.register(cart)
+  const gateway = createPaymentGateway(config)
+  await app.register(orders, { gateway })
+  await app.register(payments, { gateway })
 
   for (const plugin of options.plugins ?? []) await app.register(plugin)
   return app

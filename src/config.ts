@@ -177,8 +177,10 @@ export function loadConfig (source: Record<string, string | undefined> = process
   let redisUrl = env.REDIS_URL
 
   if (production) {
+    // Production takes real payments: the local simulator is for development only.
     for (const [name, value] of [['DATABASE_URL', databaseUrl], ['REDIS_URL', redisUrl], ['JWT_SECRET', jwtSecret],
-      ['ENCRYPTION_KEY', encryptionKey], ['SMTP_URL', env.SMTP_URL]] as const) {
+      ['ENCRYPTION_KEY', encryptionKey], ['SMTP_URL', env.SMTP_URL], ['STRIPE_SECRET_KEY', env.STRIPE_SECRET_KEY],
+      ['STRIPE_WEBHOOK_SECRET', env.STRIPE_WEBHOOK_SECRET]] as const) {
       if (value === undefined) fail(name, 'is required in production')
     }
     const dev = existsSync(join(dataDir, 'secrets.json')) ? devSecrets(dataDir) : undefined

@@ -7,13 +7,15 @@ import type { Queues } from './platform/queues.ts'
 import { authEmails } from './modules/auth/emails.ts'
 import { workspaceEmails } from './modules/workspaces/emails.ts'
 import { vendorProfileEmails } from './modules/vendor-profiles/emails.ts'
+import { orderEmails } from './modules/orders/emails.ts'
 
 // Every email the system sends, by template name. Domains define their templates in their own
 // emails.ts; the worker renders them, the API enqueues them by name with typed variables.
 export const emailTemplates = {
   ...authEmails,
   ...workspaceEmails,
-  ...vendorProfileEmails
+  ...vendorProfileEmails,
+  ...orderEmails
 } satisfies Record<string, EmailTemplate<any>>
 
 export type EmailTemplates = typeof emailTemplates

@@ -14,6 +14,8 @@ import { createEmailProcessor } from './jobs/email.ts'
 import { createOutboxProcessor } from './jobs/outbox.ts'
 import { createFilesProcessor } from './jobs/files.ts'
 import { createSessionCleanupProcessor } from './jobs/session-cleanup.ts'
+import { createOrderExpiryProcessor } from './jobs/order-expiry.ts'
+import { createPaymentGateway } from './modules/payments/gateway.ts'
 
 // The worker process: one BullMQ Worker per queue, plus the job schedulers for periodic work.
 // Any number of copies can run; each job is safe to run twice.
@@ -48,7 +50,8 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
     email: createEmailProcessor({ sealer, mailer, templates: options.templates ?? emailTemplates, log }),
     outbox: createOutboxProcessor({ db, queues }),
     files: createFilesProcessor({ storage }),
-    'session-cleanup': createSessionCleanupProcessor(deps)
+    'session-cleanup': createSessionCleanupProcessor(deps),
+    'order-expiry': createOrderExpiryProcessor({ ...deps, gateway: createPaymentGateway(config) })
   }
 
   const consumed = (options.queues ?? Object.keys(processors) as QueueName[]).filter((q) => processors[q])
@@ -77,6 +80,9 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
     }
     if (consumed.includes('session-cleanup')) {
       await queues['session-cleanup'].upsertJobScheduler('session-cleanup', { every: 60_000 }, { name: 'cleanup', data: {}, opts: periodic })
+    }
+    if (consumed.includes('order-expiry')) {
+      await queues['order-expiry'].upsertJobScheduler('order-expiry', { every: 60_000 }, { name: 'expire', data: {}, opts: periodic })
     }
   }
   await upsertSchedulers()

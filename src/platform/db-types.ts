@@ -38,6 +38,68 @@ export interface Addresses {
   zipCode: string;
 }
 
+export interface CartItems {
+  createdAt: Generated<Timestamp>;
+  id: string;
+  quantity: number;
+  updatedAt: Generated<Timestamp>;
+  userId: string;
+  variantId: string;
+}
+
+export interface Checkouts {
+  clientSecret: string | null;
+  createdAt: Timestamp;
+  currency: string;
+  id: string;
+  idempotencyKey: string;
+  paymentIntentId: string | null;
+  provider: string;
+  totalAmount: number;
+  userId: string;
+}
+
+export interface OrderHistory {
+  actor: string;
+  actorId: string | null;
+  at: Timestamp;
+  fromStatus: string | null;
+  id: string;
+  orderId: string;
+  reason: string | null;
+  toStatus: string;
+}
+
+export interface OrderItems {
+  id: string;
+  lineAmount: number;
+  orderId: string;
+  productId: string;
+  quantity: number;
+  size: string | null;
+  sku: string;
+  title: string;
+  unitAmount: number;
+  variantId: string;
+}
+
+export interface Orders {
+  checkoutId: string;
+  createdAt: Timestamp;
+  currency: string;
+  id: string;
+  note: string | null;
+  paidAt: Timestamp | null;
+  paymentStatus: string;
+  refundedAmount: Generated<number>;
+  shippingAddress: Json;
+  status: string;
+  totalAmount: number;
+  updatedAt: Timestamp;
+  userId: string;
+  workspaceId: string;
+}
+
 export interface Outbox {
   createdAt: Generated<Timestamp>;
   id: string;
@@ -45,6 +107,69 @@ export interface Outbox {
   payload: Json;
   queue: string;
   relayedAt: Timestamp | null;
+}
+
+export interface PaymentEvents {
+  id: string;
+  paymentIntentId: string | null;
+  receivedAt: Timestamp;
+  type: string;
+}
+
+export interface ProductImages {
+  createdAt: Generated<Timestamp>;
+  id: string;
+  position: number;
+  productId: string;
+  storageKey: string;
+}
+
+export interface Products {
+  categories: Generated<string[]>;
+  createdAt: Generated<Timestamp>;
+  createdBy: string | null;
+  currency: string;
+  deletedAt: Timestamp | null;
+  description: Generated<string>;
+  discountPercentage: Generated<number>;
+  effectiveAmount: Generated<number | null>;
+  faq: Generated<Json>;
+  id: string;
+  isActive: Generated<boolean>;
+  keywords: Generated<string[]>;
+  priceAmount: number;
+  search: Generated<string | null>;
+  sizes: Generated<string[]>;
+  title: string;
+  updatedAt: Generated<Timestamp>;
+  updatedBy: string | null;
+  workspaceId: string;
+}
+
+export interface ProductVariants {
+  createdAt: Generated<Timestamp>;
+  deletedAt: Timestamp | null;
+  id: string;
+  position: Generated<number>;
+  priceAmount: number | null;
+  productId: string;
+  size: string | null;
+  sku: string;
+  stock: number;
+  updatedAt: Generated<Timestamp>;
+  workspaceId: string;
+}
+
+export interface Refunds {
+  amount: number;
+  createdAt: Timestamp;
+  createdBy: string | null;
+  id: string;
+  orderId: string;
+  providerRefundId: string | null;
+  reason: string | null;
+  status: string;
+  updatedAt: Timestamp;
 }
 
 export interface Sessions {
@@ -177,7 +302,17 @@ export interface Workspaces {
 
 export interface DB {
   addresses: Addresses;
+  cartItems: CartItems;
+  checkouts: Checkouts;
+  orderHistory: OrderHistory;
+  orderItems: OrderItems;
+  orders: Orders;
   outbox: Outbox;
+  paymentEvents: PaymentEvents;
+  productImages: ProductImages;
+  products: Products;
+  productVariants: ProductVariants;
+  refunds: Refunds;
   sessions: Sessions;
   users: Users;
   vendorProfiles: VendorProfiles;

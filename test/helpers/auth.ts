@@ -14,6 +14,10 @@ export function uniqueEmail (label = 'user'): string {
   return `${label}-${randomBytes(4).toString('hex')}@example.test`
 }
 
+// argon2 is slow on purpose: the shared test password is hashed once per process.
+let passwordHash: Promise<string> | undefined
+const hashOf = (password: string) => password === PASSWORD ? (passwordHash ??= hashPassword(PASSWORD)) : hashPassword(password)
+
 export async function createUser (env: TestEnv, fields: Partial<NewUser> & { password?: string | null } = {}): Promise<UserRow & { password: string | null }> {
   const password = fields.password === undefined ? PASSWORD : fields.password
   const user = await insertUser(env.app.db, {
@@ -21,7 +25,7 @@ export async function createUser (env: TestEnv, fields: Partial<NewUser> & { pas
     name: fields.name ?? 'Test User',
     type: fields.type ?? 'customer',
     status: fields.status ?? 'active',
-    passwordHash: password ? await hashPassword(password) : null,
+    passwordHash: password ? await hashOf(password) : null,
     phone: fields.phone ?? null,
     verifiedAt: new Date()
   })

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { problems } from '../../platform/errors.ts'
 import { principalOf } from '../../platform/principal.ts'
+import { bodyDefaultsToEmpty } from '../../platform/route-hooks.ts'
 import { createSmsSender } from '../../platform/sms.ts'
 import type { ClientRequest } from '../sessions/device.ts'
 import { clearAuthCookies, readCookies, REFRESH_COOKIE, setAuthCookies } from './cookies.ts'
@@ -143,7 +144,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/auth/refresh', {
     config: strictLimit,
     // A cookie-mode client may send no body at all; that means "use the cookie".
-    preValidation: async (request) => { request.body ??= {} },
+    preValidation: bodyDefaultsToEmpty,
     schema: {
       tags,
       summary: 'Exchange a refresh token for new tokens; the old refresh token stops working',

@@ -1,0 +1,124 @@
+import { sql } from 'kysely'
+import type { Deps } from '../../platform/deps.ts'
+import type { Queryable } from '../../platform/db.ts'
+import { AppError, NotFound } from '../../platform/errors.ts'
+import { discounted, money, type Money } from '../../platform/money.ts'
+
+// The cart (SPEC 8.3): lines point at variants; prices are read live, never stored, so the
+// cart always shows what checkout will charge.
+
+export interface CartLine {
+  id: string
+  variantId: string
+  productId: string
+  workspaceId: string
+  title: string
+  size: string | null
+  sku: string
+  quantity: number
+  stock: number
+  /** Still in the catalog: a live variant of an active product of an approved vendor. */
+  sold: boolean
+  available: boolean
+  unitPrice: Money
+  lineTotal: Money
+}
+export interface CartView { items: CartLine[], totals: Money[], itemCount: number }
+
+export const outOfStock = (variantId: string, available: number) =>
+  new AppError(409, 'OUT_OF_STOCK', `Only ${available} left of variant ${variantId}.`, { extra: { variantId, available } })
+
+/** Cart lines with what checkout needs: live prices, stock and whether the product is still sold. */
+export async function cartLines (db: Queryable, userId: string): Promise<CartLine[]> {
+  const rows = await db.selectFrom('cartItems as c')
+    .innerJoin('productVariants as v', 'v.id', 'c.variantId')
+    .innerJoin('products as p', 'p.id', 'v.productId')
+    .innerJoin('workspaces as w', 'w.id', 'p.workspaceId')
+    .leftJoin('vendorProfiles as vp', (join) => join.onRef('vp.userId', '=', 'w.ownerId').on('vp.deletedAt', 'is', null))
+    .select([
+      'c.id', 'c.variantId', 'c.quantity', 'p.id as productId', 'p.workspaceId', 'p.title', 'v.size', 'v.sku', 'v.stock',
+      'v.priceAmount as variantPrice', 'p.priceAmount', 'p.discountPercentage', 'p.currency',
+      sql<boolean>`v.deleted_at is null and p.deleted_at is null and p.is_active and w.deleted_at is null and vp.review_status = 'approved'`.as('sold')
+    ])
+    .where('c.userId', '=', userId)
+    .orderBy('c.createdAt')
+    .execute()
+  return rows.map((r) => {
+    const unit = discounted(r.variantPrice ?? r.priceAmount, r.discountPercentage)
+    return {
+      id: r.id,
+      variantId: r.variantId,
+      productId: r.productId,
+      workspaceId: r.workspaceId,
+      title: r.title,
+      size: r.size,
+      sku: r.sku,
+      quantity: r.quantity,
+      stock: r.stock,
+      sold: r.sold === true,
+      available: r.sold === true && r.stock >= r.quantity,
+      unitPrice: money(unit, r.currency),
+      lineTotal: money(unit * r.quantity, r.currency)
+    }
+  })
+}
+
+export function totalsByCurrency (lines: Array<{ lineTotal: Money }>): Money[] {
+  const totals = new Map<string, number>()
+  for (const line of lines) totals.set(line.lineTotal.currency, (totals.get(line.lineTotal.currency) ?? 0) + line.lineTotal.amount)
+  return [...totals].map(([currency, amount]) => money(amount, currency))
+}
+
+export async function getCart (deps: Deps, userId: string): Promise<CartView> {
+  const items = await cartLines(deps.db, userId)
+  return { items, totals: totalsByCurrency(items), itemCount: items.reduce((n, i) => n + i.quantity, 0) }
+}
+
+/** A variant that can be bought: live, of an active product of an approved vendor's live workspace. */
+async function sellableVariant (db: Queryable, variantId: string): Promise<{ stock: number }> {
+  const row = await db.selectFrom('productVariants as v')
+    .innerJoin('products as p', 'p.id', 'v.productId')
+    .innerJoin('workspaces as w', 'w.id', 'p.workspaceId')
+    .innerJoin('vendorProfiles as vp', (join) => join.onRef('vp.userId', '=', 'w.ownerId').on('vp.deletedAt', 'is', null).on('vp.reviewStatus', '=', 'approved'))
+    .select('v.stock')
+    .where('v.id', '=', variantId).where('v.deletedAt', 'is', null).where('p.deletedAt', 'is', null).where('p.isActive', '=', true).where('w.deletedAt', 'is', null)
+    .executeTakeFirst()
+  if (!row) throw NotFound('variant')
+  return row
+}
+
+/** Adds to the line of that variant (or starts one); never beyond the stock. */
+export async function addToCart (deps: Deps, userId: string, variantId: string, quantity: number): Promise<CartView> {
+  await deps.db.transaction().execute(async (trx) => {
+    const { stock } = await sellableVariant(trx, variantId)
+    const line = await trx.insertInto('cartItems')
+      .values({ id: deps.random.uuid(), userId, variantId, quantity })
+      .onConflict((oc) => oc.columns(['userId', 'variantId']).doUpdateSet((eb) => ({ quantity: eb('cartItems.quantity', '+', eb.ref('excluded.quantity')), updatedAt: deps.clock.now() })))
+      .returning('quantity')
+      .executeTakeFirstOrThrow()
+    // Checked after the upsert, inside the transaction: a concurrent add for the same line
+    // waits on the row and sees the sum. Over the stock rolls the whole change back.
+    if (line.quantity > stock) throw outOfStock(variantId, stock)
+  })
+  return getCart(deps, userId)
+}
+
+export async function setCartQuantity (deps: Deps, userId: string, itemId: string, quantity: number): Promise<CartView> {
+  await deps.db.transaction().execute(async (trx) => {
+    const item = await trx.selectFrom('cartItems').select('variantId').where('id', '=', itemId).where('userId', '=', userId).forUpdate().executeTakeFirst()
+    if (!item) throw NotFound('cart item')
+    const { stock } = await sellableVariant(trx, item.variantId)
+    if (quantity > stock) throw outOfStock(item.variantId, stock)
+    await trx.updateTable('cartItems').set({ quantity, updatedAt: deps.clock.now() }).where('id', '=', itemId).execute()
+  })
+  return getCart(deps, userId)
+}
+
+export async function removeCartItem (deps: Deps, userId: string, itemId: string): Promise<void> {
+  const result = await deps.db.deleteFrom('cartItems').where('id', '=', itemId).where('userId', '=', userId).executeTakeFirst()
+  if (Number(result.numDeletedRows) === 0) throw NotFound('cart item')
+}
+
+export async function clearCart (db: Queryable, userId: string): Promise<void> {
+  await db.deleteFrom('cartItems').where('userId', '=', userId).execute()
+}

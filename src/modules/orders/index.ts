@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { problems } from '../../platform/errors.ts'
+import { Page } from '../../platform/pagination.ts'
+import { principalOf } from '../../platform/principal.ts'
+import { bodyDefaultsToEmpty } from '../../platform/route-hooks.ts'
+import type { PaymentGateway } from '../payments/gateway.ts'
+import { checkout } from './checkout.ts'
+import {
+  CancelBody, CheckoutBody, CheckoutResponse, ListQuery, OrderParams, OrderRef, OrderView, RefundBody, StatusBody, WorkspaceListQuery,
+  WorkspaceOrderParams, WorkspaceParams
+} from './schemas.ts'
+import { cancelOwnOrder, getOrder, listOrders, refundOrder, setOrderStatus, type OrderDeps } from './service.ts'
+import type { OrderStatus } from './transitions.ts'
+
+const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (app, { gateway }) => {
+  const deps: OrderDeps = { ...app.deps, gateway }
+  app.addSchema(OrderView)
+  const tags = ['orders']
+
+  app.post('/orders', {
+    config: { auth: 'user', idempotency: 'required' },
+    schema: {
+      tags,
+      summary: 'Check out the cart: one order per workspace, stock taken, one PaymentIntent for the total',
+      description: 'Idempotency-Key is required: the same key and body replay the first response; another body gets 422. Items above the stock give 409 OUT_OF_STOCK and change nothing. A cart in several currencies is refused (409 MIXED_CURRENCIES).',
+      body: CheckoutBody,
+      response: { 201: CheckoutResponse, ...problems(404, 409, 422, 502) }
+    }
+  }, async (request, reply) => {
+    const key = request.headers['idempotency-key'] as string
+    return reply.code(201).send(await checkout(deps, principalOf(request), key, request.body))
+  })
+
+  app.get('/orders', {
+    config: { auth: 'user' },
+    schema: { tags, summary: 'Your orders, newest first', querystring: ListQuery, response: { 200: Page(OrderRef) } }
+  }, async (request) => listOrders(deps, { userId: principalOf(request).userId }, request.query))
+
+  app.get('/orders/:id', {
+    config: { auth: 'user' },
+    schema: { tags, summary: 'One of your orders, with items and history', params: OrderParams, response: { 200: OrderRef, ...problems(404) } }
+  }, async (request) => getOrder(deps, { id: request.params.id, userId: principalOf(request).userId }))
+
+  app.post('/orders/:id/cancel', {
+    config: { auth: 'user' },
+    preValidation: bodyDefaultsToEmpty,
+    schema: { tags, summary: 'Cancel your order (pending or confirmed): stock is returned, a payment refunded', params: OrderParams, body: CancelBody, response: { 200: OrderRef, ...problems(404, 409, 502) } }
+  }, async (request) => cancelOwnOrder(deps, principalOf(request), request.params.id, request.body.reason))
+
+  const wsTags = ['workspace orders']
+
+  app.get('/workspaces/:wid/orders', {
+    config: { auth: 'user', workspace: 'orders:manage' },
+    schema: { tags: wsTags, summary: 'The workspace\'s orders, newest first', params: WorkspaceParams, querystring: WorkspaceListQuery, response: { 200: Page(OrderRef) } }
+  }, async (request) => listOrders(deps, { workspaceId: request.params.wid, status: request.query.status as OrderStatus | undefined }, request.query))
+
+  app.get('/workspaces/:wid/orders/:id', {
+    config: { auth: 'user', workspace: 'orders:manage' },
+    schema: { tags: wsTags, summary: 'An order of the workspace', params: WorkspaceOrderParams, response: { 200: OrderRef } }
+  }, async (request) => getOrder(deps, { id: request.params.id, workspaceId: request.params.wid }))
+
+  app.patch('/workspaces/:wid/orders/:id/status', {
+    config: { auth: 'user', workspace: 'orders:manage' },
+    schema: {
+      tags: wsTags,
+      summary: 'Move an order along (shipped, delivered, cancelled); an illegal move is 409',
+      params: WorkspaceOrderParams,
+      body: StatusBody,
+      response: { 200: OrderRef, ...problems(409, 502) }
+    }
+  }, async (request) => setOrderStatus(deps, principalOf(request), request.params.wid, request.params.id, request.body.status as OrderStatus, request.body.reason))
+
+  app.post('/workspaces/:wid/orders/:id/refund', {
+    config: { auth: 'user', workspace: 'orders:refund', idempotency: 'required' },
+    preValidation: bodyDefaultsToEmpty,
+    schema: {
+      tags: wsTags,
+      summary: 'Refund an order, in part or whole (recent sign-in; Idempotency-Key required)',
+      params: WorkspaceOrderParams,
+      body: RefundBody,
+      response: { 200: OrderRef, ...problems(409, 422, 502) }
+    }
+  }, async (request) => refundOrder(deps, principalOf(request), request.params.wid, request.params.id, request.body.amount, request.body.reason))
+}
+
+export default orders

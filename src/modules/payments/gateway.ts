@@ -1,0 +1,114 @@
+import Stripe from 'stripe'
+import type { Config } from '../../config.ts'
+import { AppError } from '../../platform/errors.ts'
+
+// The payment provider behind one small interface: Stripe (the official SDK; STRIPE_API_URL
+// points it at stripe-mock or a test double), or, without credentials outside production, a
+// local simulator whose payments are driven by `npm run pay` or the simulator routes.
+
+export type IntentStatus = 'requires_payment_method' | 'requires_confirmation' | 'requires_action' | 'processing' | 'requires_capture' | 'canceled' | 'succeeded'
+
+export interface Intent { id: string, clientSecret: string, status: IntentStatus }
+
+/** The part of a provider event we act on. */
+export interface PaymentEvent {
+  id: string
+  type: string
+  data: { object: { id: string, object?: string, payment_intent?: string | null, amount_refunded?: number, metadata?: Record<string, string> } }
+}
+
+export interface PaymentGateway {
+  provider: 'stripe' | 'simulator'
+  /** Idempotent per checkout: a retry for the same checkout returns the same intent. */
+  createIntent: (input: { checkoutId: string, amount: number, currency: string, userId: string }) => Promise<Intent>
+  retrieveIntent: (id: string) => Promise<{ id: string, status: IntentStatus }>
+  cancelIntent: (id: string) => Promise<void>
+  refund: (input: { paymentIntentId: string, amount: number, idempotencyKey: string }) => Promise<{ id: string, status: string }>
+  /** Verifies the signature of a webhook's raw body; throws when it is missing, wrong or too old. */
+  verifyWebhook: (rawBody: Buffer, signature: string | undefined, now: Date) => PaymentEvent
+}
+
+/** Stripe rejects events signed more than this long ago (replays). */
+export const WEBHOOK_TOLERANCE_SECONDS = 300
+
+const providerDown = (err: unknown) =>
+  new AppError(502, 'PAYMENT_PROVIDER_ERROR', 'The payment provider could not be reached; retry shortly.', { cause: err })
+
+export function stripeClient (config: Pick<Config, 'stripe'>): Stripe {
+  const api = config.stripe.apiUrl ? new URL(config.stripe.apiUrl) : null
+  return new Stripe(config.stripe.secretKey!, {
+    maxNetworkRetries: 2,
+    timeout: 15_000,
+    telemetry: false,
+    ...(api ? { host: api.hostname, port: Number(api.port || (api.protocol === 'https:' ? 443 : 80)), protocol: api.protocol.replace(':', '') as 'http' | 'https' } : {})
+  })
+}
+
+function stripeGateway (config: Config): PaymentGateway {
+  const stripe = stripeClient(config)
+  return {
+    provider: 'stripe',
+    async createIntent ({ checkoutId, amount, currency, userId }) {
+      try {
+        const intent = await stripe.paymentIntents.create({
+          amount,
+          currency,
+          automatic_payment_methods: { enabled: true },
+          metadata: { checkoutId, userId }
+        }, { idempotencyKey: `checkout-${checkoutId}` })
+        return { id: intent.id, clientSecret: intent.client_secret ?? '', status: intent.status as IntentStatus }
+      } catch (err) {
+        throw providerDown(err)
+      }
+    },
+    async retrieveIntent (id) {
+      const intent = await stripe.paymentIntents.retrieve(id)
+      return { id: intent.id, status: intent.status as IntentStatus }
+    },
+    async cancelIntent (id) {
+      await stripe.paymentIntents.cancel(id)
+    },
+    async refund ({ paymentIntentId, amount, idempotencyKey }) {
+      try {
+        const refund = await stripe.refunds.create({ payment_intent: paymentIntentId, amount }, { idempotencyKey })
+        return { id: refund.id, status: refund.status ?? 'pending' }
+      } catch (err) {
+        throw providerDown(err)
+      }
+    },
+    verifyWebhook (rawBody, signature, now) {
+      if (!signature) throw new AppError(400, 'INVALID_SIGNATURE', 'The Stripe-Signature header is missing.')
+      try {
+        return stripe.webhooks.constructEvent(rawBody, signature, config.stripe.webhookSecret ?? '', WEBHOOK_TOLERANCE_SECONDS, undefined, Math.floor(now.getTime() / 1000)) as unknown as PaymentEvent
+      } catch (err) {
+        throw new AppError(400, 'INVALID_SIGNATURE', `The webhook signature does not verify: ${(err as Error).message}`)
+      }
+    }
+  }
+}
+
+/** Development without Stripe: intents live only in our database, and are paid by hand. */
+function simulatorGateway (): PaymentGateway {
+  return {
+    provider: 'simulator',
+    async createIntent ({ checkoutId }) {
+      const id = `pi_sim_${checkoutId.replace(/-/g, '')}`
+      return { id, clientSecret: `${id}_secret_simulated`, status: 'requires_payment_method' }
+    },
+    async retrieveIntent (id) {
+      // Nothing is paid outside Bazaar here: the simulator's payments arrive as events.
+      return { id, status: 'requires_payment_method' }
+    },
+    async cancelIntent () {},
+    async refund ({ idempotencyKey }) {
+      return { id: `re_sim_${idempotencyKey.replace(/[^A-Za-z0-9]/g, '')}`, status: 'succeeded' }
+    },
+    verifyWebhook () {
+      throw new AppError(400, 'INVALID_SIGNATURE', 'No webhook secret is configured: use the payment simulator.')
+    }
+  }
+}
+
+export function createPaymentGateway (config: Config): PaymentGateway {
+  return config.stripe.secretKey ? stripeGateway(config) : simulatorGateway()
+}

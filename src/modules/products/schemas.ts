@@ -1,0 +1,111 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { MoneyRef } from '../../platform/money.ts'
+import { Nullable, Timestamp } from '../../platform/schema-types.ts'
+
+const strict = { additionalProperties: false } as const
+const Uuid = Type.String({ format: 'uuid' })
+export const Size = Type.Union(['S', 'M', 'L', 'XL', 'XXL'].map((s) => Type.Literal(s)))
+const Word = Type.String({ minLength: 1, maxLength: 60 })
+const Currency = Type.String({ pattern: '^[A-Za-z]{3}$', description: 'ISO 4217' })
+const PriceIn = Type.Object({ amount: Type.Integer({ minimum: 0, maximum: 100_000_000_000 }), currency: Currency }, strict)
+
+const VariantIn = Type.Object({
+  id: Type.Optional(Type.String({ format: 'uuid', description: 'on update: an existing variant to keep' })),
+  size: Type.Optional(Nullable(Size)),
+  sku: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+  stock: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
+  price: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 100_000_000_000, description: 'minor units; overrides the product price for this variant' })))
+}, strict)
+
+const Faq = Type.Array(Type.Object({ question: Type.String({ minLength: 1, maxLength: 500 }), answer: Type.String({ minLength: 1, maxLength: 5000 }) }, strict), { maxItems: 50 })
+
+const productFields = {
+  title: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.Optional(Type.String({ maxLength: 20_000 })),
+  price: PriceIn,
+  discountPercentage: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+  categories: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,59}$' }), { maxItems: 10, uniqueItems: true })),
+  keywords: Type.Optional(Type.Array(Word, { maxItems: 30 })),
+  faq: Type.Optional(Faq),
+  isActive: Type.Optional(Type.Boolean())
+}
+
+export const CreateProductBody = Type.Object({
+  ...productFields,
+  variants: Type.Array(VariantIn, { minItems: 1, maxItems: 20, description: 'one variant without size for a product without sizes; otherwise one per size' })
+}, {
+  ...strict,
+  examples: [{
+    title: 'Linen shirt',
+    description: 'Breathable linen, relaxed fit.',
+    price: { amount: 4900, currency: 'usd' },
+    discountPercentage: 10,
+    categories: ['shirts'],
+    keywords: ['linen', 'summer'],
+    faq: [{ question: 'Does it shrink?', answer: 'Less than 2%.' }],
+    variants: [{ size: 'M', sku: 'LIN-M', stock: 20 }, { size: 'L', sku: 'LIN-L', stock: 12 }]
+  }]
+})
+export type CreateProductBody = Static<typeof CreateProductBody>
+
+export const UpdateProductBody = Type.Object({
+  ...Type.Partial(Type.Object(productFields)).properties,
+  variants: Type.Optional(Type.Array(VariantIn, { minItems: 1, maxItems: 20, description: 'the full list: ids keep variants, no id adds one, a missing id retires it' }))
+}, { ...strict, minProperties: 1 })
+export type UpdateProductBody = Static<typeof UpdateProductBody>
+
+export const VariantView = Type.Object({
+  id: Uuid,
+  size: Nullable(Size),
+  sku: Type.String(),
+  stock: Type.Integer(),
+  price: MoneyRef,
+  finalPrice: MoneyRef
+})
+
+export const ImageView = Type.Object({ id: Uuid, url: Type.String(), position: Type.Integer() })
+
+export const ProductView = Type.Object({
+  id: Uuid,
+  workspaceId: Uuid,
+  title: Type.String(),
+  description: Type.String(),
+  price: MoneyRef,
+  discountPercentage: Type.Integer(),
+  finalPrice: MoneyRef,
+  categories: Type.Array(Type.String()),
+  keywords: Type.Array(Type.String()),
+  faq: Type.Array(Type.Object({ question: Type.String(), answer: Type.String() })),
+  images: Type.Array(ImageView),
+  isActive: Type.Boolean(),
+  variants: Type.Array(VariantView),
+  createdAt: Timestamp(),
+  updatedAt: Timestamp()
+}, { $id: 'ProductView' })
+export const ProductRef = Type.Ref('ProductView')
+
+export const CatalogQuery = Type.Object({
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'full-text search over title, keywords and description' })),
+  category: Type.Optional(Type.String({ maxLength: 60 })),
+  workspaceId: Type.Optional(Uuid),
+  size: Type.Optional(Size),
+  minPrice: Type.Optional(Type.Integer({ minimum: 0, description: 'minor units, on the price after discount' })),
+  maxPrice: Type.Optional(Type.Integer({ minimum: 0 })),
+  sort: Type.Optional(Type.Union(['relevance', 'newest', 'price_asc', 'price_desc'].map((s) => Type.Literal(s)), { default: 'relevance', description: 'relevance needs q; without it, newest' })),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Type.Optional(Type.String({ maxLength: 512 }))
+}, strict)
+export type CatalogQuery = Static<typeof CatalogQuery>
+
+export const ManageListQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Type.Optional(Type.String({ maxLength: 512 }))
+}, strict)
+
+export const ProductParams = Type.Object({ id: Uuid })
+export const WorkspaceProductParams = Type.Object({ wid: Uuid, id: Uuid })
+export const WorkspaceParams = Type.Object({ wid: Uuid })
+export const ImageParams = Type.Object({ wid: Uuid, id: Uuid, imageId: Uuid })
+export const ImageOrderBody = Type.Object({ order: Type.Array(Uuid, { minItems: 1, maxItems: 50, uniqueItems: true, description: 'every image id of the product, in the new order' }) }, strict)
+
+export const Categories = Type.Object({ items: Type.Array(Type.Object({ name: Type.String(), count: Type.Integer() })) }, { examples: [{ items: [{ name: 'shirts', count: 120 }] }] })

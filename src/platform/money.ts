@@ -1,0 +1,26 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+// Money is an integer of minor units and an ISO 4217 currency, never a float (SPEC 4).
+export const Money = Type.Object({
+  amount: Type.Integer({ minimum: 0, maximum: 100_000_000_000, description: 'minor units (cents)' }),
+  currency: Type.String({ pattern: '^[a-z]{3}$', description: 'ISO 4217, lower case' })
+}, { $id: 'Money', examples: [{ amount: 1999, currency: 'usd' }] })
+export type Money = Static<typeof Money>
+export const MoneyRef = Type.Ref('Money')
+
+/** A percentage off an amount, rounded half up, in integer arithmetic. */
+export function discounted (amount: number, percentage: number): number {
+  return Math.floor((amount * (100 - percentage) + 50) / 100)
+}
+
+export const money = (amount: number, currency: string): Money => ({ amount, currency })
+
+/** "49.00 USD"-style text for emails: the currency's own number of minor digits. */
+export function formatMoney (m: Money): string {
+  const currency = m.currency.toUpperCase()
+  let digits = 2
+  try {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
+  } catch {}
+  return `${(m.amount / 10 ** digits).toFixed(digits)} ${currency}`
+}

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto'
+import type { TestEnv } from './app.ts'
+import { createUser, login, type SignedIn } from './auth.ts'
+import { createWorkspace } from '../../src/modules/workspaces/service.ts'
+import { addAddress } from '../../src/modules/users/service.ts'
+
+// Stores, products and shoppers for commerce tests, made through the real routes where the
+// behaviour matters and written directly where they are only scenery.
+
+export interface Store { workspaceId: string, ownerId: string, owner: SignedIn, name: string }
+export interface Shopper { id: string, email: string, session: SignedIn, addressId: string }
+
+export async function approvedStore (env: TestEnv, options: { approved?: boolean, name?: string } = {}): Promise<Store> {
+  const owner = await createUser(env, { type: 'vendor', name: 'Store Owner' })
+  const name = options.name ?? `Store ${randomBytes(3).toString('hex')}`
+  const workspace = await env.app.db.transaction().execute((trx) => createWorkspace(trx, { name, ownerId: owner.id }))
+  await env.app.db.insertInto('vendorProfiles').values({
+    id: env.app.random.uuid(),
+    userId: owner.id,
+    businessType: 'retailer',
+    businessName: name,
+    reviewStatus: options.approved === false ? 'pending' : 'approved'
+  }).execute()
+  return { workspaceId: workspace.id, ownerId: owner.id, owner: await login(env.app, owner.email), name }
+}
+
+export interface ProductInput {
+  title?: string
+  description?: string
+  price?: number
+  currency?: string
+  discountPercentage?: number
+  categories?: string[]
+  keywords?: string[]
+  isActive?: boolean
+  variants?: Array<{ size?: string | null, sku?: string, stock: number, price?: number | null }>
+}
+
+export async function createProduct (env: TestEnv, store: Store, input: ProductInput = {}): Promise<any> {
+  const res = await env.app.inject({
+    method: 'POST',
+    url: `/workspaces/${store.workspaceId}/products`,
+    headers: store.owner.headers,
+    payload: {
+      title: input.title ?? 'Plain tee',
+      description: input.description ?? 'A plain cotton tee.',
+      price: { amount: input.price ?? 2500, currency: input.currency ?? 'usd' },
+      ...(input.discountPercentage !== undefined ? { discountPercentage: input.discountPercentage } : {}),
+      ...(input.categories ? { categories: input.categories } : {}),
+      ...(input.keywords ? { keywords: input.keywords } : {}),
+      ...(input.isActive !== undefined ? { isActive: input.isActive } : {}),
+      variants: (input.variants ?? [{ stock: 100 }]).map((v) => ({ ...v, sku: v.sku ?? `SKU-${randomBytes(4).toString('hex')}` }))
+    }
+  })
+  if (res.statusCode !== 201) throw new Error(`product not created: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+export async function shopper (env: TestEnv): Promise<Shopper> {
+  const user = await createUser(env)
+  const address = await addAddress(env.app.deps, user.id, { street: '1 Test Street', city: 'Testville', zipCode: '12345', country: 'US' })
+  return { id: user.id, email: user.email, session: await login(env.app, user.email), addressId: address.id }
+}
+
+export async function addToCart (env: TestEnv, who: Shopper, variantId: string, quantity = 1) {
+  return env.app.inject({ method: 'POST', url: '/cart/items', headers: who.session.headers, payload: { variantId, quantity } })
+}
+
+export function checkout (env: TestEnv, who: Shopper, key = `key-${randomBytes(6).toString('hex')}`, body?: object) {
+  return env.app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { ...who.session.headers, 'idempotency-key': key },
+    payload: body ?? { shippingAddressId: who.addressId }
+  })
+}
