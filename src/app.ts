@@ -8,7 +8,7 @@ import { lazyChildLoggerFactory } from './platform/lazy-logger.ts'
 import { systemClock, systemRandom, type Clock, type Random } from './platform/clock.ts'
 import { createSealer, type Sealer } from './platform/crypto.ts'
 import errors from './platform/errors.ts'
-import db from './platform/db.ts'
+import db, { type QueryListener } from './platform/db.ts'
 import redis from './platform/redis.ts'
 import queues from './platform/queues.ts'
 import storage from './platform/storage.ts'
@@ -41,6 +41,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger
   /** Extra plugins registered after the domains (tests and tools use this). */
   plugins?: FastifyPluginAsync[]
+  /** Sees the SQL of every statement the app runs (tests and benchmarks count them). */
+  onQuery?: QueryListener
 }
 
 export interface Lifecycle { shuttingDown: boolean }
@@ -112,7 +114,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   await app.register(core, { config, clock: options.clock ?? systemClock, random: options.random ?? systemRandom })
   await app.register(errors)
-  await app.register(db)
+  await app.register(db, { onQuery: options.onQuery })
   await app.register(redis)
   await app.register(queues)
   await app.register(storage)

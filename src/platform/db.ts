@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import pg from 'pg'
-import { CamelCasePlugin, Kysely, PostgresDialect, sql, type Transaction } from 'kysely'
+import { CamelCasePlugin, Kysely, PostgresDialect, sql, type LogEvent, type Transaction } from 'kysely'
 import type { DB } from './db-types.ts'
 import type { Config } from '../config.ts'
 
@@ -32,11 +32,15 @@ export function createPool (config: Pick<Config, 'databaseUrl' | 'databasePoolMa
   return pool
 }
 
-export function createDatabase (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'>): Database {
+/** Called with each statement's SQL once it has run (tests and benchmarks count statements). */
+export type QueryListener = (sql: string) => void
+
+export function createDatabase (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'>, onQuery?: QueryListener): Database {
   const pool = createPool(config)
   const db = new Kysely<DB>({
     dialect: new PostgresDialect({ pool }),
-    plugins: [new CamelCasePlugin()]
+    plugins: [new CamelCasePlugin()],
+    ...(onQuery ? { log: (event: LogEvent) => onQuery(event.query.sql) } : {})
   })
   return { db, pool, destroy: () => db.destroy() }
 }
@@ -48,8 +52,8 @@ export async function pingDatabase (db: Kysely<any>): Promise<number> {
   return Math.round((performance.now() - started) * 100) / 100
 }
 
-export default fp(async (app) => {
-  const database = createDatabase(app.config)
+export default fp(async (app, options: { onQuery?: QueryListener }) => {
+  const database = createDatabase(app.config, options.onQuery)
   app.decorate('db', database.db)
   app.decorate('pgPool', database.pool)
   app.addHook('onClose', () => database.destroy())

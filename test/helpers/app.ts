@@ -15,7 +15,7 @@ import { startSmtpServer, type TestSmtp } from './smtp.ts'
 // its own Redis key and queue prefixes, temporary upload and mail folders, and optionally a
 // real SMTP server and the real worker code; t.teardown closes all of it.
 
-interface Tap { teardown: (fn: () => unknown) => void }
+export interface Tap { teardown: (fn: () => unknown) => void }
 
 export interface TestEnv {
   config: Config
@@ -31,6 +31,8 @@ export interface TestEnvOptions {
   config?: Partial<Config>
   clock?: Clock
   plugins?: FastifyPluginAsync[]
+  /** Sees the SQL of every statement the app runs. */
+  onQuery?: (sql: string) => void
   smtp?: boolean
   worker?: boolean | WorkerOptions
   /** Skip building the API (worker-only tests). */
@@ -101,7 +103,7 @@ export async function createTestEnv (t: Tap, options: TestEnvOptions = {}): Prom
   })
 
   if (options.api !== false) {
-    env.app = await buildApp(config, { clock: options.clock, plugins: options.plugins })
+    env.app = await buildApp(config, { clock: options.clock, plugins: options.plugins, onQuery: options.onQuery })
     await env.app.ready()
   }
   if (options.worker) env.worker = await env.startWorker(options.worker === true ? {} : options.worker)

@@ -79,7 +79,8 @@ function stripeGateway (config: Config): PaymentGateway {
     verifyWebhook (rawBody, signature, now) {
       if (!signature) throw new AppError(400, 'INVALID_SIGNATURE', 'The Stripe-Signature header is missing.')
       try {
-        return stripe.webhooks.constructEvent(rawBody, signature, config.stripe.webhookSecret ?? '', WEBHOOK_TOLERANCE_SECONDS, undefined, Math.floor(now.getTime() / 1000)) as unknown as PaymentEvent
+        // receivedAt is in milliseconds (the SDK divides by 1000).
+        return stripe.webhooks.constructEvent(rawBody, signature, config.stripe.webhookSecret ?? '', WEBHOOK_TOLERANCE_SECONDS, undefined, now.getTime()) as unknown as PaymentEvent
       } catch (err) {
         throw new AppError(400, 'INVALID_SIGNATURE', `The webhook signature does not verify: ${(err as Error).message}`)
       }
