@@ -6,7 +6,7 @@ import { childEnv, loadConfigOrExit } from '../src/config.ts'
 import { freePort, provideLocalServices } from '../src/platform/local-services.ts'
 import { migrateToLatest } from '../src/platform/migrator.ts'
 
-// npm run bench [-- --duration 5 --rounds 3 --connections 50 --only health|auth]
+// npm run bench [-- --duration 5 --rounds 3 --connections 50 --only health|auth|commerce]
 // Starts the full API (the real server entry, in its own process, logging at info) and a bare
 // Fastify hello-world, drives each with autocannon from this process, and prints a table.
 // Scenarios that are compared run in alternation, `rounds` times each, and the median of each
@@ -141,6 +141,98 @@ async function probeLatency (url: string): Promise<{ count: number, p50: number,
   return { count: latencies.length, p50: at(0.5), p99: at(0.99) }
 }
 
+/**
+ * The catalog, cart and checkout on the seeded catalog (`npm run seed` data: 1,240 products).
+ * SQL statements per request are counted in this process on an app built with a query
+ * listener; throughput is measured on the separate API process.
+ */
+async function commerce (): Promise<void> {
+  const pino = (await import('pino')).default
+  const { connectDeps } = await import('../src/platform/deps.ts')
+  const { seed, DEMO_PASSWORD } = await import('./seed.ts')
+  const { addAddress } = await import('../src/modules/users/service.ts')
+  const { buildApp } = await import('../src/app.ts')
+  const benchConfig = { ...config, databaseUrl: services.databaseUrl, redisUrl: services.redisUrl, redisPrefix: 'bench:', logLevel: 'warn' }
+  const { deps, close } = await connectDeps(benchConfig, { log: pino({ level: 'warn' }) as never })
+  try {
+    const seeded = await seed(deps)
+    if (seeded.products) process.stderr.write(`[bench] seeded ${seeded.products} products\n`)
+    const product = await deps.db.selectFrom('products').innerJoin('productVariants as v', 'v.productId', 'products.id')
+      .select(['products.id', 'v.id as variantId']).where('products.isActive', '=', true).where('products.currency', '=', 'usd').orderBy('products.id').limit(1).executeTakeFirstOrThrow()
+    // One variant with stock enough for every add and checkout of the run.
+    await deps.db.updateTable('productVariants').set({ stock: 1_000_000_000 }).where('id', '=', product.variantId).execute()
+
+    // Statements per request, counted on an app built in this process.
+    let statements = 0
+    const counted = await buildApp({ ...benchConfig, logLevel: 'silent' }, { onQuery: () => { statements++ } })
+    await counted.ready()
+    for (const url of ['/products?limit=20', '/products?q=linen%20shirt&limit=20', '/products?sort=price_asc&category=shirts&limit=20', `/products/${product.id}`]) {
+      await counted.inject({ url }) // warm
+      statements = 0
+      const res = await counted.inject({ url })
+      ratios.push({ name: `SQL statements for GET ${url.replace(product.id, ':id')} (${res.statusCode})`, value: statements, target: '≤ 2' })
+    }
+    await counted.close()
+
+    const catalog = await compare([
+      { name: 'Bazaar GET /products?limit=20', url: `${api.url}/products?limit=20`, pid: api.child.pid },
+      { name: 'Bazaar GET /products?q=linen shirt&limit=20', url: `${api.url}/products?q=linen%20shirt&limit=20`, pid: api.child.pid },
+      { name: 'Bazaar GET /products/:id', url: `${api.url}/products/${product.id}`, pid: api.child.pid }
+    ])
+    results.push(...catalog)
+
+    // Eight shoppers, so checkouts overlap as they would in production.
+    const { hashPassword } = await import('../src/modules/auth/passwords.ts')
+    const { findUserByEmail, insertUser } = await import('../src/modules/users/service.ts')
+    const customers = Array.from({ length: 8 }, (_, i) => `bench-shopper-${i}@example.test`)
+    const passwordHash = await hashPassword(DEMO_PASSWORD)
+    for (const email of customers) {
+      if (!await findUserByEmail(deps.db, email)) await insertUser(deps.db, { email, name: 'Bench Shopper', type: 'customer', status: 'active', passwordHash, verifiedAt: new Date() })
+    }
+    const sessions: string[] = []
+    for (const email of customers) {
+      const res = await fetch(`${api.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: DEMO_PASSWORD }) })
+      sessions.push(`Bearer ${((await res.json()) as { tokens: { accessToken: string } }).tokens.accessToken}`)
+    }
+    const [add] = await compare([{
+      name: 'Bazaar POST /cart/items',
+      url: `${api.url}/cart/items`,
+      pid: api.child.pid,
+      options: { method: 'POST', headers: { 'content-type': 'application/json', authorization: sessions[0]! }, body: JSON.stringify({ variantId: product.variantId, quantity: 1 }) }
+    }], 1)
+    results.push(add!)
+
+    // Checkout: each of `workers` customers loops add-to-cart then POST /orders (a new key each
+    // time); the checkout request alone is timed. Payments go to the local simulator.
+    const users = await deps.db.selectFrom('users').select(['id', 'email']).where('email', 'in', customers).execute()
+    for (const user of users) await deps.db.deleteFrom('cartItems').where('userId', '=', user.id).execute()
+    const addresses = new Map<string, string>()
+    for (const user of users) addresses.set(user.email, (await addAddress(deps, user.id, { street: '1 Bench Way', city: 'Loadtown', zipCode: '10101', country: 'US' })).id)
+    const latencies: number[] = []
+    let failures = 0
+    const deadline = Date.now() + duration * 1000
+    const started = Date.now()
+    await Promise.all(customers.map(async (email, i) => {
+      const headers = { 'content-type': 'application/json', authorization: sessions[i]! }
+      let n = 0
+      while (Date.now() < deadline) {
+        await fetch(`${api.url}/cart/items`, { method: 'POST', headers, body: JSON.stringify({ variantId: product.variantId, quantity: 1 }) }).then((r) => r.arrayBuffer())
+        const t0 = performance.now()
+        const res = await fetch(`${api.url}/orders`, { method: 'POST', headers: { ...headers, 'idempotency-key': `bench-${process.pid}-${i}-${n++}` }, body: JSON.stringify({ shippingAddressId: addresses.get(email) }) })
+        await res.arrayBuffer()
+        latencies.push(performance.now() - t0)
+        if (res.status !== 201) failures++
+      }
+    }))
+    const elapsed = (Date.now() - started) / 1000
+    latencies.sort((a, b) => a - b)
+    const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))]! * 100) / 100
+    results.push({ name: `Bazaar POST /orders (${customers.length} customers, add + checkout)`, requests: Math.round(latencies.length / elapsed), p50: at(0.5), p99: at(0.99), errors: 0, non2xx: failures, cpuUsPerRequest: null })
+  } finally {
+    await close()
+  }
+}
+
 async function argon2PerSecond (): Promise<number> {
   const { HASHING_CONCURRENCY } = await import('../src/modules/auth/passwords.ts')
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/argon2-loop.ts', String(duration), String(HASHING_CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -209,6 +301,8 @@ try {
     results.push(me!, live!)
     ratios.push({ name: 'GET /auth/me req/s ÷ GET /health/live req/s', value: me!.requests / live!.requests, target: '≥ 0.5' })
   }
+
+  if (wanted('commerce')) await commerce()
 } finally {
   api.child.kill('SIGTERM')
   bare.child.kill('SIGTERM')

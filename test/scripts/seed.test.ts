@@ -22,4 +22,22 @@ t.test('the seed builds the demo marketplace once; a second run adds nothing', a
   }
   const statuses = await env.app.db.selectFrom('vendorProfiles').select('reviewStatus').orderBy('reviewStatus').execute()
   t.same(statuses.map((s) => s.reviewStatus), ['approved', 'approved', 'pending'])
+
+  // The catalog: 1,240 products (1,200 in approved stores), every one with stock on its variants.
+  t.equal(first.products, 1240)
+  t.equal(second.products, 0)
+  const products = await env.app.db.selectFrom('products').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()
+  t.equal(Number(products.n), 1240)
+  const variants = await env.app.db.selectFrom('productVariants').select(['sku', 'stock', 'size']).execute()
+  t.equal(variants.length, 600 * 5 + 600 + 40, 'five sizes per garment, one default variant per kitchen item')
+  t.ok(variants.every((v) => Number.isInteger(v.stock) && v.stock > 0), 'all in stock')
+  t.equal(new Set(variants.map((v) => v.sku)).size, variants.length, 'SKUs are unique')
+  const categories = (await env.app.inject({ method: 'GET', url: '/categories' })).json().items as Array<{ count: number }>
+  const publicCount = categories.reduce((sum, c) => sum + c.count, 0)
+  t.ok(publicCount >= 1000, `at least 1,000 products in the public catalog (${publicCount})`)
+  t.ok(publicCount < 1200, 'drafts and the pending vendor\'s products are not public')
+  const search = (await env.app.inject({ method: 'GET', url: '/products?q=linen%20shirt&limit=3' })).json()
+  t.equal(search.items.length, 3)
+  t.match(search.items[0].title, /linen shirt/i, 'the best match first')
+  t.ok(search.items.every((p: any) => p.variants.length === 5 && Number.isInteger(p.price.amount)))
 })
