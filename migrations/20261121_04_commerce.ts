@@ -16,7 +16,7 @@ export async function up (db: Kysely<any>): Promise<void> {
     .addColumn('currency', 'text', (c) => c.notNull().check(sql`currency ~ '^[a-z]{3}$'`))
     .addColumn('discount_percentage', 'integer', (c) => c.notNull().defaultTo(0).check(sql`discount_percentage between 0 and 100`))
     // The price customers pay, in minor units, rounded half up: what filters and sorts use.
-    .addColumn('effective_amount', 'integer', (c) => c.generatedAlwaysAs(sql`(price_amount * (100 - discount_percentage) + 50) / 100`).stored())
+    .addColumn('effective_amount', 'integer', (c) => c.generatedAlwaysAs(sql`((price_amount::bigint * (100 - discount_percentage) + 50) / 100)::integer`).stored())
     .addColumn('categories', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{}'::text[]`))
     .addColumn('keywords', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{}'::text[]`))
     .addColumn('sizes', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{}'::text[]`))

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import AjvCompiler from '@fastify/ajv-compiler'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomBytes } from 'node:crypto'
 import type { Config } from './config.ts'
@@ -101,6 +102,21 @@ const deps = fp(async (app) => {
   app.decorate('deps', value)
 }, { name: 'deps', dependencies: ['config', 'db', 'redis', 'queues', 'storage'] })
 
+/**
+ * Query strings, params and headers arrive as text and are coerced to their schema's types;
+ * JSON bodies are typed already and are not: `{"quantity": "2"}`, `true` or `[3]` for an integer
+ * is a 400 naming the field, never silently read as a number.
+ */
+const coercingCompiler = AjvCompiler()
+const strictCompiler = AjvCompiler()
+const buildBodyStrictValidator: AjvCompiler.BuildCompilerFromPool = (externalSchemas, options) => {
+  const coercing = coercingCompiler(externalSchemas, options)
+  const strict = strictCompiler(externalSchemas, { ...options, customOptions: { ...options?.customOptions, coerceTypes: false } } as typeof options)
+  // At run time Fastify passes { schema, method, url, httpPart } (the package's types say a schema).
+  type Route = Parameters<typeof strict>[0]
+  return ((route: Route & { httpPart?: string }) => route.httpPart === 'body' ? strict(route) : coercing(route)) as typeof strict
+}
+
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger ?? createLogger(config, 'api'),
@@ -109,7 +125,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     childLoggerFactory: lazyChildLoggerFactory,
     // A hop count is valid for Fastify (proxy-addr) though its types omit it.
     trustProxy: config.trustProxy as boolean | string,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } }
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    schemaController: { compilersFactory: { buildValidator: buildBodyStrictValidator } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(core, { config, clock: options.clock ?? systemClock, random: options.random ?? systemRandom })

@@ -8,6 +8,9 @@ export const Money = Type.Object({
 export type Money = Static<typeof Money>
 export const MoneyRef = Type.Ref('Money')
 
+/** The most one payment can charge, in minor units: Stripe's limit (eight digits) for most currencies. */
+export const MAX_CHARGE = 99_999_999
+
 /** A percentage off an amount, rounded half up, in integer arithmetic. */
 export function discounted (amount: number, percentage: number): number {
   return Math.floor((amount * (100 - percentage) + 50) / 100)

@@ -8,6 +8,7 @@ async function routes (app: FastifyInstance) {
   app.post('/test/things', {
     schema: { body: Type.Object({ email: Type.String({ format: 'email' }), count: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }) }
   }, async () => ({ ok: true }))
+  app.get('/test/count', { schema: { querystring: Type.Object({ n: Type.Integer() }) } }, async (request) => request.query)
   app.get('/test/conflict', async () => { throw Conflict('OUT_OF_STOCK', 'Only 2 left.') })
   app.get('/test/crash', async () => {
     throw new Error('select * from users where password = \'hunter2\' -- at /srv/app/secret.ts:12')
@@ -45,6 +46,15 @@ t.test('every error is problem+json with code and requestId', async (t) => {
   const extra = await app.inject({ method: 'POST', url: '/test/things', payload: { email: 'a@b.co', count: 1, role: 'admin' } })
   t.equal(extra.statusCode, 400)
   t.equal(extra.json().errors[0].pointer, '/body/role', 'an unknown field is named, not silently applied')
+
+  // JSON bodies are typed: a string, boolean or array where an integer belongs is refused, not coerced.
+  for (const count of ['2', true, [3], 1.5]) {
+    const wrong = await app.inject({ method: 'POST', url: '/test/things', payload: { email: 'a@b.co', count } })
+    t.equal(wrong.statusCode, 400, `count ${JSON.stringify(count)} is refused`)
+    t.equal(wrong.json().errors[0].pointer, '/body/count')
+  }
+  const query = await app.inject({ method: 'GET', url: '/test/count?n=7' })
+  t.same(query.json(), { n: 7 }, 'query strings, which are text, are still read as numbers')
 
   const malformed = await app.inject({ method: 'POST', url: '/test/things', headers: { 'content-type': 'application/json' }, payload: '{"email":' })
   t.equal(malformed.statusCode, 400)

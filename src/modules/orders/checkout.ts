@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Trx } from '../../platform/db.ts'
 import { AppError, Conflict } from '../../platform/errors.ts'
-import type { Money } from '../../platform/money.ts'
+import { MAX_CHARGE, type Money } from '../../platform/money.ts'
 import type { Principal } from '../../platform/principal.ts'
 import { cartLines, clearCart, outOfStock } from '../cart/service.ts'
 import { findAddress } from '../users/service.ts'
@@ -84,11 +84,12 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
       if (unavailable.length > 0) throw new AppError(409, 'PRODUCT_UNAVAILABLE', 'Some products are no longer sold; remove them from the cart.', { extra: { variantIds: unavailable.map((l) => l.variantId) } })
       const currencies = new Set(lines.map((l) => l.unitPrice.currency))
       if (currencies.size > 1) throw Conflict('MIXED_CURRENCIES', 'One checkout pays in one currency: check out each currency separately.')
+      const total = lines.reduce((sum, l) => sum + l.lineTotal.amount, 0)
+      if (total > MAX_CHARGE) throw Conflict('AMOUNT_TOO_LARGE', `One checkout can charge at most ${MAX_CHARGE} minor units (the payment provider's limit): split the cart.`)
       await takeStock(trx, lines)
 
       const id = deps.random.uuid()
       const currency = lines[0]!.unitPrice.currency
-      const total = lines.reduce((sum, l) => sum + l.lineTotal.amount, 0)
       await trx.insertInto('checkouts').values({ id, userId: principal.userId, idempotencyKey, currency, totalAmount: total, provider: deps.gateway.provider, createdAt: now }).execute()
 
       const byWorkspace = new Map<string, typeof lines>()
