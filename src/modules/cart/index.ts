@@ -18,12 +18,12 @@ const cart: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/cart/items', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Add a variant (adds to an existing line); more than the stock is 409 OUT_OF_STOCK', body: AddItemBody, response: { 200: CartRef, ...problems(404, 409) } }
+    schema: { tags, summary: 'Add a variant (adds to an existing line); more than the stock is 409 OUT_OF_STOCK, a line above 999 409 QUANTITY_LIMIT', body: AddItemBody, response: { 200: CartRef, ...problems(404, 409) } }
   }, async (request) => addToCart(deps, principalOf(request).userId, request.body.variantId, request.body.quantity))
 
   app.patch('/cart/items/:id', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Set a line\'s quantity', params: ItemParams, body: QuantityBody, response: { 200: CartRef, ...problems(404, 409) } }
+    schema: { tags, summary: 'Set a line\'s quantity; more than the stock is 409 OUT_OF_STOCK, a product no longer sold 409 PRODUCT_UNAVAILABLE', params: ItemParams, body: QuantityBody, response: { 200: CartRef, ...problems(404, 409) } }
   }, async (request) => setCartQuantity(deps, principalOf(request).userId, request.params.id, request.body.quantity))
 
   app.delete('/cart/items/:id', {

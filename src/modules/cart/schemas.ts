@@ -3,7 +3,9 @@ import { MoneyRef } from '../../platform/money.ts'
 
 const strict = { additionalProperties: false } as const
 const Uuid = Type.String({ format: 'uuid' })
-const Quantity = Type.Integer({ minimum: 1, maximum: 999 })
+/** The most one cart line holds, whether set at once or reached by adding to it. */
+export const MAX_LINE_QUANTITY = 999
+const Quantity = Type.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY })
 
 export const CartLine = Type.Object({
   id: Uuid,

@@ -3,6 +3,7 @@ import type { Deps } from '../../platform/deps.ts'
 import type { Queryable } from '../../platform/db.ts'
 import { AppError, NotFound } from '../../platform/errors.ts'
 import { discounted, money, type Money } from '../../platform/money.ts'
+import { MAX_LINE_QUANTITY } from './schemas.ts'
 
 // The cart (SPEC 8.3): lines point at variants; prices are read live, never stored, so the
 // cart always shows what checkout will charge.
@@ -41,7 +42,7 @@ export async function cartLines (db: Queryable, userId: string): Promise<CartLin
       sql<boolean>`v.deleted_at is null and p.deleted_at is null and p.is_active and w.deleted_at is null and vp.review_status = 'approved'`.as('sold')
     ])
     .where('c.userId', '=', userId)
-    .orderBy('c.createdAt')
+    .orderBy('c.createdAt').orderBy('c.id')
     .execute()
   return rows.map((r) => {
     const unit = discounted(r.variantPrice ?? r.priceAmount, r.discountPercentage)
@@ -75,22 +76,23 @@ export async function getCart (deps: Deps, userId: string): Promise<CartView> {
 }
 
 /** A variant that can be bought: live, of an active product of an approved vendor's live workspace. */
-async function sellableVariant (db: Queryable, variantId: string): Promise<{ stock: number }> {
-  const row = await db.selectFrom('productVariants as v')
+async function sellableVariant (db: Queryable, variantId: string): Promise<{ stock: number } | undefined> {
+  return db.selectFrom('productVariants as v')
     .innerJoin('products as p', 'p.id', 'v.productId')
     .innerJoin('workspaces as w', 'w.id', 'p.workspaceId')
     .innerJoin('vendorProfiles as vp', (join) => join.onRef('vp.userId', '=', 'w.ownerId').on('vp.deletedAt', 'is', null).on('vp.reviewStatus', '=', 'approved'))
     .select('v.stock')
     .where('v.id', '=', variantId).where('v.deletedAt', 'is', null).where('p.deletedAt', 'is', null).where('p.isActive', '=', true).where('w.deletedAt', 'is', null)
     .executeTakeFirst()
-  if (!row) throw NotFound('variant')
-  return row
 }
 
 /** Adds to the line of that variant (or starts one); never beyond the stock. */
 export async function addToCart (deps: Deps, userId: string, variantId: string, quantity: number): Promise<CartView> {
   await deps.db.transaction().execute(async (trx) => {
-    const { stock } = await sellableVariant(trx, variantId)
+    // Off sale is "not found", as in the catalog: whether such a variant exists is not revealed.
+    const variant = await sellableVariant(trx, variantId)
+    if (!variant) throw new AppError(404, 'NOT_FOUND', 'variant not found', { errors: [{ pointer: '/body/variantId', detail: 'is not a variant on sale' }] })
+    const { stock } = variant
     const line = await trx.insertInto('cartItems')
       .values({ id: deps.random.uuid(), userId, variantId, quantity })
       .onConflict((oc) => oc.columns(['userId', 'variantId']).doUpdateSet((eb) => ({ quantity: eb('cartItems.quantity', '+', eb.ref('excluded.quantity')), updatedAt: deps.clock.now() })))
@@ -99,6 +101,10 @@ export async function addToCart (deps: Deps, userId: string, variantId: string, 
     // Checked after the upsert, inside the transaction: a concurrent add for the same line
     // waits on the row and sees the sum. Over the stock rolls the whole change back.
     if (line.quantity > stock) throw outOfStock(variantId, stock)
+    // Adding must not build a line that PATCH could not set.
+    if (line.quantity > MAX_LINE_QUANTITY) {
+      throw new AppError(409, 'QUANTITY_LIMIT', `A cart line holds at most ${MAX_LINE_QUANTITY}.`, { errors: [{ pointer: '/body/quantity', detail: `would make the line more than ${MAX_LINE_QUANTITY}` }] })
+    }
   })
   return getCart(deps, userId)
 }
@@ -107,7 +113,10 @@ export async function setCartQuantity (deps: Deps, userId: string, itemId: strin
   await deps.db.transaction().execute(async (trx) => {
     const item = await trx.selectFrom('cartItems').select('variantId').where('id', '=', itemId).where('userId', '=', userId).forUpdate().executeTakeFirst()
     if (!item) throw NotFound('cart item')
-    const { stock } = await sellableVariant(trx, item.variantId)
+    // The line exists (GET /cart lists it), so its product going off sale is a conflict, not a 404.
+    const variant = await sellableVariant(trx, item.variantId)
+    if (!variant) throw new AppError(409, 'PRODUCT_UNAVAILABLE', 'This product is no longer sold; remove the line from the cart.', { extra: { variantIds: [item.variantId] } })
+    const { stock } = variant
     if (quantity > stock) throw outOfStock(item.variantId, stock)
     await trx.updateTable('cartItems').set({ quantity, updatedAt: deps.clock.now() }).where('id', '=', itemId).execute()
   })
