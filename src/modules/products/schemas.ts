@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { MoneyRef } from '../../platform/money.ts'
+import { MAX_CHARGE, MoneyRef } from '../../platform/money.ts'
 import { Nullable, Timestamp } from '../../platform/schema-types.ts'
 
 const strict = { additionalProperties: false } as const
@@ -7,14 +7,17 @@ const Uuid = Type.String({ format: 'uuid' })
 export const Size = Type.Union(['S', 'M', 'L', 'XL', 'XXL'].map((s) => Type.Literal(s)))
 const Word = Type.String({ minLength: 1, maxLength: 60 })
 const Currency = Type.String({ pattern: '^[A-Za-z]{3}$', description: 'ISO 4217' })
-const PriceIn = Type.Object({ amount: Type.Integer({ minimum: 0, maximum: 100_000_000_000 }), currency: Currency }, strict)
+/** Amounts in Postgres `integer` columns (filters): a larger one must be a 400, not a failed query. */
+export const MAX_AMOUNT = 2_147_483_647
+/** A price is at most what one payment can charge, so every product can be bought. */
+const PriceIn = Type.Object({ amount: Type.Integer({ minimum: 0, maximum: MAX_CHARGE, description: 'minor units' }), currency: Currency }, strict)
 
 const VariantIn = Type.Object({
   id: Type.Optional(Type.String({ format: 'uuid', description: 'on update: an existing variant to keep' })),
   size: Type.Optional(Nullable(Size)),
   sku: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
   stock: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
-  price: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 100_000_000_000, description: 'minor units; overrides the product price for this variant' })))
+  price: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: MAX_CHARGE, description: 'minor units; overrides the product price for this variant' })))
 }, strict)
 
 const Faq = Type.Array(Type.Object({ question: Type.String({ minLength: 1, maxLength: 500 }), answer: Type.String({ minLength: 1, maxLength: 5000 }) }, strict), { maxItems: 50 })
@@ -89,8 +92,8 @@ export const CatalogQuery = Type.Object({
   category: Type.Optional(Type.String({ maxLength: 60 })),
   workspaceId: Type.Optional(Uuid),
   size: Type.Optional(Size),
-  minPrice: Type.Optional(Type.Integer({ minimum: 0, description: 'minor units, on the price after discount' })),
-  maxPrice: Type.Optional(Type.Integer({ minimum: 0 })),
+  minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AMOUNT, description: 'minor units, on the price after discount' })),
+  maxPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AMOUNT, description: 'minor units, on the price after discount' })),
   sort: Type.Optional(Type.Union(['relevance', 'newest', 'price_asc', 'price_desc'].map((s) => Type.Literal(s)), { default: 'relevance', description: 'relevance needs q; without it, newest' })),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Type.String({ maxLength: 512 }))

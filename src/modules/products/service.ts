@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor, type PageOf } from '../../platform/paginati
 import type { Principal } from '../../platform/principal.ts'
 import type { StoredUpload } from '../../platform/uploads.ts'
 import { removeFilesLater } from '../workspaces/service.ts'
-import type { CatalogQuery, CreateProductBody, UpdateProductBody } from './schemas.ts'
+import { MAX_AMOUNT, type CatalogQuery, type CreateProductBody, type UpdateProductBody } from './schemas.ts'
 
 // The catalog (SPEC 8.1). A product and its variants, images and price come back from one
 // SQL statement (variants and images as JSON sub-selects): no N+1 on any list.
@@ -106,6 +106,9 @@ function publicProducts (db: Queryable) {
     .where('products.isActive', '=', true)
 }
 
+/** A rank as a cursor carries it: round(ts_rank_cd(...), 6) printed by Postgres. */
+const RANK = /^\d{1,10}(\.\d{1,6})?$/
+
 export async function searchCatalog (deps: Deps, query: CatalogQuery): Promise<PageOf<ProductView>> {
   const sort = query.sort === 'relevance' || query.sort === undefined ? (query.q ? 'relevance' : 'newest') : query.sort
   const tsquery = query.q ? sql`websearch_to_tsquery('english', ${query.q})` : null
@@ -124,6 +127,8 @@ export async function searchCatalog (deps: Deps, query: CatalogQuery): Promise<P
   // Keyset pagination for each sort, with the id as the tie-breaker.
   if (sort === 'relevance') {
     const after = decodeCursor(query.cursor, ['string', 'uuid'])
+    // The rank is compared as a numeric: anything but the digits we issued would fail in SQL.
+    if (after && !RANK.test(after[0])) throw InvalidField('/querystring/cursor', 'is not a cursor this list issued')
     if (after) q = q.where(sql<boolean>`(${rank}, products.id) < (${after[0]}::numeric, ${after[1]}::uuid)`)
     q = q.orderBy(sql`rank`, 'desc').orderBy('products.id', 'desc')
   } else if (sort === 'newest') {
@@ -132,6 +137,7 @@ export async function searchCatalog (deps: Deps, query: CatalogQuery): Promise<P
     q = q.orderBy('products.id', 'desc')
   } else {
     const after = decodeCursor(query.cursor, ['number', 'uuid'])
+    if (after && !(Number.isInteger(after[0]) && after[0] >= 0 && after[0] <= MAX_AMOUNT)) throw InvalidField('/querystring/cursor', 'is not a cursor this list issued')
     const direction = sort === 'price_asc' ? '>' : '<'
     if (after) q = q.where(sql<boolean>`(products.effective_amount, products.id) ${sql.raw(direction)} (${after[0]}::int, ${after[1]}::uuid)`)
     q = sort === 'price_asc' ? q.orderBy('products.effectiveAmount', 'asc').orderBy('products.id', 'asc') : q.orderBy('products.effectiveAmount', 'desc').orderBy('products.id', 'desc')
@@ -198,6 +204,8 @@ function checkVariants (variants: VariantInput[]): void {
   if (sizes.size !== sized.length) throw InvalidField('/body/variants', 'sizes must be distinct')
   const skus = new Set(variants.map((v) => v.sku))
   if (skus.size !== variants.length) throw InvalidField('/body/variants', 'SKUs must be distinct')
+  const kept = variants.filter((v) => v.id).map((v) => v.id)
+  if (new Set(kept).size !== kept.length) throw InvalidField('/body/variants', 'each variant id may appear once')
 }
 
 function skuTaken (err: unknown): AppError | null {
@@ -215,6 +223,11 @@ async function writeVariants (trx: Trx, deps: Deps, productId: string, workspace
   const retired = existing.filter((id) => !kept.has(id))
   if (retired.length > 0) {
     await trx.updateTable('productVariants').set({ deletedAt: now }).where('id', 'in', retired).execute()
+  }
+  // Each write below meets the unique SKU index on its own: kept variants first give up their
+  // SKUs (for a placeholder no valid SKU can equal), so a list may swap SKUs between them.
+  if (kept.size > 0) {
+    await trx.updateTable('productVariants').set({ sku: sql<string>`'~' || id::text` }).where('id', 'in', [...kept]).execute()
   }
   for (const [position, v] of variants.entries()) {
     const values = { size: v.size ?? null, sku: v.sku, stock: v.stock, priceAmount: v.price ?? null, position, updatedAt: now }
