@@ -194,11 +194,27 @@ async function commerce (): Promise<void> {
       const res = await fetch(`${api.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: DEMO_PASSWORD }) })
       sessions.push(`Bearer ${((await res.json()) as { tokens: { accessToken: string } }).tokens.accessToken}`)
     }
+    // Adds rotate over eight shoppers and ten variants: carts of realistic size, no line near
+    // the 999 limit.
+    const hot = await deps.db.selectFrom('productVariants').innerJoin('products as p', 'p.id', 'productVariants.productId')
+      .select('productVariants.id').where('p.isActive', '=', true).where('p.currency', '=', 'usd').orderBy('productVariants.id').limit(10).execute()
+    await deps.db.updateTable('productVariants').set({ stock: 1_000_000_000 }).where('id', 'in', hot.map((v) => v.id)).execute()
+    const shopperIds = await deps.db.selectFrom('users').select('id').where('email', 'in', customers).execute()
+    await deps.db.deleteFrom('cartItems').where('userId', 'in', shopperIds.map((u) => u.id)).execute()
+    let added = 0
     const [add] = await compare([{
       name: 'Bazaar POST /cart/items',
       url: `${api.url}/cart/items`,
       pid: api.child.pid,
-      options: { method: 'POST', headers: { 'content-type': 'application/json', authorization: sessions[0]! }, body: JSON.stringify({ variantId: product.variantId, quantity: 1 }) }
+      options: {
+        method: 'POST',
+        requests: [{
+          setupRequest: (request) => {
+            const n = added++
+            return { ...request, headers: { 'content-type': 'application/json', authorization: sessions[n % sessions.length]! }, body: JSON.stringify({ variantId: hot[Math.floor(n / sessions.length) % hot.length]!.id, quantity: 1 }) }
+          }
+        }]
+      }
     }], 1)
     results.push(add!)
 
