@@ -17,13 +17,16 @@ export function Page<T extends TSchema> (item: T, options: { $id?: string } = {}
 export type PageOf<T> = { items: T[], nextCursor: string | null }
 
 export type CursorValue = string | number | boolean | null
-export type CursorKind = 'date' | 'uuid' | 'number' | 'string'
-type Decoded<K extends CursorKind> = K extends 'date' ? Date : K extends 'number' ? number : string
+/** integer: fits a Postgres integer; decimal: a number as Postgres prints a numeric (e.g. a rank). */
+export type CursorKind = 'date' | 'uuid' | 'number' | 'integer' | 'decimal' | 'string'
+type Decoded<K extends CursorKind> = K extends 'date' ? Date : K extends 'number' | 'integer' ? number : string
 
 export function encodeCursor (values: CursorValue[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url')
 }
 
+const PG_INTEGER_MAX = 2_147_483_647
+const DECIMAL = /^-?\d{1,20}(\.\d{1,20})?$/
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 function decodeValue (kind: CursorKind, value: unknown): unknown {
@@ -33,6 +36,8 @@ function decodeValue (kind: CursorKind, value: unknown): unknown {
   }
   if (kind === 'uuid') return typeof value === 'string' && UUID.test(value) ? value : undefined
   if (kind === 'number') return typeof value === 'number' && Number.isFinite(value) ? value : undefined
+  if (kind === 'integer') return Number.isInteger(value) && Math.abs(value as number) <= PG_INTEGER_MAX ? value : undefined
+  if (kind === 'decimal') return typeof value === 'string' && DECIMAL.test(value) ? value : undefined
   return typeof value === 'string' ? value : undefined
 }
 

@@ -4,7 +4,7 @@ import type { Deps } from '../../platform/deps.ts'
 import type { Queryable, Trx } from '../../platform/db.ts'
 import { AppError, Conflict, NotFound } from '../../platform/errors.ts'
 import { formatMoney, money, type Money } from '../../platform/money.ts'
-import { decodeCursor, encodeCursor, type PageOf } from '../../platform/pagination.ts'
+import { decodeCursor, toPage, type PageOf } from '../../platform/pagination.ts'
 import { requireRecentAuthentication, type Principal } from '../../platform/principal.ts'
 import { emailInTransaction } from '../../emails.ts'
 import type { PaymentGateway } from '../payments/gateway.ts'
@@ -211,9 +211,7 @@ export async function listOrders (deps: Deps, where: { userId?: string, workspac
   if (where.status) q = q.where('orders.status', '=', where.status)
   if (after) q = q.where('orders.id', '<', after[0])
   const rows = await q.orderBy('orders.id', 'desc').limit(page.limit + 1).execute()
-  const more = rows.length > page.limit
-  const items = (more ? rows.slice(0, page.limit) : rows).map(orderView)
-  return { items, nextCursor: more ? encodeCursor([items[items.length - 1]!.id]) : null }
+  return toPage(rows, page.limit, orderView, (r) => [r.id])
 }
 
 // ---- Changing ----
