@@ -3,6 +3,7 @@ import { loadConfigOrExit } from '../src/config.ts'
 import pino from 'pino'
 import type { FastifyBaseLogger } from 'fastify'
 import { connectDeps } from '../src/platform/deps.ts'
+import { redisScripts } from '../src/redis-scripts.ts'
 import { hashPassword } from '../src/modules/auth/passwords.ts'
 import { findUserByEmail, insertUser, normalizeEmail, setPasswordHash } from '../src/modules/users/service.ts'
 import { bumpProfileVersion, updateSessionsUserType } from '../src/modules/sessions/service.ts'
@@ -20,7 +21,7 @@ if (!email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
 }
 
 const config = loadConfigOrExit()
-const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }) as unknown as FastifyBaseLogger })
+const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }) as unknown as FastifyBaseLogger, scripts: redisScripts })
 const { db, redis } = deps
 let exitCode = 0
 try {

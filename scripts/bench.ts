@@ -153,7 +153,8 @@ async function commerce (): Promise<void> {
   const { addAddress } = await import('../src/modules/users/service.ts')
   const { buildApp } = await import('../src/app.ts')
   const benchConfig = { ...config, databaseUrl: services.databaseUrl, redisUrl: services.redisUrl, redisPrefix: 'bench:', logLevel: 'warn' }
-  const { deps, close } = await connectDeps(benchConfig, { log: pino({ level: 'warn' }) as never })
+  const { redisScripts } = await import('../src/redis-scripts.ts')
+  const { deps, close } = await connectDeps(benchConfig, { log: pino({ level: 'warn' }) as never, scripts: redisScripts })
   try {
     const seeded = await seed(deps)
     if (seeded.products) process.stderr.write(`[bench] seeded ${seeded.products} products\n`)

@@ -2,6 +2,7 @@ import pino from 'pino'
 import type { FastifyBaseLogger } from 'fastify'
 import { loadConfigOrExit } from '../src/config.ts'
 import { connectDeps } from '../src/platform/deps.ts'
+import { redisScripts } from '../src/redis-scripts.ts'
 import { simulatePayment } from '../src/modules/payments/service.ts'
 
 // npm run pay -- <checkoutId> [--fail]
@@ -21,7 +22,7 @@ if (config.env === 'production') {
   console.error('pay: the payment simulator never runs in production.')
   process.exit(2)
 }
-const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }) as unknown as FastifyBaseLogger })
+const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }) as unknown as FastifyBaseLogger, scripts: redisScripts })
 let exitCode = 0
 try {
   const { duplicate } = await simulatePayment(deps, checkoutId, outcome)

@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import type { FastifyBaseLogger } from 'fastify'
-import { loadConfigOrExit } from '../src/config.ts'
+import { loadConfigOrExit, nodeEnvOf } from '../src/config.ts'
 import { connectDeps, type Deps } from '../src/platform/deps.ts'
+import { redisScripts } from '../src/redis-scripts.ts'
 import { hashPassword } from '../src/modules/auth/passwords.ts'
 import { addAddress, findUserByEmail, insertUser, listAddresses } from '../src/modules/users/service.ts'
 import { createWorkspace } from '../src/modules/workspaces/service.ts'
@@ -96,7 +97,10 @@ const CUSTOMERS = [
 
 export interface SeedResult { created: number, products: number, users: Array<{ email: string, type: UserType, note?: string }> }
 
+const REFUSED = 'npm run seed refuses NODE_ENV=production: it creates demo accounts that share a published password. Seed a development or staging database instead.'
+
 export async function seed (deps: Deps): Promise<SeedResult> {
+  if (deps.config.env === 'production') throw new Error(REFUSED)
   const passwordHash = await hashPassword(DEMO_PASSWORD)
   let created = 0
   const ensureUser = async (u: DemoUser) => {
@@ -165,8 +169,14 @@ export async function seed (deps: Deps): Promise<SeedResult> {
 }
 
 async function main (): Promise<void> {
+  // Checked before the configuration is even loaded, so the refusal is the one thing said.
+  if (nodeEnvOf() === 'production') {
+    process.stderr.write(REFUSED + '\n')
+    process.exitCode = 1
+    return
+  }
   const config = loadConfigOrExit()
-  const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }) as unknown as FastifyBaseLogger })
+  const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }) as unknown as FastifyBaseLogger, scripts: redisScripts })
   try {
     const result = await seed(deps)
     console.log(result.created === 0 ? 'The demo marketplace is already there; nothing to add.' : `Seeded the demo marketplace (${result.created} records, ${result.products} of them products).`)

@@ -10,6 +10,7 @@ import { createMailer, type EmailTemplate } from './platform/mail.ts'
 import type { Clock } from './platform/clock.ts'
 import { connectDeps } from './platform/deps.ts'
 import { emailTemplates } from './emails.ts'
+import { redisScripts } from './redis-scripts.ts'
 import { createEmailProcessor } from './jobs/email.ts'
 import { createOutboxProcessor } from './jobs/outbox.ts'
 import { createFilesProcessor } from './jobs/files.ts'
@@ -40,14 +41,23 @@ const CONCURRENCY: Record<QueueName, number> = {
   files: 4
 }
 
+/**
+ * A crashed worker's jobs resume in seconds: its locks (renewed every lockDuration / 2 while a
+ * job runs) expire within lockDuration, and live workers look for such jobs every
+ * stalledInterval, so a job interrupted by a crash runs again within about 5-9 s (BullMQ's
+ * defaults took a minute or more). Two crashes in a row still retry the job; a third fails it
+ * (a job that kills every worker it runs on must stop somewhere).
+ */
+const STALLED_JOBS = { lockDuration: 5000, stalledInterval: 2000, maxStalledCount: 2 }
+
 export async function startWorker (config: Config, options: WorkerOptions = {}): Promise<RunningWorker> {
   const log = options.logger ?? (createLogger(config, 'worker') as unknown as FastifyBaseLogger)
-  const { deps, producer, close } = await connectDeps(config, { log, clock: options.clock })
+  const { deps, producer, close } = await connectDeps(config, { log, scripts: redisScripts, clock: options.clock })
   const { db, queues, sealer, storage } = deps
   const mailer = createMailer(config, log)
 
   const processors: Partial<Record<QueueName, Processor>> = {
-    email: createEmailProcessor({ sealer, mailer, templates: options.templates ?? emailTemplates, log }),
+    email: createEmailProcessor({ sealer, mailer, templates: options.templates ?? emailTemplates, redis: deps.redis, log }),
     outbox: createOutboxProcessor({ db, queues }),
     files: createFilesProcessor({ storage }),
     'session-cleanup': createSessionCleanupProcessor(deps),
@@ -62,7 +72,8 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
       prefix: config.queuePrefix,
       concurrency: CONCURRENCY[name],
       // After a Redis outage, resume within seconds rather than BullMQ's default 15 s.
-      runRetryDelay: 2000
+      runRetryDelay: 2000,
+      ...STALLED_JOBS
     })
     worker.on('failed', (job, err) => log.warn({ queue: name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job failed'))
     worker.on('error', (err) => log.error({ queue: name, err: err.message }, 'worker error'))
@@ -94,8 +105,11 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
 
   return {
     async close () {
-      // Running jobs finish first; then connections close.
-      await Promise.all(workers.map((w) => w.close()))
+      // Running jobs finish first; then connections close. With Redis unreachable no job can
+      // be recorded as finished and a graceful close would wait for it forever: close at once
+      // (the jobs stall and run again elsewhere, as after a crash).
+      const redisDown = [producer, ...workerConnections].some((c) => c.status !== 'ready')
+      await Promise.all(workers.map((w) => w.close(redisDown)))
       mailer.close()
       await close()
       await Promise.all(workerConnections.map(closeRedis))
@@ -107,10 +121,23 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
 async function main (): Promise<void> {
   const config = loadConfigOrExit()
   const worker = await startWorker(config)
-  closeWithGrace({ delay: 30000 }, async ({ signal, err }) => {
+  // A promise one job left unhandled is logged; the other jobs keep running.
+  process.on('unhandledRejection', (err) => process.stderr.write(`worker: unhandled rejection: ${(err as Error)?.message ?? String(err)}\n`))
+  // SIGTERM is ours: a supervisor may repeat it, and a repeat must not abandon the running jobs
+  // (close-with-grace exits at once on a second signal). A second Ctrl-C still forces the exit.
+  let closing = false
+  let terminated = false
+  const grace = closeWithGrace({ delay: 30000, skip: ['unhandledRejection', 'SIGTERM'] }, async ({ signal, err }) => {
+    closing = true
+    const received = signal ?? (terminated ? 'SIGTERM' : undefined)
     if (err) process.stderr.write(`worker error: ${err.message}\n`)
-    else if (signal) process.stdout.write(`worker: ${signal} received, finishing running jobs\n`)
+    else if (received) process.stdout.write(`worker: ${received} received, finishing running jobs\n`)
     await worker.close()
+  })
+  process.on('SIGTERM', () => {
+    if (closing) return
+    terminated = true
+    grace.close()
   })
 }
 

@@ -18,7 +18,10 @@ export interface Database {
   destroy: () => Promise<void>
 }
 
-export function createPool (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'>): pg.Pool {
+/** Told when a pooled connection is lost (a Postgres restart, a terminated backend). */
+export type ConnectionErrorListener = (err: Error) => void
+
+export function createPool (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'>, onConnectionError: ConnectionErrorListener = () => {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,
     max: config.databasePoolMax,
@@ -27,16 +30,23 @@ export function createPool (config: Pick<Config, 'databaseUrl' | 'databasePoolMa
     // A stuck statement must not hold a connection forever.
     statement_timeout: 30000
   })
-  // An idle client losing its server emits here; without a listener that would crash the process.
-  pool.on('error', () => {})
+  // A connection the server ends emits 'error' on its client: the pool listens while the
+  // client is idle, nobody while it is checked out (mid-statement or in an open transaction),
+  // and an 'error' event without a listener ends the process. So every client gets a listener
+  // of its own for its whole life; the failing query still rejects, and the pool discards the
+  // client when it comes back unqueryable.
+  pool.on('connect', (client) => {
+    client.on('error', onConnectionError)
+  })
+  pool.on('error', onConnectionError)
   return pool
 }
 
 /** Called with each statement's SQL once it has run (tests and benchmarks count statements). */
 export type QueryListener = (sql: string) => void
 
-export function createDatabase (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'>, onQuery?: QueryListener): Database {
-  const pool = createPool(config)
+export function createDatabase (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'>, onQuery?: QueryListener, onConnectionError?: ConnectionErrorListener): Database {
+  const pool = createPool(config, onConnectionError)
   const db = new Kysely<DB>({
     dialect: new PostgresDialect({ pool }),
     plugins: [new CamelCasePlugin()],
@@ -53,7 +63,7 @@ export async function pingDatabase (db: Kysely<any>): Promise<number> {
 }
 
 export default fp(async (app, options: { onQuery?: QueryListener }) => {
-  const database = createDatabase(app.config, options.onQuery)
+  const database = createDatabase(app.config, options.onQuery, (err) => app.log.warn({ err: err.message }, 'a postgres connection was lost'))
   app.decorate('db', database.db)
   app.decorate('pgPool', database.pool)
   app.addHook('onClose', () => database.destroy())

@@ -5,7 +5,7 @@ import { systemClock, systemRandom, type Clock, type Random } from './clock.ts'
 import { createSealer, type Sealer } from './crypto.ts'
 import { createDatabase, type Db } from './db.ts'
 import { closeQueues, createQueues, type Queues } from './queues.ts'
-import { closeRedis, connectRedis, createRedis } from './redis.ts'
+import { closeRedis, connectRedis, createRedis, type RedisScript } from './redis.ts'
 import { LocalDiskStorage, type FileStorage } from './storage.ts'
 
 /**
@@ -28,10 +28,11 @@ export interface Deps {
 /**
  * Opens the connections a process outside the API needs (worker, scripts): Postgres, Redis for
  * our keys, and a patient Redis connection for queues. `close` closes what it opened.
+ * `scripts` (every module's, from src/redis-scripts.ts) are defined before the client is used.
  */
-export async function connectDeps (config: Config, options: { log: FastifyBaseLogger, clock?: Clock, random?: Random }): Promise<{ deps: Deps, producer: Redis, close: () => Promise<void> }> {
-  const database = createDatabase(config)
-  const redis = createRedis(config, 'api')
+export async function connectDeps (config: Config, options: { log: FastifyBaseLogger, scripts: readonly RedisScript[], clock?: Clock, random?: Random }): Promise<{ deps: Deps, producer: Redis, close: () => Promise<void> }> {
+  const database = createDatabase(config, undefined, (err) => options.log.warn({ err: err.message }, 'a postgres connection was lost'))
+  const redis = createRedis(config, 'api', options.scripts)
   const producer = createRedis(config, 'worker')
   await Promise.all([connectRedis(redis, 30000), connectRedis(producer, 30000)])
   const queues = createQueues(producer, config.queuePrefix, (err) => options.log.debug({ err: err.message }, 'queue connection error'))

@@ -106,13 +106,23 @@ const CODE_BY_FASTIFY_CODE: Record<string, [number, string]> = {
   FAST_JWT_INVALID_SIGNATURE: [401, 'UNAUTHORIZED']
 }
 
-// ioredis with no offline queue, and pg, fail like this while their server is unreachable:
-// that is a temporary outage (503), not a bug (500).
-const OUTAGE = /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|timeout exceeded when trying to connect|Connection terminated/
+// ioredis with no offline queue, and pg, fail like this while their server is unreachable or
+// has just ended the connection (a restart): a temporary outage (503), not a bug (500).
+const OUTAGE = /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Command timed out|MaxRetriesPerRequest|timeout exceeded when trying to connect|Connection terminated|is not queryable|terminating connection/
+// Socket and name-resolution failures, by code (an AggregateError from a dual-stack connect has
+// no message): a host that does not resolve is a managed database's DNS during a failover.
+// Redis replies while it loads its data after a restart, or while a failover is under way.
+const REDIS_OUTAGE_REPLY = /^(LOADING|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN) /
+const OUTAGE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED'])
+// SQLSTATE classes 08 (connection exception) and 57 (operator intervention: shutdown, admin
+// termination, cancelled statement), and 53300 (too many connections).
+const OUTAGE_SQLSTATE = /^(08|57)[0-9A-Z]{3}$|^53300$/
 
-function isDependencyOutage (error: unknown): boolean {
-  const err = error as { name?: string, message?: string, code?: string }
-  return OUTAGE.test(err.message ?? '') || err.name === 'MaxRetriesPerRequestError' || err.code === 'ECONNREFUSED'
+export function isDependencyOutage (error: unknown): boolean {
+  const err = error as { name?: string, message?: string, code?: unknown }
+  return OUTAGE.test(err.message ?? '') || err.name === 'MaxRetriesPerRequestError' ||
+    (err.name === 'ReplyError' && REDIS_OUTAGE_REPLY.test(err.message ?? '')) ||
+    (typeof err.code === 'string' && (OUTAGE_SQLSTATE.test(err.code) || OUTAGE_ERRNO.has(err.code)))
 }
 
 function kebab (code: string): string {

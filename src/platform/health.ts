@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import { sql } from 'kysely'
 import { pingDatabase } from './db.ts'
@@ -23,10 +24,23 @@ const Ready = Type.Object({
 const DatabaseHealth = Type.Object({
   status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
   latencyMs: Type.Union([Type.Number(), Type.Null()]),
-  pool: Type.Object({ total: Type.Integer(), idle: Type.Integer(), waiting: Type.Integer(), max: Type.Integer() })
+  pool: Type.Object({ total: Type.Integer(), idle: Type.Integer(), waiting: Type.Integer(), max: Type.Integer() }),
+  error: Type.Optional(Type.String({ description: 'why it is down (platform admins only)' }))
 }, { examples: [{ status: 'up', latencyMs: 0.7, pool: { total: 2, idle: 2, waiting: 0, max: 10 } }] })
 
-async function timed (check: () => Promise<unknown>): Promise<{ status: 'up' | 'down', latencyMs?: number, error?: string }> {
+type CheckResult = { status: 'up' | 'down', latencyMs?: number, error?: string }
+
+/**
+ * Error text can name hosts, databases and users: anonymous callers (load balancers) get up or
+ * down; platform admins (a bearer token on the probe) also get why.
+ */
+function visible (check: CheckResult, admin: boolean): CheckResult {
+  if (admin || check.error === undefined) return check
+  const { error: _hidden, ...rest } = check
+  return rest
+}
+
+async function timed (check: () => Promise<unknown>): Promise<CheckResult> {
   const started = performance.now()
   let timer: NodeJS.Timeout | undefined
   try {
@@ -43,7 +57,10 @@ async function timed (check: () => Promise<unknown>): Promise<{ status: 'up' | '
 }
 
 // Probes are for load balancers, not browsers: no rate limit, no per-request log line, no CORS.
-const probe = { rateLimit: false, probe: true, cors: false } as const
+// Authentication is optional: without a token a probe costs no Redis round trip.
+const probe = { rateLimit: false, probe: true, cors: false, auth: 'optional' } as const
+
+const isAdmin = (request: FastifyRequest) => request.principal?.type === 'admin'
 
 const DatabasePerformance = Type.Object({
   cacheHitRatio: Type.Union([Type.Number(), Type.Null()], { description: 'share of block reads served from shared buffers' }),
@@ -80,17 +97,18 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async () => ({ status: 'ok' as const }))
 
-  const readiness = async (_request: unknown, reply: import('fastify').FastifyReply) => {
+  const readiness = async (request: FastifyRequest, reply: FastifyReply) => {
     if (app.lifecycle.shuttingDown) {
       return sendProblem(reply, ServiceUnavailable('SHUTTING_DOWN', 'The server is shutting down.', {
-        checks: { postgres: { status: 'down', error: 'shutting down' }, redis: { status: 'down', error: 'shutting down' } }
+        checks: { postgres: { status: 'down' }, redis: { status: 'down' } }
       }))
     }
+    const admin = isAdmin(request)
     const [postgres, redis] = await Promise.all([
       timed(() => pingDatabase(app.db)),
       timed(() => app.redis.ping())
     ])
-    const checks = { postgres, redis }
+    const checks = { postgres: visible(postgres, admin), redis: visible(redis, admin) }
     const failed = Object.entries(checks).filter(([, c]) => c.status === 'down').map(([name]) => name)
     if (failed.length > 0) {
       return sendProblem(reply, ServiceUnavailable('NOT_READY', `Unavailable: ${failed.join(', ')}`, { checks }))
@@ -102,20 +120,22 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     tags: ['health'],
     response: { 200: Ready, 503: Problem }
   }
-  app.get('/health/ready', { config: probe, schema: { ...readySchema, summary: 'Readiness: Postgres and Redis answer and the server is not shutting down' } }, readiness)
+  app.get('/health/ready', { config: probe, schema: { ...readySchema, summary: 'Readiness: Postgres and Redis answer and the server is not shutting down (error text: platform admins only)' } }, readiness)
   app.get('/health', { config: probe, schema: { ...readySchema, summary: 'Alias of /health/ready for load balancers' } }, readiness)
 
   app.get('/health/database', {
     config: probe,
     schema: {
       tags: ['health'],
-      summary: 'Database latency and connection pool figures',
+      summary: 'Database latency and connection pool figures (why it is down: platform admins only)',
       response: { 200: DatabaseHealth, 503: DatabaseHealth }
     }
-  }, async (_request, reply) => {
-    const check = await timed(() => pingDatabase(app.db))
+  }, async (request, reply) => {
+    const check = visible(await timed(() => pingDatabase(app.db)), isAdmin(request))
     const pool = { total: app.pgPool.totalCount, idle: app.pgPool.idleCount, waiting: app.pgPool.waitingCount, max: app.config.databasePoolMax }
-    return reply.code(check.status === 'up' ? 200 : 503).send({ status: check.status, latencyMs: check.latencyMs ?? null, pool })
+    return reply.code(check.status === 'up' ? 200 : 503).send({
+      status: check.status, latencyMs: check.latencyMs ?? null, pool, ...(check.error !== undefined ? { error: check.error } : {})
+    })
   })
 
   app.get('/health/database/performance', {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import { TooManyRequests } from './errors.ts'
+import { withScripts, type RedisScript } from './redis.ts'
 
 // Fixed-window counters in Redis for limits the HTTP rate limiter cannot key (per account,
 // per sign-up): shared by every API copy. Subjects are keyed hashes, never raw emails.
@@ -17,14 +18,14 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return { n, redis.call('PTTL', KEYS[1]) }`
 
+/** Defined on the client when it is created (see RedisScript). */
+export const limiterScripts: readonly RedisScript[] = [{ name: 'limiterHit', numberOfKeys: 1, lua: HIT }]
+
 interface LimiterRedis extends Redis {
   limiterHit: (key: string, windowMs: number) => Promise<[number, number]>
 }
 
-function client (redis: Redis): LimiterRedis {
-  if (!('limiterHit' in redis)) redis.defineCommand('limiterHit', { numberOfKeys: 1, lua: HIT })
-  return redis as LimiterRedis
-}
+const client = (redis: Redis) => withScripts<LimiterRedis>(redis, limiterScripts)
 
 const keyOf = (limit: Limit, subject: string) => `limit:${limit.name}:${subject}`
 

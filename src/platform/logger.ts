@@ -22,11 +22,24 @@ export const REDACTED_PATHS = [
   'sms.to'
 ]
 
+// Error fields that quote data rather than describe the failure: Postgres's `detail` ("Key
+// (email)=(...) already exists"), `where` and bound parameters; nodemailer's SMTP transcript and
+// envelope. An error logged on a failure path keeps its type, message, code and stack.
+const ERROR_DATA_FIELDS = ['detail', 'where', 'internalQuery', 'parameters', 'response', 'rejected', 'rejectedErrors', 'accepted', 'envelope']
+
+export function errorSerializer (err: unknown): unknown {
+  const serialized = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>
+  if (serialized === null || typeof serialized !== 'object') return serialized
+  for (const field of ERROR_DATA_FIELDS) delete serialized[field]
+  return serialized
+}
+
 export function createLogger (config: Pick<Config, 'logLevel'>, name: string): Logger {
   const options: LoggerOptions = {
     name,
     level: config.logLevel,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' }
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { err: errorSerializer }
   }
   if (interactive) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } })

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { UnrecoverableError } from 'bullmq'
 import nodemailer, { type Transporter } from 'nodemailer'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.ts'
@@ -45,6 +46,25 @@ export function openEmail (sealer: Sealer, job: EmailJob): OutgoingEmail {
   return sealer.open<OutgoingEmail>(job.sealed, 'email')
 }
 
+/**
+ * A send failure fit to be kept: BullMQ stores a failed job's message and stack in Redis, and
+ * the worker logs it. SMTP errors quote the recipient and the server's transcript, so only the
+ * error's class survives: its code, SMTP command and reply code. A recipient the server refuses
+ * for good (5xx on RCPT TO) is not retried.
+ */
+export function scrubbedSendError (err: unknown): Error {
+  const e = err as { code?: unknown, command?: unknown, responseCode?: unknown }
+  const code = typeof e.code === 'string' && /^[A-Z_]{1,40}$/.test(e.code) ? e.code : 'ESEND'
+  const command = typeof e.command === 'string' && /^[A-Z ]{1,20}$/.test(e.command) ? e.command.trim() : undefined
+  const reply = typeof e.responseCode === 'number' ? e.responseCode : undefined
+  const message = `email send failed: ${code}${command ? ` on ${command}` : ''}${reply ? ` (SMTP ${reply})` : ''}`
+  const permanent = reply !== undefined && reply >= 500 && (code === 'EENVELOPE' || command === 'RCPT TO')
+  const scrubbed = permanent ? new UnrecoverableError(message) : new Error(message)
+  // The stack would repeat nothing personal, but its frames say nothing useful either.
+  scrubbed.stack = `${scrubbed.name}: ${message}`
+  return scrubbed
+}
+
 export interface Mailer {
   send: (to: string, email: RenderedEmail) => Promise<{ messageId: string }>
   close: () => void
@@ -69,7 +89,8 @@ export function createMailer (config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'mai
       await mkdir(config.mailDir, { recursive: true })
       const file = join(config.mailDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`)
       await writeFile(file, info.message as Buffer)
-      log.info({ file, subject: email.subject }, 'email written to the mail outbox')
+      // No recipient or subject in the log: subjects can carry names.
+      log.info({ file }, 'email written to the mail outbox')
       return { messageId: info.messageId }
     },
     close: () => transport.close()

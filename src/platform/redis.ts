@@ -25,10 +25,36 @@ const patient: RedisOptions = {
 export type RedisRole = 'api' | 'queue-producer' | 'worker'
 
 /**
+ * A Lua script run as a custom command (`redis[name](...keys, ...args)`). Each module owns its
+ * scripts' text; the process entry passes them all to createRedis, which defines them on the
+ * client before it serves anything. Defining one lazily, on first use, is a crash: with
+ * auto-pipelining, a pipeline opened earlier in the same tick lacks the new command, its
+ * callbacks no longer line up with its replies, and ioredis throws outside any request.
+ */
+export interface RedisScript {
+  name: string
+  numberOfKeys: number
+  lua: string
+}
+
+/**
+ * The client typed with a module's scripts. They must have been defined at creation; a client
+ * created without them is a wiring mistake, reported here rather than patched up lazily.
+ */
+export function withScripts<T extends Redis> (redis: Redis, scripts: readonly RedisScript[]): T {
+  for (const script of scripts) {
+    if (typeof (redis as unknown as Record<string, unknown>)[script.name] !== 'function') {
+      throw new Error(`the Redis command ${script.name} was not defined when the client was created (pass its scripts to createRedis)`)
+    }
+  }
+  return redis as T
+}
+
+/**
  * `api`: our own keys, under REDIS_PREFIX. `queue-producer`: BullMQ queues in the API (fail
  * fast, no key prefix: BullMQ prefixes its own keys). `worker`: BullMQ workers and the relay.
  */
-export function createRedis (config: Pick<Config, 'redisUrl' | 'redisPrefix'>, role: RedisRole): Redis {
+export function createRedis (config: Pick<Config, 'redisUrl' | 'redisPrefix'>, role: RedisRole, scripts: readonly RedisScript[] = []): Redis {
   const options = role === 'worker' ? patient : failFast
   const client = new Redis(config.redisUrl, {
     ...options,
@@ -40,6 +66,7 @@ export function createRedis (config: Pick<Config, 'redisUrl' | 'redisPrefix'>, r
   // Connection errors are reported through health checks and failing commands; an unhandled
   // 'error' event would crash the process.
   client.on('error', () => {})
+  for (const script of scripts) client.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua })
   return client
 }
 
@@ -56,6 +83,11 @@ export async function connectRedis (client: Redis, timeoutMs = 5000): Promise<bo
 
 export async function closeRedis (client: Redis): Promise<void> {
   if (client.status === 'end') return
+  // Not connected: nothing to flush, and QUIT would wait for a reconnection that may never come.
+  if (client.status !== 'ready') {
+    client.disconnect()
+    return
+  }
   try {
     await client.quit()
   } catch {
@@ -63,8 +95,8 @@ export async function closeRedis (client: Redis): Promise<void> {
   }
 }
 
-export default fp(async (app) => {
-  const redis = createRedis(app.config, 'api')
+export default fp(async (app, options: { scripts?: readonly RedisScript[] }) => {
+  const redis = createRedis(app.config, 'api', options.scripts)
   if (!await connectRedis(redis)) app.log.warn('redis is not reachable yet; continuing and retrying in the background')
   app.decorate('redis', redis)
   app.addHook('onClose', () => closeRedis(redis))

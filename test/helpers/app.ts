@@ -61,6 +61,42 @@ export function testConfig (overrides: Partial<Config> = {}): Config {
   }
 }
 
+// Issue 9: nothing personal in plaintext in Redis. Every test file, before its keys are
+// deleted, has everything it left under its prefixes (our keys and BullMQ's, every type) read
+// and searched for an email address, so the whole suite's Redis traffic is checked, failure
+// paths included. (Names and codes cannot be recognised generically; test/platform/
+// redis-privacy.test.ts looks for the exact ones its flows used.)
+const EMAIL_ADDRESS = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/
+
+async function valuesOf (redis: Redis, key: string): Promise<string[]> {
+  const type = await redis.type(key)
+  switch (type) {
+    case 'string': return [await redis.get(key) ?? '']
+    case 'hash': return Object.entries(await redis.hgetall(key)).flat()
+    case 'list': return redis.lrange(key, '0', '-1')
+    case 'set': return redis.smembers(key)
+    case 'zset': return redis.zrange(key, '0', '-1')
+    case 'stream': return (await redis.xrange(key, '-', '+')).flatMap(([id, fields]) => [id, ...fields])
+    default: return []
+  }
+}
+
+export async function plaintextEmailsIn (redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = []
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    for (const key of keys) {
+      for (const text of [key, ...await valuesOf(redis, key)]) {
+        const match = EMAIL_ADDRESS.exec(text)
+        if (match) found.push(`${key}: ${match[0]}`)
+      }
+    }
+  } while (cursor !== '0')
+  return found
+}
+
 async function deleteKeys (redis: Redis, pattern: string): Promise<void> {
   let cursor = '0'
   do {
@@ -95,11 +131,16 @@ export async function createTestEnv (t: Tap, options: TestEnvOptions = {}): Prom
     if (env.app) await env.app.close()
     for (const worker of workers) await worker.close()
     await smtp?.close()
+    const leaked = [
+      ...await plaintextEmailsIn(redis, `${config.redisPrefix}*`),
+      ...await plaintextEmailsIn(redis, `${config.queuePrefix}:*`)
+    ]
     await deleteKeys(redis, `${config.redisPrefix}*`)
     await deleteKeys(redis, `${config.queuePrefix}:*`)
     redis.disconnect()
     await database.drop()
     rmSync(config.dataDir, { recursive: true, force: true })
+    if (leaked.length) throw new Error(`email addresses in plaintext in Redis: ${leaked.slice(0, 5).join('; ')}`)
   })
 
   if (options.api !== false) {

@@ -51,3 +51,15 @@ export async function createEmptyDatabase (): Promise<{ url: string, drop: () =>
   await withAdmin((c) => c.query(`create database ${name}`))
   return { url: withDatabase(serverUrl(), name), drop: () => withAdmin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {}) }
 }
+
+/**
+ * Ends every server connection to a database (as a Postgres restart would), except the caller's
+ * own; returns how many it ended.
+ */
+export async function terminateBackends (databaseUrl: string): Promise<number> {
+  const name = new URL(databaseUrl).pathname.slice(1)
+  return withAdmin(async (c) => {
+    const { rows } = await c.query('select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [name])
+    return rows[0].n as number
+  })
+}

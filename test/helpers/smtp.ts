@@ -19,18 +19,59 @@ export interface TestSmtp {
   messages: ReceivedMail[]
   /** Resolves with the first message (already received or arriving) that matches. */
   waitFor: (match: (mail: ReceivedMail) => boolean, timeoutMs?: number) => Promise<ReceivedMail>
+  /**
+   * The next message to this recipient is taken in but never acknowledged: its sender hangs in
+   * DATA, mid-send. Resolves when that message arrived (a test then kills the sender).
+   */
+  holdNext: (address: string) => Promise<void>
+  /**
+   * The next message to this recipient is acknowledged (and counted as received) only `ms`
+   * after it arrived: a slow send. Resolves when it arrived, before the acknowledgement.
+   */
+  delayNext: (address: string, ms: number) => Promise<void>
+  /** Refuses this recipient from now on (550 on RCPT TO), as a server does for a dead mailbox. */
+  reject: (address: string) => void
+  /** Recipients refused so far (one entry per attempt). */
+  refused: string[]
   close: () => Promise<void>
 }
 
 export async function startSmtpServer (): Promise<TestSmtp> {
   const messages: ReceivedMail[] = []
   const events = new EventEmitter()
+  const rejected = new Set<string>()
+  const refused: string[] = []
+  const holds = new Map<string, () => void>()
+  const delays = new Map<string, { ms: number, arrived: () => void }>()
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onRcptTo (address, _session, callback) {
+      if (!rejected.has(address.address.toLowerCase())) return callback()
+      refused.push(address.address)
+      // Real servers quote the address back: the transcript is personal data too.
+      const err = new Error(`<${address.address}>: Recipient address rejected: User unknown in virtual mailbox table`) as Error & { responseCode: number }
+      err.responseCode = 550
+      callback(err)
+    },
     onData (stream, session, callback) {
-      simpleParser(stream).then((parsed) => {
+      const held = session.envelope.rcptTo.map((r) => r.address.toLowerCase()).find((a) => holds.has(a))
+      if (held !== undefined) {
+        const arrived = holds.get(held)!
+        holds.delete(held)
+        stream.resume()
+        stream.on('end', arrived)
+        return // no callback: the sender waits for a reply that never comes
+      }
+      const slow = session.envelope.rcptTo.map((r) => r.address.toLowerCase()).find((a) => delays.has(a))
+      const delay = slow === undefined ? undefined : delays.get(slow)!
+      if (slow !== undefined) delays.delete(slow)
+      simpleParser(stream).then(async (parsed) => {
+        if (delay) {
+          delay.arrived()
+          await new Promise((resolve) => setTimeout(resolve, delay.ms))
+        }
         const mail: ReceivedMail = {
           to: session.envelope.rcptTo.map((r) => r.address),
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
@@ -45,6 +86,8 @@ export async function startSmtpServer (): Promise<TestSmtp> {
       }, callback)
     }
   })
+  // A sender killed mid-session (the crash tests) resets its connection: not the test's failure.
+  server.on('error', () => {})
   server.listen(0, '127.0.0.1')
   await once(server.server, 'listening')
   const { port } = server.server.address() as AddressInfo
@@ -52,6 +95,10 @@ export async function startSmtpServer (): Promise<TestSmtp> {
   return {
     url: `smtp://127.0.0.1:${port}`,
     messages,
+    refused,
+    reject: (address) => { rejected.add(address.toLowerCase()) },
+    holdNext: (address) => new Promise<void>((resolve) => { holds.set(address.toLowerCase(), resolve) }),
+    delayNext: (address, ms) => new Promise<void>((resolve) => { delays.set(address.toLowerCase(), { ms, arrived: resolve }) }),
     async waitFor (match, timeoutMs = 15000) {
       const found = messages.find(match)
       if (found) return found

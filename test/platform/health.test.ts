@@ -1,6 +1,8 @@
 import t from 'tap'
 import { createTestEnv, eventually } from '../helpers/app.ts'
 import { startPrivateRedis } from '../helpers/redis-server.ts'
+import { createUser, login } from '../helpers/auth.ts'
+import { buildApp } from '../../src/app.ts'
 
 t.test('liveness, readiness and database figures', async (t) => {
   const { app } = await createTestEnv(t)
@@ -56,4 +58,36 @@ t.test('readiness answers 503 while shutting down', async (t) => {
   const res = await app.inject({ method: 'GET', url: '/health' })
   t.equal(res.statusCode, 503)
   t.equal(res.json().code, 'SHUTTING_DOWN')
+})
+
+t.test('anonymous probes say up or down without error text; platform admins get the details', async (t) => {
+  const env = await createTestEnv(t)
+  const admin = await login(env.app, (await createUser(env, { type: 'admin' })).email)
+  const customer = await login(env.app, (await createUser(env)).email)
+  // The same Redis, secrets and sessions; a database that does not exist.
+  const broken = await buildApp({ ...env.config, databaseUrl: env.config.databaseUrl.replace(/\/[^/]+$/, '/bazaar_no_such_database') })
+  t.teardown(() => broken.close())
+
+  for (const headers of [{}, customer.headers]) {
+    const ready = await broken.inject({ method: 'GET', url: '/health/ready', headers })
+    t.equal(ready.statusCode, 503)
+    const problem = ready.json()
+    t.equal(problem.code, 'NOT_READY')
+    t.same(problem.checks.postgres, { status: 'down' }, 'only up/down for the failing check')
+    t.equal(problem.checks.redis.status, 'up')
+    t.notOk('error' in problem.checks.redis)
+    t.notMatch(ready.body, /no_such_database|does not exist|ECONN|timeout/i, 'no raw error text')
+
+    const database = await broken.inject({ method: 'GET', url: '/health/database', headers })
+    t.equal(database.statusCode, 503)
+    t.match(database.json(), { status: 'down', latencyMs: null })
+    t.notOk('error' in database.json())
+    t.notMatch(database.body, /no_such_database|does not exist/i, 'no raw error text')
+  }
+
+  const ready = await broken.inject({ method: 'GET', url: '/health/ready', headers: admin.headers })
+  t.equal(ready.statusCode, 503)
+  t.match(ready.json().checks.postgres, { status: 'down', error: /no_such_database/ }, 'an admin sees why')
+  const database = await broken.inject({ method: 'GET', url: '/health/database', headers: admin.headers })
+  t.match(database.json(), { status: 'down', error: /no_such_database/ })
 })

@@ -1,7 +1,9 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { createTestEnv } from '../helpers/app.ts'
+import { Redis } from 'ioredis'
+import { createTestEnv, eventually } from '../helpers/app.ts'
+import { startPrivateRedis } from '../helpers/redis-server.ts'
 
 // Routes of the test's own, counting how often their handler really runs.
 function countingRoutes (counter: { runs: number }) {
@@ -85,4 +87,96 @@ t.test('keys are scoped to the caller', async (t) => {
   t.equal((await from('10.0.0.1')).statusCode, 201)
   t.equal((await from('10.0.0.2')).statusCode, 201)
   t.equal(counter.runs, 2, 'two callers with one key are two requests')
+})
+
+t.test('when storing the response fails after the work is done, a retry promptly gets the stored answer, never a second run', async (t) => {
+  // A private Redis, so pausing its writes disturbs no other test file.
+  const redis = await startPrivateRedis()
+  t.teardown(() => redis.close())
+  const admin = new Redis(redis.url)
+  admin.on('error', () => {})
+  t.teardown(() => admin.disconnect())
+  const counter = { runs: 0 }
+  const { app } = await createTestEnv(t, {
+    config: { redisUrl: redis.url },
+    plugins: [async (instance: FastifyInstance) => {
+      instance.post('/test/commit-then-store-fails', async (_request, reply) => {
+        counter.runs++
+        // The work is done; Redis stops taking writes for longer than a command may wait.
+        await admin.call('CLIENT', 'PAUSE', '2600', 'WRITE')
+        return reply.code(201).send({ run: counter.runs })
+      })
+    }]
+  })
+  const send = () => app.inject({ method: 'POST', url: '/test/commit-then-store-fails', headers: { 'idempotency-key': 'lost-store' }, payload: {} })
+
+  const first = await send()
+  t.equal(first.statusCode, 201, 'the client still gets the real answer')
+  t.same(first.json(), { run: 1 })
+
+  const answers: number[] = []
+  const started = Date.now()
+  const replay = (await eventually(async () => {
+    const res = await send()
+    answers.push(res.statusCode)
+    return res.statusCode === 201 ? res : null
+  }, 5000, 100))!
+  t.ok(Date.now() - started < 5000, `answered within seconds (${Date.now() - started} ms)`)
+  t.equal(replay.headers['idempotent-replayed'], 'true', 'the stored answer')
+  t.same(replay.json(), { run: 1 })
+  t.equal(counter.runs, 1, 'the work ran once')
+  t.ok(answers.every((s) => s === 201 || s === 409 || s === 503), `meanwhile only prompt answers (${[...new Set(answers)].join(', ')})`)
+})
+
+t.test('what Redis keeps for a key identifies the request by a keyed hash: a guessed body cannot be confirmed', async (t) => {
+  const { createHash } = await import('node:crypto')
+  const counter = { runs: 0 }
+  const env = await createTestEnv(t, { plugins: [countingRoutes(counter)] })
+  t.equal((await env.app.inject({ method: 'POST', url: '/test/charges', headers: { 'idempotency-key': 'guess-1' }, payload: { amount: 4242 } })).statusCode, 201)
+  // Bodies carry addresses, names and phone numbers: a plain hash of one is confirmed by
+  // hashing a guess.
+  const guess = createHash('sha256').update(`POST /test/charges\n${JSON.stringify({ amount: 4242 })}`).digest('hex')
+  const [, keys] = await env.redis.scan('0', 'MATCH', `${env.config.redisPrefix}idem:*`, 'COUNT', 1000)
+  t.equal(keys.length, 1)
+  const stored = await env.redis.get(keys[0]!)
+  t.notOk(stored!.includes(guess), 'the plain hash of the request is not stored')
+  const replay = await env.app.inject({ method: 'POST', url: '/test/charges', headers: { 'idempotency-key': 'guess-1' }, payload: { amount: 4242 } })
+  t.equal(replay.headers['idempotent-replayed'], 'true', 'and replay still recognises the request')
+  t.equal(counter.runs, 1)
+})
+
+t.test('when releasing the key after a 5xx fails, the key is not left "in progress" for minutes', async (t) => {
+  // A private Redis, so pausing its writes disturbs no other test file.
+  const redis = await startPrivateRedis()
+  t.teardown(() => redis.close())
+  const admin = new Redis(redis.url)
+  admin.on('error', () => {})
+  t.teardown(() => admin.disconnect())
+  const counter = { runs: 0 }
+  const { app } = await createTestEnv(t, {
+    config: { redisUrl: redis.url },
+    plugins: [async (instance: FastifyInstance) => {
+      instance.post('/test/fails-then-release-fails', async () => {
+        counter.runs++
+        if (counter.runs > 1) return { run: counter.runs }
+        // The request fails, and Redis refuses the release for a moment (as it would a
+        // connection lost mid-restart: with persistence, the claim outlives the restart).
+        await admin.call('ACL', 'SETUSER', 'default', '-del', '-unlink')
+        setTimeout(() => { admin.call('ACL', 'SETUSER', 'default', '+del', '+unlink').catch(() => {}) }, 1000)
+        throw new Error('boom')
+      })
+    }]
+  })
+  const send = () => app.inject({ method: 'POST', url: '/test/fails-then-release-fails', headers: { 'idempotency-key': 'lost-release' }, payload: {} })
+
+  t.equal((await send()).statusCode, 500)
+  const answers: number[] = []
+  const started = Date.now()
+  const retried = (await eventually(async () => {
+    const res = await send()
+    answers.push(res.statusCode)
+    return res.statusCode === 200 ? res : null
+  }, 6000, 100).catch(() => null))
+  t.ok(retried, `a retry runs for real within seconds (answers meanwhile: ${[...new Set(answers)].join(', ')}, ${Date.now() - started} ms)`)
+  t.equal(counter.runs, 2, 'the work ran again once')
 })
