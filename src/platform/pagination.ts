@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { InvalidField } from './errors.ts'
+import { Text } from './schema-types.ts'
 
 // SPEC 4 lists: ?limit= (1-100, default 20) and ?cursor= (opaque, keyset-based);
 // responses are { items, nextCursor }. A cursor is the sort key of the last item, encoded.
@@ -8,7 +9,7 @@ import { InvalidField } from './errors.ts'
 
 export const PageQuery = {
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'page size (1-100)' }),
-  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'opaque cursor from the previous page\'s nextCursor' }))
+  cursor: Type.Optional(Text({ maxLength: 512, description: 'opaque cursor from the previous page\'s nextCursor' }))
 }
 
 export function Page<T extends TSchema> (item: T, options: { $id?: string } = {}) {

@@ -1,4 +1,5 @@
-import { Type, type TSchema, type TUnsafe } from '@sinclair/typebox'
+import type AjvCompiler from '@fastify/ajv-compiler'
+import { Type, type ObjectOptions, type StringOptions, type TRecord, type TSchema, type TString, type TUnknown, type TUnsafe } from '@sinclair/typebox'
 
 // Response timestamps: ISO 8601 strings on the wire (fast-json-stringify turns a Date into
 // one), Date objects in the code that returns them.
@@ -8,3 +9,66 @@ export const Timestamp = (options: { description?: string } = {}): TUnsafe<Date>
 export const NullableTimestamp = () => Type.Union([Timestamp(), Type.Null()])
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+
+// Text from clients never carries NUL: Postgres cannot store it in text or jsonb (the insert
+// fails, a 500), and C-string consumers truncate at it. Nor an unpaired UTF-16 surrogate: it is
+// not Unicode (jsonb refuses it, a 500; text silently gets U+FFFD). Every text field of every
+// request (body, query, params, headers) is a Text, so either is a 400 naming the field. A field
+// with its own pattern must exclude NUL itself (test/platform/nul-input.test.ts checks them all).
+// Written to hold with or without the regex `u` flag: a surrogate only as half of a pair.
+export const NO_NUL = '^(?:[^\\u0000\\ud800-\\udfff]|[\\ud800-\\udbff][\\udc00-\\udfff])*$'
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+const badText = (text: string): boolean => text.includes('\u0000') || UNPAIRED_SURROGATE.test(text)
+
+/** A string without NUL (and well-formed); the other string options as Type.String takes them (not `pattern`). */
+export const Text = (options: Omit<StringOptions, 'pattern'> = {}): TString => Type.String({ ...options, pattern: NO_NUL })
+
+export interface JsonLimits { maxBytes: number, maxDepth: number }
+export const JSON_LIMITS_KEYWORD = 'x-json-limits'
+
+/**
+ * Free-form JSON a client stores (settings, analytics, addresses): an object of at most
+ * `maxBytes` (serialised) and `maxDepth` levels of nesting, with no NUL (nor unpaired surrogate)
+ * in any key or string.
+ * Checked by the ajv keyword below, registered once in app.ts.
+ */
+export const FreeFormObject = (limits: JsonLimits, options: ObjectOptions = {}): TRecord<TString, TUnknown> =>
+  Type.Record(Text({ maxLength: 200 }), Type.Unknown(), { ...options, [JSON_LIMITS_KEYWORD]: limits })
+
+/** Why `value` breaks the limits, or null when it keeps them. */
+export function jsonLimitViolation (value: unknown, limits: JsonLimits): string | null {
+  let depthExceeded = false
+  let nul = false
+  const walk = (node: unknown, depth: number): void => {
+    if (depthExceeded || nul) return
+    if (typeof node === 'string') {
+      if (badText(node)) nul = true
+    } else if (node !== null && typeof node === 'object') {
+      if (depth >= limits.maxDepth) { depthExceeded = true; return }
+      if (Array.isArray(node)) {
+        for (const item of node) walk(item, depth + 1)
+      } else {
+        for (const [key, item] of Object.entries(node)) {
+          if (badText(key)) nul = true
+          walk(item, depth + 1)
+        }
+      }
+    }
+  }
+  walk(value, 0)
+  if (nul) return 'must not contain NUL characters or unpaired surrogates'
+  if (depthExceeded) return `must nest at most ${limits.maxDepth} levels deep`
+  if (Buffer.byteLength(JSON.stringify(value) ?? '') > limits.maxBytes) return `must be at most ${limits.maxBytes} bytes as JSON`
+  return null
+}
+
+/** The ajv plugin that defines the keyword; app.ts passes it in the validator's options. */
+export function jsonLimitsAjvPlugin (ajv: AjvCompiler.Ajv): AjvCompiler.Ajv {
+  const validate = (limits: JsonLimits, data: unknown): boolean => {
+    const problem = jsonLimitViolation(data, limits)
+    validate.errors = problem ? [{ keyword: JSON_LIMITS_KEYWORD, message: problem, params: { ...limits } }] : undefined
+    return problem === null
+  }
+  validate.errors = undefined as undefined | Array<{ keyword: string, message: string, params: object }>
+  return ajv.addKeyword({ keyword: JSON_LIMITS_KEYWORD, schemaType: 'object', errors: true, validate })
+}

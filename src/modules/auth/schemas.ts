@@ -1,4 +1,4 @@
-import { Timestamp } from '../../platform/schema-types.ts'
+import { Text as NulFreeText, Timestamp } from '../../platform/schema-types.ts'
 import { Type, type Static } from '@sinclair/typebox'
 import { SessionRef } from '../sessions/schemas.ts'
 
@@ -7,13 +7,13 @@ import { SessionRef } from '../sessions/schemas.ts'
 const strict = { additionalProperties: false } as const
 
 export const Email = Type.String({ format: 'email', maxLength: 254, examples: ['ada@example.com'] })
-export const Password = Type.String({ minLength: 8, maxLength: 256, description: '8-256 characters', examples: ['correct horse battery staple'] })
+export const Password = NulFreeText({ minLength: 8, maxLength: 256, description: '8-256 characters', examples: ['correct horse battery staple'] })
 export const Code = Type.String({ pattern: '^[0-9]{6}$', description: 'the 6-digit code from the email', examples: ['123456'] })
 export const Mode = Type.Union([Type.Literal('body'), Type.Literal('cookie')], {
   description: 'body: tokens in the response body; cookie: HttpOnly cookies instead (browsers)'
 })
 
-const Text = (max: number) => Type.String({ maxLength: max })
+const Text = (max: number) => NulFreeText({ maxLength: max })
 
 export const Analytics = Type.Object({
   referrerUrl: Type.Optional(Text(2048)),
@@ -23,17 +23,17 @@ export const Analytics = Type.Object({
   utmCampaign: Type.Optional(Text(256)),
   utmTerm: Type.Optional(Text(256)),
   utmContent: Type.Optional(Text(256)),
-  deviceFingerprint: Type.Optional(Type.String({ minLength: 8, maxLength: 128, description: 'the client\'s own stable device id' })),
-  timezone: Type.Optional(Type.String({ maxLength: 64, description: 'IANA zone, e.g. Europe/Paris' })),
+  deviceFingerprint: Type.Optional(NulFreeText({ minLength: 8, maxLength: 128, description: 'the client\'s own stable device id' })),
+  timezone: Type.Optional(NulFreeText({ maxLength: 64, description: 'IANA zone, e.g. Europe/Paris' })),
   sessionType: Type.Optional(Type.Union([Type.Literal('web'), Type.Literal('mobile'), Type.Literal('api')]))
 }, { ...strict, description: 'optional attribution and device details; sign-in works without any' })
 
 export const SignupBody = Type.Object({
   email: Email,
-  name: Type.String({ minLength: 1, maxLength: 120 }),
+  name: NulFreeText({ minLength: 1, maxLength: 120 }),
   password: Type.Optional(Password),
   type: Type.Optional(Type.Union([Type.Literal('customer'), Type.Literal('vendor')])),
-  workspaceName: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
+  workspaceName: Type.Optional(NulFreeText({ minLength: 1, maxLength: 120 })),
   phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9 ()-]{6,20}$' })),
   analytics: Type.Optional(Analytics)
 }, { ...strict, examples: [{ email: 'ada@example.com', name: 'Ada Lovelace', password: 'correct horse battery staple', type: 'vendor', workspaceName: 'Analytical Engines' }] })
@@ -91,7 +91,7 @@ export const SignupCompleted = Type.Object({
 
 export const LoginBody = Type.Object({
   email: Email,
-  password: Type.String({ minLength: 1, maxLength: 256 }),
+  password: NulFreeText({ minLength: 1, maxLength: 256 }),
   mode: Type.Optional(Mode),
   analytics: Type.Optional(Analytics)
 }, { ...strict, examples: [{ email: 'ada@example.com', password: 'correct horse battery staple', mode: 'body' }] })
@@ -111,13 +111,13 @@ export const OtpVerifyBody = Type.Object({
 export type OtpVerifyBody = Static<typeof OtpVerifyBody>
 
 export const RefreshBody = Type.Object({
-  refreshToken: Type.Optional(Type.String({ maxLength: 200 }))
+  refreshToken: Type.Optional(NulFreeText({ maxLength: 200 }))
 }, { ...strict, description: 'omit refreshToken to use the refresh_token cookie' })
 
 export const ForgotBody = Type.Object({ email: Email }, { ...strict, examples: [{ email: 'ada@example.com' }] })
-export const ResetBody = Type.Object({ token: Type.String({ minLength: 20, maxLength: 200 }), password: Password }, strict)
+export const ResetBody = Type.Object({ token: NulFreeText({ minLength: 20, maxLength: 200 }), password: Password }, strict)
 export const ChangePasswordBody = Type.Object({
-  currentPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  currentPassword: Type.Optional(NulFreeText({ minLength: 1, maxLength: 256 })),
   newPassword: Password
 }, { ...strict, description: 'currentPassword is required when the account has a password' })
 

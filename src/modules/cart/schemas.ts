@@ -24,7 +24,7 @@ export const CartLine = Type.Object({
 
 export const CartView = Type.Object({
   items: Type.Array(CartLine),
-  totals: Type.Array(MoneyRef, { description: 'one total per currency, at current prices' }),
+  totals: Type.Array(MoneyRef, { description: 'one total per currency, at current prices, of the lines still on sale' }),
   itemCount: Type.Integer()
 }, { $id: 'CartView' })
 export const CartRef = Type.Ref('CartView')

@@ -1,8 +1,8 @@
-import { sql } from 'kysely'
 import type { Deps } from '../../platform/deps.ts'
 import type { Queryable } from '../../platform/db.ts'
 import { AppError, NotFound } from '../../platform/errors.ts'
 import { discounted, money, type Money } from '../../platform/money.ts'
+import { sellableVariant, variantOnSale } from '../products/service.ts'
 import { MAX_LINE_QUANTITY } from './schemas.ts'
 
 // The cart (SPEC 8.3): lines point at variants; prices are read live, never stored, so the
@@ -18,7 +18,7 @@ export interface CartLine {
   sku: string
   quantity: number
   stock: number
-  /** Still in the catalog: a live variant of an active product of an approved vendor. */
+  /** On sale now (products' onSale: the catalog's rule). */
   sold: boolean
   available: boolean
   unitPrice: Money
@@ -34,12 +34,10 @@ export async function cartLines (db: Queryable, userId: string): Promise<CartLin
   const rows = await db.selectFrom('cartItems as c')
     .innerJoin('productVariants as v', 'v.id', 'c.variantId')
     .innerJoin('products as p', 'p.id', 'v.productId')
-    .innerJoin('workspaces as w', 'w.id', 'p.workspaceId')
-    .leftJoin('vendorProfiles as vp', (join) => join.onRef('vp.userId', '=', 'w.ownerId').on('vp.deletedAt', 'is', null))
     .select([
       'c.id', 'c.variantId', 'c.quantity', 'p.id as productId', 'p.workspaceId', 'p.title', 'v.size', 'v.sku', 'v.stock',
       'v.priceAmount as variantPrice', 'p.priceAmount', 'p.discountPercentage', 'p.currency',
-      sql<boolean>`v.deleted_at is null and p.deleted_at is null and p.is_active and w.deleted_at is null and vp.review_status = 'approved'`.as('sold')
+      variantOnSale('v', 'p').as('sold')
     ])
     .where('c.userId', '=', userId)
     .orderBy('c.createdAt').orderBy('c.id')
@@ -72,18 +70,8 @@ export function totalsByCurrency (lines: Array<{ lineTotal: Money }>): Money[] {
 
 export async function getCart (deps: Deps, userId: string): Promise<CartView> {
   const items = await cartLines(deps.db, userId)
-  return { items, totals: totalsByCurrency(items), itemCount: items.reduce((n, i) => n + i.quantity, 0) }
-}
-
-/** A variant that can be bought: live, of an active product of an approved vendor's live workspace. */
-async function sellableVariant (db: Queryable, variantId: string): Promise<{ stock: number } | undefined> {
-  return db.selectFrom('productVariants as v')
-    .innerJoin('products as p', 'p.id', 'v.productId')
-    .innerJoin('workspaces as w', 'w.id', 'p.workspaceId')
-    .innerJoin('vendorProfiles as vp', (join) => join.onRef('vp.userId', '=', 'w.ownerId').on('vp.deletedAt', 'is', null).on('vp.reviewStatus', '=', 'approved'))
-    .select('v.stock')
-    .where('v.id', '=', variantId).where('v.deletedAt', 'is', null).where('p.deletedAt', 'is', null).where('p.isActive', '=', true).where('w.deletedAt', 'is', null)
-    .executeTakeFirst()
+  // A line no longer on sale has no price to pay: shown (marked unavailable), not totalled.
+  return { items, totals: totalsByCurrency(items.filter((i) => i.sold)), itemCount: items.reduce((n, i) => n + i.quantity, 0) }
 }
 
 /** Adds to the line of that variant (or starts one); never beyond the stock. */

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { MoneyRef } from '../../platform/money.ts'
-import { Nullable, Timestamp } from '../../platform/schema-types.ts'
+import { Nullable, Text, Timestamp } from '../../platform/schema-types.ts'
 
 const strict = { additionalProperties: false } as const
 const Uuid = Type.String({ format: 'uuid' })
@@ -9,18 +9,18 @@ const PaymentStatus = Type.Union(['unpaid', 'paid', 'failed', 'refunded', 'parti
 const Actor = Type.Union(['customer', 'workspace', 'payment', 'system'].map((s) => Type.Literal(s)))
 
 export const ShippingAddress = Type.Object({
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
-  street: Type.String({ minLength: 1, maxLength: 200 }),
-  city: Type.String({ minLength: 1, maxLength: 120 }),
-  state: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 120 }))),
-  zipCode: Type.String({ minLength: 1, maxLength: 20 }),
+  name: Type.Optional(Text({ minLength: 1, maxLength: 120 })),
+  street: Text({ minLength: 1, maxLength: 200 }),
+  city: Text({ minLength: 1, maxLength: 120 }),
+  state: Type.Optional(Nullable(Text({ minLength: 1, maxLength: 120 }))),
+  zipCode: Text({ minLength: 1, maxLength: 20 }),
   country: Type.String({ pattern: '^[A-Za-z]{2}$' }),
   phone: Type.Optional(Nullable(Type.String({ pattern: '^\\+?[0-9 ()-]{6,20}$' })))
 }, strict)
 
 export const CheckoutBody = Type.Union([
-  Type.Object({ shippingAddressId: Uuid, note: Type.Optional(Type.String({ maxLength: 1000 })) }, strict),
-  Type.Object({ shippingAddress: ShippingAddress, note: Type.Optional(Type.String({ maxLength: 1000 })) }, strict)
+  Type.Object({ shippingAddressId: Uuid, note: Type.Optional(Text({ maxLength: 1000 })) }, strict),
+  Type.Object({ shippingAddress: ShippingAddress, note: Type.Optional(Text({ maxLength: 1000 })) }, strict)
 ], { examples: [{ shippingAddressId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f', note: 'Leave at the door' }] })
 
 export const OrderView = Type.Object({
@@ -67,11 +67,11 @@ export const CheckoutResponse = Type.Object({
 export const OrderParams = Type.Object({ id: Uuid })
 export const WorkspaceOrderParams = Type.Object({ wid: Uuid, id: Uuid })
 export const WorkspaceParams = Type.Object({ wid: Uuid })
-export const ListQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Type.String({ maxLength: 512 })) }, strict)
-export const WorkspaceListQuery = Type.Object({ status: Type.Optional(OrderStatus), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Type.String({ maxLength: 512 })) }, strict)
-export const CancelBody = Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) }, strict)
-export const StatusBody = Type.Object({ status: OrderStatus, reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) }, { ...strict, examples: [{ status: 'shipped' }] })
+export const ListQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Text({ maxLength: 512 })) }, strict)
+export const WorkspaceListQuery = Type.Object({ status: Type.Optional(OrderStatus), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Text({ maxLength: 512 })) }, strict)
+export const CancelBody = Type.Object({ reason: Type.Optional(Text({ minLength: 1, maxLength: 500 })) }, strict)
+export const StatusBody = Type.Object({ status: OrderStatus, reason: Type.Optional(Text({ minLength: 1, maxLength: 500 })) }, { ...strict, examples: [{ status: 'shipped' }] })
 export const RefundBody = Type.Object({
   amount: Type.Optional(Type.Integer({ minimum: 1, description: 'minor units; default: all that is left to refund' })),
-  reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 }))
+  reason: Type.Optional(Text({ minLength: 1, maxLength: 500 }))
 }, { ...strict, examples: [{ amount: 500, reason: 'damaged item' }] })

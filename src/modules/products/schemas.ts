@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { MAX_CHARGE, MoneyRef } from '../../platform/money.ts'
-import { Nullable, Timestamp } from '../../platform/schema-types.ts'
+import { Nullable, Text, Timestamp } from '../../platform/schema-types.ts'
 
 const strict = { additionalProperties: false } as const
 const Uuid = Type.String({ format: 'uuid' })
 export const Size = Type.Union(['S', 'M', 'L', 'XL', 'XXL'].map((s) => Type.Literal(s)))
-const Word = Type.String({ minLength: 1, maxLength: 60 })
+const Word = Text({ minLength: 1, maxLength: 60 })
 const Currency = Type.String({ pattern: '^[A-Za-z]{3}$', description: 'ISO 4217' })
 /** Amounts in Postgres `integer` columns (filters): a larger one must be a 400, not a failed query. */
 export const MAX_AMOUNT = 2_147_483_647
@@ -20,11 +20,11 @@ const VariantIn = Type.Object({
   price: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: MAX_CHARGE, description: 'minor units; overrides the product price for this variant' })))
 }, strict)
 
-const Faq = Type.Array(Type.Object({ question: Type.String({ minLength: 1, maxLength: 500 }), answer: Type.String({ minLength: 1, maxLength: 5000 }) }, strict), { maxItems: 50 })
+const Faq = Type.Array(Type.Object({ question: Text({ minLength: 1, maxLength: 500 }), answer: Text({ minLength: 1, maxLength: 5000 }) }, strict), { maxItems: 50 })
 
 const productFields = {
-  title: Type.String({ minLength: 1, maxLength: 200 }),
-  description: Type.Optional(Type.String({ maxLength: 20_000 })),
+  title: Text({ minLength: 1, maxLength: 200 }),
+  description: Type.Optional(Text({ maxLength: 20_000 })),
   price: PriceIn,
   discountPercentage: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
   categories: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,59}$' }), { maxItems: 10, uniqueItems: true })),
@@ -88,21 +88,21 @@ export const ProductView = Type.Object({
 export const ProductRef = Type.Ref('ProductView')
 
 export const CatalogQuery = Type.Object({
-  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'full-text search over title, keywords and description' })),
-  category: Type.Optional(Type.String({ maxLength: 60 })),
+  q: Type.Optional(Text({ minLength: 1, maxLength: 200, description: 'full-text search over title, keywords and description' })),
+  category: Type.Optional(Text({ maxLength: 60 })),
   workspaceId: Type.Optional(Uuid),
   size: Type.Optional(Size),
   minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AMOUNT, description: 'minor units, on the price after discount' })),
   maxPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AMOUNT, description: 'minor units, on the price after discount' })),
   sort: Type.Optional(Type.Union(['relevance', 'newest', 'price_asc', 'price_desc'].map((s) => Type.Literal(s)), { default: 'relevance', description: 'relevance needs q; without it, newest' })),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-  cursor: Type.Optional(Type.String({ maxLength: 512 }))
+  cursor: Type.Optional(Text({ maxLength: 512 }))
 }, strict)
 export type CatalogQuery = Static<typeof CatalogQuery>
 
 export const ManageListQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-  cursor: Type.Optional(Type.String({ maxLength: 512 }))
+  cursor: Type.Optional(Text({ maxLength: 512 }))
 }, strict)
 
 export const ProductParams = Type.Object({ id: Uuid })

@@ -8,8 +8,11 @@ import { discounted, money, type Money } from '../../platform/money.ts'
 import { decodeCursor, toPage, type PageOf } from '../../platform/pagination.ts'
 import type { Principal } from '../../platform/principal.ts'
 import type { StoredUpload } from '../../platform/uploads.ts'
-import { removeFilesLater } from '../workspaces/service.ts'
+import { lockLiveWorkspace, removeFilesLater } from '../workspaces/service.ts'
 import type { CatalogQuery, CreateProductBody, UpdateProductBody } from './schemas.ts'
+import { onSale } from './on-sale.ts'
+
+export { onSale, sellableVariant, variantOnSale } from './on-sale.ts'
 
 // The catalog (SPEC 8.1). A product and its variants, images and price come back from one
 // SQL statement (variants and images as JSON sub-selects): no N+1 on any list.
@@ -93,17 +96,9 @@ function view (deps: Pick<Deps, 'config'>, row: DetailRow): ProductView {
   }
 }
 
-/**
- * The public catalog: active products of live workspaces whose owner's vendor profile is
- * approved (unapproved vendors' products stay out).
- */
+/** The public catalog: the products on sale (one rule, in on-sale.ts). */
 function publicProducts (db: Queryable) {
-  return db.selectFrom('products')
-    .innerJoin('workspaces as w', 'w.id', 'products.workspaceId')
-    .innerJoin('vendorProfiles as vp', (join) => join.onRef('vp.userId', '=', 'w.ownerId').on('vp.deletedAt', 'is', null).on('vp.reviewStatus', '=', 'approved'))
-    .where('w.deletedAt', 'is', null)
-    .where('products.deletedAt', 'is', null)
-    .where('products.isActive', '=', true)
+  return db.selectFrom('products').where(onSale('products'))
 }
 
 export async function searchCatalog (deps: Deps, query: CatalogQuery): Promise<PageOf<ProductView>> {
@@ -227,6 +222,8 @@ export async function createProduct (deps: Deps, principal: Principal, workspace
   checkVariants(body.variants)
   try {
     return await deps.db.transaction().execute(async (trx) => {
+      // A workspace being deleted waits for this product (and retires it), or is gone (404).
+      await lockLiveWorkspace(trx, workspaceId)
       const id = deps.random.uuid()
       await trx.insertInto('products').values({
         id,
@@ -291,6 +288,20 @@ export async function deleteProduct (deps: Deps, principal: Principal, workspace
     const images = await trx.deleteFrom('productImages').where('productId', '=', id).returning('storageKey').execute()
     await removeFilesLater(trx, images.map((i) => i.storageKey))
   })
+}
+
+/**
+ * A deleted workspace's products leave with it: products and variants soft-deleted (orders and
+ * carts still point at them), image rows deleted. Returns the images' storage keys, for the
+ * caller to remove through the outbox in the same transaction.
+ */
+export async function retireWorkspaceProducts (trx: Trx, workspaceId: string, now: Date): Promise<string[]> {
+  await trx.updateTable('products').set({ deletedAt: now, updatedAt: now }).where('workspaceId', '=', workspaceId).where('deletedAt', 'is', null).execute()
+  await trx.updateTable('productVariants').set({ deletedAt: now }).where('workspaceId', '=', workspaceId).where('deletedAt', 'is', null).execute()
+  const images = await trx.deleteFrom('productImages')
+    .where('productId', 'in', trx.selectFrom('products').select('id').where('workspaceId', '=', workspaceId))
+    .returning('storageKey').execute()
+  return images.map((i) => i.storageKey)
 }
 
 async function lockProduct (trx: Trx, workspaceId: string, id: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { NullableTimestamp, Timestamp } from '../../platform/schema-types.ts'
+import { NullableTimestamp, Text, Timestamp } from '../../platform/schema-types.ts'
 import { Type, type Static } from '@sinclair/typebox'
 
 export const UserTypeSchema = Type.Union([Type.Literal('customer'), Type.Literal('vendor'), Type.Literal('admin')])
@@ -50,7 +50,7 @@ export type UserViewType = Static<typeof UserView>
 const strict = { additionalProperties: false } as const
 const Uuid = Type.String({ format: 'uuid' })
 const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{6,20}$', examples: ['+33 6 12 34 56 78'] })
-const ShortText = (max = 120) => Type.String({ minLength: 1, maxLength: max })
+const ShortText = (max = 120) => Text({ minLength: 1, maxLength: max })
 
 export const ProfilePatch = Type.Object({
   name: Type.Optional(ShortText()),
@@ -99,11 +99,11 @@ export const AddressParams = Type.Object({ id: Uuid })
 export const UserIdParams = Type.Object({ id: Uuid })
 
 export const UserSearchQuery = Type.Object({
-  q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'part of a name or email' })),
+  q: Type.Optional(Text({ minLength: 1, maxLength: 100, description: 'part of a name or email' })),
   type: Type.Optional(UserTypeSchema),
   status: Type.Optional(UserStatusSchema),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-  cursor: Type.Optional(Type.String({ maxLength: 512 }))
+  cursor: Type.Optional(Text({ maxLength: 512 }))
 }, strict)
 
 export const AdminCreateUserBody = Type.Object({
@@ -111,7 +111,7 @@ export const AdminCreateUserBody = Type.Object({
   name: ShortText(),
   type: UserTypeSchema,
   status: Type.Optional(UserStatusSchema),
-  password: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
+  password: Type.Optional(Text({ minLength: 8, maxLength: 256 })),
   phone: Type.Optional(Phone)
 }, { ...strict, examples: [{ email: 'ops@example.com', name: 'Ops', type: 'admin' }] })
 

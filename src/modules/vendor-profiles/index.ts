@@ -115,7 +115,7 @@ const vendorProfiles: FastifyPluginAsyncTypebox = async (app) => {
 
   app.patch('/vendor-profiles/:id/review', {
     config: { auth: 'admin' },
-    schema: { tags: ['admin'], summary: 'Approve or reject a profile (platform admins); the vendor is emailed', params: ProfileParams, body: ReviewBody, response: { 200: ProfileRef, ...problems(404) } }
+    schema: { tags: ['admin'], summary: 'Approve or reject a profile (platform admins; expectedUpdatedAt: only the version you saw); the vendor is emailed', params: ProfileParams, body: ReviewBody, response: { 200: ProfileRef, ...problems(404, 409) } }
   }, async (request) => reviewProfile(deps, principalOf(request), request.params.id, request.body))
 }
 

@@ -1,15 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Nullable, Timestamp } from '../../platform/schema-types.ts'
+import { Nullable, Text as NulFreeText, Timestamp } from '../../platform/schema-types.ts'
 import { PageQuery } from '../../platform/pagination.ts'
 
 const strict = { additionalProperties: false } as const
 const Uuid = Type.String({ format: 'uuid' })
-const Text = (max = 200) => Type.String({ minLength: 1, maxLength: max })
+const Text = (max = 200) => NulFreeText({ minLength: 1, maxLength: max })
 const Day = Type.Union(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => Type.Literal(d)))
 export const ReviewStatus = Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')])
 
 const fields = {
-  businessType: Type.String({ minLength: 1, maxLength: 60, description: 'e.g. manufacturer, wholesaler, retailer, services', examples: ['manufacturer'] }),
+  businessType: NulFreeText({ minLength: 1, maxLength: 60, description: 'e.g. manufacturer, wholesaler, retailer, services', examples: ['manufacturer'] }),
   businessName: Text(),
   companyName: Type.Optional(Nullable(Text())),
   contactPerson: Type.Optional(Nullable(Text(120))),
@@ -23,7 +23,7 @@ const fields = {
   whatsappNumber: Type.Optional(Nullable(Type.String({ pattern: '^\\+?[0-9 ()-]{6,20}$' }))),
   workingDays: Type.Optional(Type.Array(Day, { uniqueItems: true, maxItems: 7 })),
   employeeCount: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 10_000_000 }))),
-  paymentMode: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 40 }), { uniqueItems: true, maxItems: 10, examples: [['bank_transfer', 'card']] })),
+  paymentMode: Type.Optional(Type.Array(NulFreeText({ minLength: 1, maxLength: 40 }), { uniqueItems: true, maxItems: 10, examples: [['bank_transfer', 'card']] })),
   establishment: Type.Optional(Nullable(Type.Integer({ minimum: 1800, maximum: 2100, description: 'year the business was established' })))
 }
 
@@ -38,15 +38,19 @@ export type UpdateProfileBody = Static<typeof UpdateProfileBody>
 
 export const ReviewBody = Type.Object({
   status: Type.Union([Type.Literal('approved'), Type.Literal('rejected')]),
-  reason: Type.Optional(Text(1000))
-}, { ...strict, description: 'a rejection needs a reason', examples: [{ status: 'rejected', reason: 'The certificate is unreadable.' }] })
+  reason: Type.Optional(Text(1000)),
+  expectedUpdatedAt: Type.Optional(Type.String({
+    format: 'date-time',
+    description: 'the updatedAt of the profile as you reviewed it: if the profile changed since (a new legal identity, say), 409 PROFILE_CHANGED and nothing is decided'
+  }))
+}, { ...strict, description: 'a rejection needs a reason; send expectedUpdatedAt so that only the version you saw is decided', examples: [{ status: 'approved', expectedUpdatedAt: '2026-01-02T03:04:05.678Z' }, { status: 'rejected', reason: 'The certificate is unreadable.' }] })
 
 export const ProfileParams = Type.Object({ id: Uuid })
 export const ByUserParams = Type.Object({ userId: Uuid })
 
 export const ProfileQuery = Type.Object({
-  q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'part of the business or company name' })),
-  businessType: Type.Optional(Type.String({ maxLength: 60 })),
+  q: Type.Optional(NulFreeText({ minLength: 1, maxLength: 100, description: 'part of the business or company name' })),
+  businessType: Type.Optional(NulFreeText({ maxLength: 60 })),
   country: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2}$' })),
   reviewStatus: Type.Optional(ReviewStatus),
   ...PageQuery
@@ -74,10 +78,11 @@ export const ProfileView = Type.Object({
   logo: Nullable(Type.String({ description: 'public URL' })),
   businessRegistrationCertificate: Nullable(Type.String({ description: 'private URL: shown to the vendor and platform admins only' })),
   reviewStatus: ReviewStatus,
-  reviewReason: Nullable(Type.String()),
-  reviewedAt: Type.Union([Timestamp(), Type.Null()]),
+  reviewReason: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'the vendor and platform admins only' })),
+  reviewedAt: Type.Optional(Type.Union([Timestamp(), Type.Null()], { description: 'the vendor and platform admins only' })),
+  reviewedBy: Type.Optional(Type.Union([Uuid, Type.Null()], { description: 'platform admins only' })),
   createdAt: Timestamp(),
   updatedAt: Timestamp(),
-  createdBy: Nullable(Uuid),
-  updatedBy: Nullable(Uuid)
+  createdBy: Type.Optional(Type.Union([Uuid, Type.Null()], { description: 'platform admins only' })),
+  updatedBy: Type.Optional(Type.Union([Uuid, Type.Null()], { description: 'platform admins only' }))
 }, { $id: 'VendorProfileView' })

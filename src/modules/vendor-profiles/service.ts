@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely'
 import type { Deps } from '../../platform/deps.ts'
+import type { Trx } from '../../platform/db.ts'
 import type { VendorProfiles } from '../../platform/db-types.ts'
 import { AppError, InvalidField, NotFound } from '../../platform/errors.ts'
 import { decodeCursor, toPage, type PageOf } from '../../platform/pagination.ts'
@@ -17,10 +18,15 @@ import type { CreateProfileBody, UpdateProfileBody } from './schemas.ts'
 type ProfileRow = Selectable<VendorProfiles>
 export type ReviewStatus = 'pending' | 'approved' | 'rejected'
 
-export interface ProfileView extends Omit<ProfileRow, 'logoKey' | 'certificateKey' | 'reviewedBy' | 'deletedAt' | 'reviewStatus'> {
+export interface ProfileView extends Omit<ProfileRow, 'logoKey' | 'certificateKey' | 'reviewedBy' | 'deletedAt' | 'reviewStatus' | 'reviewReason' | 'reviewedAt' | 'createdBy' | 'updatedBy'> {
   reviewStatus: ReviewStatus
   logo: string | null
   businessRegistrationCertificate: string | null
+  reviewReason?: string | null
+  reviewedAt?: Date | null
+  reviewedBy?: string | null
+  createdBy?: string | null
+  updatedBy?: string | null
 }
 
 /** The vendor and platform admins see everything; others only approved profiles, never the certificate. */
@@ -28,18 +34,25 @@ function isPrivileged (principal: Principal | null, row: ProfileRow): boolean {
   return principal !== null && (principal.type === 'admin' || principal.userId === row.userId)
 }
 
+/**
+ * Review notes are the vendor's and the admins'; who reviewed or edited (staff ids in the audit
+ * columns) only the admins'. The public sees neither.
+ */
 function view (deps: Deps, row: ProfileRow, principal: Principal | null): ProfileView {
-  const { logoKey, certificateKey, reviewedBy: _r, deletedAt: _d, ...rest } = row
+  const { logoKey, certificateKey, reviewedBy, deletedAt: _d, reviewReason, reviewedAt, createdBy, updatedBy, ...rest } = row
   return {
     ...rest,
     reviewStatus: row.reviewStatus as ReviewStatus,
     logo: logoKey ? `${deps.config.publicUrl}/files/${logoKey.replace(/^public\//, '')}` : null,
-    businessRegistrationCertificate: certificateKey && isPrivileged(principal, row) ? `${deps.config.publicUrl}/vendor-profiles/${row.id}/certificate` : null
+    businessRegistrationCertificate: certificateKey && isPrivileged(principal, row) ? `${deps.config.publicUrl}/vendor-profiles/${row.id}/certificate` : null,
+    ...(isPrivileged(principal, row) ? { reviewReason, reviewedAt } : {}),
+    ...(principal?.type === 'admin' ? { reviewedBy, createdBy, updatedBy } : {})
   }
 }
 
-async function liveProfile (deps: Deps, id: string): Promise<ProfileRow | undefined> {
-  return deps.db.selectFrom('vendorProfiles').selectAll().where('id', '=', id).where('deletedAt', 'is', null).executeTakeFirst()
+async function liveProfile (deps: Deps, id: string, trx?: Trx): Promise<ProfileRow | undefined> {
+  const q = (trx ?? deps.db).selectFrom('vendorProfiles').selectAll().where('id', '=', id).where('deletedAt', 'is', null)
+  return (trx ? q.forUpdate() : q).executeTakeFirst()
 }
 
 /** A profile as the caller may see it: a hidden one is as absent as a missing one (404). */
@@ -50,8 +63,8 @@ async function visibleProfile (deps: Deps, id: string, principal: Principal | nu
 }
 
 /** A profile the caller may change: their own, or any for a platform admin (else 404). */
-export async function ownedProfile (deps: Deps, id: string, principal: Principal): Promise<ProfileRow> {
-  const row = await liveProfile(deps, id)
+export async function ownedProfile (deps: Deps, id: string, principal: Principal, trx?: Trx): Promise<ProfileRow> {
+  const row = await liveProfile(deps, id, trx)
   if (!row || !isPrivileged(principal, row)) throw NotFound('vendor profile')
   return row
 }
@@ -128,17 +141,44 @@ export async function getProfileByUser (deps: Deps, principal: Principal | null,
   return getProfile(deps, principal, row.id)
 }
 
+/** The fields an approval vouches for: changing one sends an approved profile back to review. */
+const LEGAL_IDENTITY = ['businessName', 'companyName', 'gstNumber'] as const
+
+/**
+ * After a change to the legal identity (fields named in `changed`): an approved or rejected
+ * profile goes (back) to `pending` and the platform admins are emailed, in the caller's
+ * transaction; one already pending stays in the queue it is in.
+ */
+async function sendBackToReview (trx: Trx, deps: Deps, row: ProfileRow, changed: string[]): Promise<ProfileRow> {
+  if (changed.length === 0 || row.reviewStatus === 'pending') return row
+  const pending = await trx.updateTable('vendorProfiles').set({ reviewStatus: 'pending' }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow()
+  const admins = await trx.selectFrom('users').select('email')
+    .where('type', '=', 'admin').where('status', '=', 'active').where('deletedAt', 'is', null)
+    .orderBy('createdAt').limit(100).execute()
+  for (const admin of admins) {
+    await emailInTransaction(trx, deps.sealer, 'vendor-review-requested', admin.email, {
+      businessName: pending.businessName, profileId: pending.id, changed, url: `${deps.config.publicUrl}/vendor-profiles/${pending.id}`
+    })
+  }
+  return pending
+}
+
 export async function updateProfile (deps: Deps, principal: Principal, id: string, body: UpdateProfileBody): Promise<ProfileView> {
-  await ownedProfile(deps, id, principal)
-  const row = await deps.db.updateTable('vendorProfiles')
-    .set({ ...columns(body), updatedAt: deps.clock.now(), updatedBy: principal.userId })
-    .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+  const row = await deps.db.transaction().execute(async (trx) => {
+    // Locked, so the comparison below is with what this update replaces.
+    const current = await ownedProfile(deps, id, principal, trx)
+    const changed = LEGAL_IDENTITY.filter((field) => body[field] !== undefined && body[field] !== current[field])
+    const updated = await trx.updateTable('vendorProfiles')
+      .set({ ...columns(body), updatedAt: deps.clock.now(), updatedBy: principal.userId })
+      .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+    return sendBackToReview(trx, deps, updated, changed)
+  })
   return view(deps, row, principal)
 }
 
 export async function deleteProfile (deps: Deps, principal: Principal, id: string): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
-    const row = await ownedProfile(deps, id, principal)
+    const row = await ownedProfile(deps, id, principal, trx)
     await trx.updateTable('vendorProfiles').set({ deletedAt: deps.clock.now(), updatedAt: deps.clock.now(), updatedBy: principal.userId }).where('id', '=', id).execute()
     await removeFilesLater(trx, [row.logoKey, row.certificateKey])
   })
@@ -147,7 +187,7 @@ export async function deleteProfile (deps: Deps, principal: Principal, id: strin
 /** Replaces the logo and/or the certificate; the replaced files are removed by the worker. */
 export async function setProfileFiles (deps: Deps, principal: Principal, id: string, uploads: { logo?: StoredUpload, certificate?: StoredUpload }): Promise<ProfileView> {
   const row = await deps.db.transaction().execute(async (trx) => {
-    const current = await ownedProfile(deps, id, principal)
+    const current = await ownedProfile(deps, id, principal, trx)
     const updated = await trx.updateTable('vendorProfiles').set({
       ...(uploads.logo ? { logoKey: uploads.logo.key } : {}),
       ...(uploads.certificate ? { certificateKey: uploads.certificate.key } : {}),
@@ -155,7 +195,8 @@ export async function setProfileFiles (deps: Deps, principal: Principal, id: str
       updatedBy: principal.userId
     }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
     await removeFilesLater(trx, [uploads.logo ? current.logoKey : null, uploads.certificate ? current.certificateKey : null])
-    return updated
+    // A new registration certificate is a new legal identity to check; a logo is cosmetic.
+    return sendBackToReview(trx, deps, updated, uploads.certificate ? ['businessRegistrationCertificate'] : [])
   })
   return view(deps, row, principal)
 }
@@ -170,10 +211,19 @@ export async function openCertificate (deps: Deps, principal: Principal | null, 
 }
 
 /** A platform admin approves or rejects; the vendor is emailed the outcome (through the outbox). */
-export async function reviewProfile (deps: Deps, admin: Principal, id: string, decision: { status: 'approved' | 'rejected', reason?: string }): Promise<ProfileView> {
+export async function reviewProfile (deps: Deps, admin: Principal, id: string, decision: { status: 'approved' | 'rejected', reason?: string, expectedUpdatedAt?: string }): Promise<ProfileView> {
   if (decision.status === 'rejected' && !decision.reason) throw InvalidField('/body/reason', 'is required to reject')
   const row = await deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now()
+    // Locked, then compared with the version the admin reviewed: a legal edit that landed in
+    // between (it sends the profile back to review) must not be approved unseen.
+    const current = await liveProfile(deps, id, trx)
+    if (!current) throw NotFound('vendor profile')
+    if (decision.expectedUpdatedAt !== undefined && current.updatedAt.getTime() !== new Date(decision.expectedUpdatedAt).getTime()) {
+      throw new AppError(409, 'PROFILE_CHANGED', 'The profile changed since you reviewed it: review the current version.', {
+        errors: [{ pointer: '/body/expectedUpdatedAt', detail: `is not the current version (${current.updatedAt.toISOString()})` }]
+      })
+    }
     const updated = await trx.updateTable('vendorProfiles').set({
       reviewStatus: decision.status,
       reviewReason: decision.status === 'rejected' ? decision.reason! : null,

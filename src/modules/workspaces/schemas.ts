@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Nullable, Timestamp } from '../../platform/schema-types.ts'
+import { FreeFormObject, Nullable, Text, Timestamp } from '../../platform/schema-types.ts'
 
 const strict = { additionalProperties: false } as const
 const Uuid = Type.String({ format: 'uuid' })
@@ -8,7 +8,9 @@ export const AssignableRole = Type.Union([Type.Literal('admin'), Type.Literal('m
 
 export const Slug = Type.String({ pattern: '^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$', description: 'lower-case letters, digits and dashes', examples: ['hopper-computing'] })
 const Color = Type.String({ pattern: '^#[0-9a-fA-F]{6}$', examples: ['#1f6feb'] })
-const Settings = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 50, description: 'free-form branding and store settings' })
+/** Free-form, but bounded: stored as jsonb and returned with every workspace. */
+export const SETTINGS_LIMITS = { maxBytes: 16_384, maxDepth: 8 }
+const Settings = FreeFormObject(SETTINGS_LIMITS, { maxProperties: 50, description: `free-form branding and store settings: at most ${SETTINGS_LIMITS.maxBytes} bytes as JSON, ${SETTINGS_LIMITS.maxDepth} levels deep, no NUL` })
 
 export const WorkspaceIdParams = Type.Object({ id: Uuid })
 export const MemberParams = Type.Object({ id: Uuid, userId: Uuid })
@@ -34,12 +36,12 @@ export const WorkspaceView = Type.Object({
 export const WorkspaceRef = Type.Ref('WorkspaceView')
 
 export const CreateWorkspaceBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 120 }),
+  name: Text({ minLength: 1, maxLength: 120 }),
   slug: Type.Optional(Slug)
 }, { ...strict, examples: [{ name: 'Hopper Computing', slug: 'hopper-computing' }] })
 
 export const UpdateWorkspaceBody = Type.Object({
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
+  name: Type.Optional(Text({ minLength: 1, maxLength: 120 })),
   slug: Type.Optional(Slug),
   logoUrl: Type.Optional(Nullable(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 }))),
   primaryColor: Type.Optional(Nullable(Color)),
@@ -78,5 +80,5 @@ export const InvitationBody = Type.Object({
   role: AssignableRole
 }, { ...strict, examples: [{ email: 'colleague@example.com', role: 'member' }] })
 
-export const AcceptBody = Type.Object({ token: Type.String({ minLength: 20, maxLength: 200 }) }, strict)
+export const AcceptBody = Type.Object({ token: Text({ minLength: 20, maxLength: 200 }) }, strict)
 export const AcceptResponse = Type.Object({ workspace: WorkspaceRef, role: Role })

@@ -9,6 +9,7 @@ import { requireRecentAuthentication, type Principal } from '../../platform/prin
 import type { StoredUpload } from '../../platform/uploads.ts'
 import { emailInTransaction } from '../../emails.ts'
 import { bumpProfileVersion } from '../sessions/service.ts'
+import { retireWorkspaceProducts } from '../products/service.ts'
 import { can, type WorkspaceRole } from './permissions.ts'
 
 // Workspaces are the tenants: a vendor's store, its members, and everything under /workspaces/:wid.
@@ -124,10 +125,24 @@ export async function listMyWorkspaces (deps: Deps, userId: string): Promise<Wor
   return rows.map((r) => toWorkspaceView(r, r.role as WorkspaceRole))
 }
 
-async function liveWorkspace (db: Queryable, id: string): Promise<WorkspaceRow> {
-  const row = await db.selectFrom('workspaces').selectAll().where('id', '=', id).where('deletedAt', 'is', null).executeTakeFirst()
+/**
+ * The live workspace, or 404. A writer passes `lock`: its decision (the logo to remove, whether
+ * the workspace still exists) then holds until it commits, and concurrent writers queue on the row.
+ * 'share' is for adding to the workspace (an invitation): a deletion waits for it, and sees it.
+ */
+async function liveWorkspace (db: Queryable, id: string, lock?: 'write' | 'share'): Promise<WorkspaceRow> {
+  const q = db.selectFrom('workspaces').selectAll().where('id', '=', id).where('deletedAt', 'is', null)
+  const row = await (lock === 'write' ? q.forNoKeyUpdate() : lock === 'share' ? q.forShare() : q).executeTakeFirst()
   if (!row) throw NotFound('workspace')
   return row
+}
+
+/**
+ * For work that adds to a workspace (a product): holds off its deletion until the caller's
+ * transaction ends, and refuses a deleted one, so nothing is added that the deletion would miss.
+ */
+export async function lockLiveWorkspace (trx: Trx, id: string): Promise<void> {
+  await liveWorkspace(trx, id, 'share')
 }
 
 export async function getWorkspace (deps: Deps, id: string, role: WorkspaceRole): Promise<WorkspaceView> {
@@ -144,16 +159,21 @@ async function bumpMembers (deps: Deps, userIds: string[]): Promise<void> {
 }
 
 /** A stored file that a change orphans is removed by the worker, if and only if the change commits. */
+const FILES_PER_JOB = 200
+
 export async function removeFilesLater (trx: Trx, keys: Array<string | null | undefined>): Promise<void> {
   const present = keys.filter((k): k is string => typeof k === 'string' && k.length > 0)
-  if (present.length > 0) await addToOutbox(trx, 'files', 'remove', { keys: present })
+  // In batches: a whole store's images would make one job too large to retry cheaply.
+  for (let i = 0; i < present.length; i += FILES_PER_JOB) {
+    await addToOutbox(trx, 'files', 'remove', { keys: present.slice(i, i + FILES_PER_JOB) })
+  }
 }
 
 export interface WorkspacePatch { name?: string, slug?: string, logoUrl?: string | null, primaryColor?: string | null, settings?: Record<string, unknown> }
 
 export async function updateWorkspace (deps: Deps, actor: Principal, id: string, role: WorkspaceRole, patch: WorkspacePatch): Promise<WorkspaceView> {
   const row = await deps.db.transaction().execute(async (trx) => {
-    const current = await liveWorkspace(trx, id)
+    const current = await liveWorkspace(trx, id, 'write')
     const logoChanges = patch.logoUrl !== undefined && patch.logoUrl !== current.logoUrl
     try {
       const updated = await trx.updateTable('workspaces')
@@ -183,7 +203,7 @@ export async function updateWorkspace (deps: Deps, actor: Principal, id: string,
 export async function setWorkspaceLogo (deps: Deps, actor: Principal, id: string, upload: StoredUpload): Promise<{ logoUrl: string }> {
   const logoUrl = `${deps.config.publicUrl}/files/${upload.key.replace(/^public\//, '')}`
   await deps.db.transaction().execute(async (trx) => {
-    const current = await liveWorkspace(trx, id)
+    const current = await liveWorkspace(trx, id, 'write')
     await trx.updateTable('workspaces').set({ logoUrl, logoKey: upload.key, updatedAt: deps.clock.now(), updatedBy: actor.userId }).where('id', '=', id).execute()
     await removeFilesLater(trx, [current.logoKey])
   })
@@ -194,11 +214,13 @@ export async function setWorkspaceLogo (deps: Deps, actor: Principal, id: string
 export async function deleteWorkspace (deps: Deps, actor: Principal, id: string): Promise<void> {
   const members = await memberIds(deps.db, id)
   await deps.db.transaction().execute(async (trx) => {
-    const current = await liveWorkspace(trx, id)
+    const current = await liveWorkspace(trx, id, 'write')
     await trx.updateTable('workspaces').set({ deletedAt: deps.clock.now(), updatedAt: deps.clock.now(), updatedBy: actor.userId }).where('id', '=', id).execute()
     await trx.updateTable('workspaceInvitations').set({ revokedAt: deps.clock.now() })
       .where('workspaceId', '=', id).where('acceptedAt', 'is', null).where('revokedAt', 'is', null).execute()
-    await removeFilesLater(trx, [current.logoKey])
+    // Its products go with it, and their images leave storage (SPEC 8.2).
+    const images = await retireWorkspaceProducts(trx, id, deps.clock.now())
+    await removeFilesLater(trx, [current.logoKey, ...images])
   })
   await bumpMembers(deps, members)
 }
@@ -229,7 +251,9 @@ async function memberRow (db: Queryable, workspaceId: string, userId: string): P
 export async function changeMemberRole (deps: Deps, actor: Principal, workspaceId: string, userId: string, role: 'admin' | 'member'): Promise<MemberView> {
   requireRecentAuthentication(actor, deps.clock.now())
   await deps.db.transaction().execute(async (trx) => {
-    // Lock the membership rows so two concurrent changes cannot both pass the owner check.
+    // Queue behind any ownership transfer (which locks the workspace row first), then lock the
+    // membership so two concurrent changes cannot both pass the owner check.
+    await trx.selectFrom('workspaces').select('id').where('id', '=', workspaceId).forUpdate().execute()
     const target = await trx.selectFrom('workspaceMembers').select('role').where('workspaceId', '=', workspaceId).where('userId', '=', userId).forUpdate().executeTakeFirst()
     if (!target) throw NotFound('member')
     if (target.role === 'owner') throw ownerStays()
@@ -250,7 +274,9 @@ export async function removeMember (deps: Deps, actor: Principal, actorRole: Wor
   if (!leaving && !can(actorRole, 'members:manage')) throw Forbidden(`Your role (${actorRole}) does not allow members:manage.`)
   const target = await memberRow(deps.db, workspaceId, userId)
   if (target.role === 'owner') throw ownerStays()
-  await deps.db.deleteFrom('workspaceMembers').where('workspaceId', '=', workspaceId).where('userId', '=', userId).where('role', '<>', 'owner').execute()
+  // Guarded again in the statement: the member may have become the owner since the read.
+  const removed = await deps.db.deleteFrom('workspaceMembers').where('workspaceId', '=', workspaceId).where('userId', '=', userId).where('role', '<>', 'owner').executeTakeFirst()
+  if (Number(removed.numDeletedRows) === 0) throw ownerStays()
   await bumpProfileVersion(deps, userId)
 }
 
@@ -259,7 +285,16 @@ export async function transferOwnership (deps: Deps, actor: Principal, workspace
   requireRecentAuthentication(actor, deps.clock.now())
   if (newOwnerId === actor.userId) throw Conflict('ALREADY_OWNER', 'You already own this workspace.')
   const row = await deps.db.transaction().execute(async (trx) => {
-    await memberRow(trx, workspaceId, newOwnerId)
+    // The guard's check ran before this transaction: two transfers (or a transfer and another
+    // change) racing would both pass it. Lock the workspace row, on which every ownership change
+    // queues, and the two memberships, then decide on what is locked.
+    const workspace = await trx.selectFrom('workspaces').select('ownerId').where('id', '=', workspaceId).where('deletedAt', 'is', null).forUpdate().executeTakeFirst()
+    if (!workspace) throw NotFound('workspace')
+    const members = await trx.selectFrom('workspaceMembers').select(['userId', 'role'])
+      .where('workspaceId', '=', workspaceId).where('userId', 'in', [actor.userId, newOwnerId]).orderBy('userId').forUpdate().execute()
+    const actorRole = members.find((m) => m.userId === actor.userId)?.role
+    if (workspace.ownerId !== actor.userId || actorRole !== 'owner') throw Forbidden('Only the owner can transfer the workspace.', 'NOT_OWNER')
+    if (!members.some((m) => m.userId === newOwnerId)) throw NotFound('member')
     await trx.updateTable('workspaceMembers').set({ role: 'admin' }).where('workspaceId', '=', workspaceId).where('userId', '=', actor.userId).execute()
     await trx.updateTable('workspaceMembers').set({ role: 'owner' }).where('workspaceId', '=', workspaceId).where('userId', '=', newOwnerId).execute()
     return trx.updateTable('workspaces').set({ ownerId: newOwnerId, updatedAt: deps.clock.now(), updatedBy: actor.userId })
@@ -314,7 +349,7 @@ export async function createInvitation (deps: Deps, actor: Principal, workspaceI
   const token = deps.random.token(32)
   const now = deps.clock.now()
   const row = await deps.db.transaction().execute(async (trx) => {
-    const workspace = await liveWorkspace(trx, workspaceId)
+    const workspace = await liveWorkspace(trx, workspaceId, 'share')
     const already = await trx.selectFrom('workspaceMembers as m').innerJoin('users as u', 'u.id', 'm.userId')
       .select('u.id').where('m.workspaceId', '=', workspaceId).where('u.email', '=', email).executeTakeFirst()
     if (already) throw new AppError(409, 'ALREADY_MEMBER', `${email} is already a member.`, { errors: [{ pointer: '/body/email', detail: 'is already a member' }] })
