@@ -23,6 +23,11 @@ export const authEmails = {
     text: `Hello ${v.name},\n\nYour code to confirm this address is ${v.code}. It expires in ${v.minutes} minutes.`,
     html: layout('Confirm your new email address', html`<p>Hello ${v.name},</p><p>Your code to confirm this address is <strong>${v.code}</strong>. It expires in ${v.minutes} minutes.</p>`)
   })),
+  'email-changed': defineTemplate((v: { name: string, newEmail: string, time: string, resetLink: string }) => ({
+    subject: 'Your Bazaar email address was changed',
+    text: `Hello ${v.name},\n\nThe email address of your Bazaar account was changed to ${v.newEmail} at ${v.time}. This address no longer signs in.\nIf this was not you, someone may have taken over your account: contact Bazaar support right away (password resets: ${v.resetLink}).`,
+    html: layout('Your email address was changed', html`<p>Hello ${v.name},</p><p>The email address of your Bazaar account was changed to <strong>${v.newEmail}</strong> at ${v.time}. This address no longer signs in.</p><p>If this was not you, someone may have taken over your account: contact Bazaar support right away (password resets: <a href="${v.resetLink}">${v.resetLink}</a>).</p>`)
+  })),
   'new-signin': defineTemplate((v: { name: string, device: string, place: string, time: string, sessionsLink: string }) => ({
     subject: 'New sign-in to your Bazaar account',
     text: `Hello ${v.name},\n\nYour account was signed in from a new device.\nDevice: ${v.device}\nPlace: ${v.place}\nTime: ${v.time}\n\nIf this was not you, end the session at ${v.sessionsLink} and change your password.`,

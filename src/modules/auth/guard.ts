@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
-import { Forbidden, Problem, TooManyRequests, Unauthorized } from '../../platform/errors.ts'
+import { Forbidden, Problem, TooManyRequests, Unauthorized, type AppError } from '../../platform/errors.ts'
 import { touchSession } from '../sessions/service.ts'
-import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, readCookies } from './cookies.ts'
+import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, readCookies, staleCookieHeaders } from './cookies.ts'
 import { isAccessClaims } from './tokens.ts'
 import { appendHook } from '../../platform/route-hooks.ts'
 
@@ -13,7 +13,11 @@ import { appendHook } from '../../platform/route-hooks.ts'
 // A token is accepted only while its session is live in Redis (one round trip that also counts
 // the request), so a revoked session's token fails on its next request. Cookie-authenticated
 // unsafe requests must pass a CSRF check; bearer requests need none. Signed-in callers are rate
-// limited per session in the same round trip (the per-IP limiter skips required-auth routes).
+// limited per session in the same round trip: on routes that require a sign-in this check runs
+// before the per-IP limiter, which skips a request only once the check accepted it; a request it
+// refuses is counted against its IP first, so forged headers or cookies buy no exemption.
+// On 'optional' routes an ended, expired or forged token makes the caller anonymous (and its
+// stale cookies are cleared), so a browser holding one can always sign in again.
 
 export type AuthMode = 'user' | 'admin' | 'optional'
 
@@ -50,24 +54,35 @@ export function checkCsrf (request: FastifyRequest, allowedOrigins: string[]): v
 
 export default fp(async (app) => {
   const origins = [...app.config.corsOrigins, new URL(app.config.publicUrl).origin]
+  // The per-IP limiter's own handler: the same counters as its hook on every route.
+  const limitPerIp = app.rateLimit()
 
   function authenticate (mode: AuthMode): onRequestHookHandler {
-    return async function authenticateRequest (request: FastifyRequest, _reply: FastifyReply) {
+    return async function authenticateRequest (request: FastifyRequest, reply: FastifyReply) {
       const found = findAccessToken(request)
-      if (!found) {
-        if (mode === 'optional') return
-        throw Unauthorized('UNAUTHORIZED', 'Sign in first: send a bearer access token or the access_token cookie.')
+      /** Credentials that fail: anonymous where that is allowed, else counted per IP and refused. */
+      async function refuse (error: AppError, staleCookies: 'access' | 'all'): Promise<void> {
+        if (mode === 'optional') {
+          if (found?.viaCookie) reply.header('set-cookie', staleCookieHeaders(app.config, staleCookies))
+          return
+        }
+        await limitPerIp.call(app, request as never, reply as never)
+        throw error
       }
+
+      if (!found) return refuse(Unauthorized('UNAUTHORIZED', 'Sign in first: send a bearer access token or the access_token cookie.'), 'all')
       let claims: unknown
       try {
         claims = app.jwt.verify(found.token)
-      } catch {
-        throw Unauthorized('UNAUTHORIZED', 'The access token is invalid or has expired.')
+      } catch (err) {
+        // An expired access token's session may live on: only that cookie is stale then.
+        const expired = (err as { code?: string }).code === 'FAST_JWT_EXPIRED'
+        return refuse(Unauthorized('UNAUTHORIZED', 'The access token is invalid or has expired.'), expired ? 'access' : 'all')
       }
-      if (!isAccessClaims(claims)) throw Unauthorized('UNAUTHORIZED', 'This is not an access token.')
+      if (!isAccessClaims(claims)) return refuse(Unauthorized('UNAUTHORIZED', 'This is not an access token.'), 'all')
       const session = await touchSession(app, claims.sid, claims.sub)
       if (!session || session.userId !== claims.sub) {
-        throw Unauthorized('SESSION_ENDED', 'The session has ended; sign in again.')
+        return refuse(Unauthorized('SESSION_ENDED', 'The session has ended; sign in again.'), 'all')
       }
       if (session.requestsThisMinute > app.config.rateLimitMax) {
         throw TooManyRequests(60 - Math.floor(app.clock.now().getTime() / 1000) % 60)
@@ -92,16 +107,22 @@ export default fp(async (app) => {
     const config = route.config as { auth?: AuthMode, limitedPerSession?: boolean } | undefined
     const mode = config?.auth
     if (!mode) return
-    route.onRequest = appendHook(route.onRequest, authenticate(mode) as never)
-    // A required sign-in is limited per session in the check itself, not per IP as well.
-    if (mode !== 'optional') config.limitedPerSession = true
+    if (mode === 'optional') {
+      route.onRequest = appendHook(route.onRequest, authenticate(mode) as never)
+    } else {
+      // First, before the per-IP limiter: a required sign-in, once verified, is limited per
+      // session in the check itself rather than per IP as well (see limitedElsewhere).
+      const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
+      route.onRequest = [authenticate(mode) as never, ...existing]
+      config.limitedPerSession = true
+    }
     const schema = (route.schema ??= {}) as Record<string, unknown>
     schema.security = mode === 'optional' ? [{ bearer: [] }, { cookie: [] }, {}] : [{ bearer: [] }, { cookie: [] }]
     const response = (schema.response ??= {}) as Record<string, unknown>
     response['401'] ??= Problem
     if (mode !== 'optional') response['403'] ??= Problem
   })
-}, { name: 'auth-guard', dependencies: ['config', 'redis', 'principal'] })
+}, { name: 'auth-guard', dependencies: ['config', 'redis', 'principal', 'security'] })
 
 declare module 'fastify' {
   interface FastifyContextConfig {

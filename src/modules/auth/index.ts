@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox'
 import { problems } from '../../platform/errors.ts'
 import { principalOf } from '../../platform/principal.ts'
 import { bodyDefaultsToEmpty } from '../../platform/route-hooks.ts'
+import { cameThroughTrustedProxy } from '../../platform/security.ts'
 import { createSmsSender } from '../../platform/sms.ts'
 import type { ClientRequest } from '../sessions/device.ts'
 import { clearAuthCookies, readCookies, REFRESH_COOKIE, setAuthCookies } from './cookies.ts'
@@ -18,7 +19,7 @@ import {
   changePassword, forgotPassword, login, logout, logoutEverywhere, me, refresh, resetPassword,
   type AuthDeps, type SignedIn, type SignInContext
 } from './service.ts'
-import { resendSignupCode, startSignup, verifySignup } from './signup.ts'
+import { resendSignupCode, resumeSignup, startSignup, verifySignup } from './signup.ts'
 
 const tags = ['auth']
 
@@ -36,7 +37,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   const clientOf = (request: FastifyRequest): ClientRequest => ({
     ip: request.ip,
     headers: request.headers,
-    trustProxy: app.config.trustProxy !== false
+    trustProxy: cameThroughTrustedProxy(request)
   })
 
   const contextOf = (request: FastifyRequest, body: { mode?: 'body' | 'cookie', analytics?: SignInContext['analytics'] }): SignInContext => ({
@@ -70,28 +71,31 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       summary: 'Send a new sign-up code (at most one a minute); the old one stops working',
+      description: 'By `signupId`: 429 within a minute of the last code, else 202 (five codes per sign-up, then it must be started again; six new codes per email per hour). By `email`: the same as /auth/signup/resume.',
       body: ResendBody,
       response: { 202: SignupAccepted }
     }
-  }, async (request, reply) => reply.code(202).send(await resendSignupCode(deps, request.body)))
+  }, async (request, reply) => reply.code(202).send('email' in request.body
+    ? await resumeSignup(deps, request.body.email)
+    : await resendSignupCode(deps, request.body.signupId)))
 
   app.post('/auth/signup/resume', {
     config: strictLimit,
     schema: {
       tags,
       summary: 'Email a fresh code for an unfinished sign-up',
-      description: 'Answers 202 with a signupId whether or not a sign-up exists for the email.',
+      description: 'Answers 202 with a new signupId every time, whether or not a sign-up exists for the email; never the sign-up\'s own id. When a code was sent, that id (like the one in the emailed link) verifies the sign-up with the new code.',
       body: ResumeBody,
       response: { 202: SignupAccepted }
     }
-  }, async (request, reply) => reply.code(202).send(await resendSignupCode(deps, { email: request.body.email })))
+  }, async (request, reply) => reply.code(202).send(await resumeSignup(deps, request.body.email)))
 
   app.post('/auth/signup/verify', {
     config: strictLimit,
     schema: {
       tags,
       summary: 'Confirm a sign-up with its code: creates the user (and workspace) and signs in',
-      description: 'Five wrong codes burn the sign-up\'s code (400 CODE_BURNT); request a new one.',
+      description: 'Five wrong codes burn the sign-up\'s code (400 CODE_BURNT), as do ten wrong codes for one email within an hour; request a new one.',
       body: VerifySignupBody,
       response: { 201: SignupCompleted, ...problems(409) }
     }
@@ -157,8 +161,15 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     const fromCookie = fromBody === undefined ? readCookies(request.headers.cookie)[REFRESH_COOKIE] : undefined
     // The refresh cookie rides along like any cookie: same CSRF rule as other cookie requests.
     if (fromCookie !== undefined) checkCsrf(request, origins)
-    const tokens = await refresh(deps, fromBody ?? fromCookie)
-    if (fromCookie === undefined) return tokens
+    if (fromCookie === undefined) return refresh(deps, fromBody)
+    let tokens
+    try {
+      tokens = await refresh(deps, fromCookie)
+    } catch (err) {
+      // A refresh cookie that no longer works is dropped with the others: the browser signs in afresh.
+      clearAuthCookies(reply, app.config)
+      throw err
+    }
     setAuthCookies(reply, app.config, tokens, readCookies(request.headers.cookie).csrf_token ?? app.random.token(24))
     return { tokenType: tokens.tokenType, expiresIn: tokens.expiresIn }
   })

@@ -1,10 +1,10 @@
 import { sameDigest } from '../../platform/crypto.ts'
 import { AppError } from '../../platform/errors.ts'
-import { hit, type Limit } from '../../platform/limiter.ts'
+import { hit, reset, type Limit } from '../../platform/limiter.ts'
 import { enqueueEmail } from '../../emails.ts'
 import type { SmsSender } from '../../platform/sms.ts'
 import { findUserByEmail } from '../users/service.ts'
-import { accountSubject, signIn, type AuthDeps, type SignedIn, type SignInContext } from './service.ts'
+import { accountSubject, invalidSigninCode, signIn, type AuthDeps, type SignedIn, type SignInContext } from './service.ts'
 
 // Passwordless sign-in (SPEC 5.3): a 6-digit code, kept in Redis only as a keyed hash, for
 // 10 minutes, 5 attempts, one send per 60 s. The answer to a send never says whether the
@@ -14,13 +14,14 @@ export const OTP_TTL_MS = 10 * 60_000
 const SEND_COOLDOWN_MS = 60_000
 const MAX_ATTEMPTS = 5
 const SENDS_PER_HOUR: Limit = { name: 'otp-send', max: 10, windowMs: 3600_000 }
+// Tries on the current code, counted before each is judged (one atomic INCR with its expiry).
+const CODE_TRIES: Limit = { name: 'otp-tries', max: MAX_ATTEMPTS, windowMs: OTP_TTL_MS }
 
 export type Channel = 'email' | 'sms'
 
 interface StoredCode { hash: string, expiresAt: number }
 
 const codeKey = (subject: string) => `otp:${subject}`
-const attemptsKey = (subject: string) => `otp:${subject}:tries`
 const cooldownKey = (subject: string) => `otp:${subject}:cooldown`
 
 export async function sendSigninCode (deps: AuthDeps & { sms: SmsSender | null }, input: { email: string, channel: Channel }): Promise<void> {
@@ -37,10 +38,8 @@ export async function sendSigninCode (deps: AuthDeps & { sms: SmsSender | null }
 
   const code = deps.random.digits(6)
   const stored: StoredCode = { hash: deps.sealer.secretHash(`otp:${subject}:${code}`), expiresAt: deps.clock.now().getTime() + OTP_TTL_MS }
-  await deps.redis.multi()
-    .set(codeKey(subject), JSON.stringify(stored), 'PX', OTP_TTL_MS)
-    .del(attemptsKey(subject))
-    .exec()
+  await reset(deps.redis, CODE_TRIES, subject)
+  await deps.redis.set(codeKey(subject), JSON.stringify(stored), 'PX', OTP_TTL_MS)
   if (input.channel === 'sms') {
     await deps.sms!.send(user.phone!, `Your Bazaar sign-in code is ${code}. It expires in 10 minutes.`)
   } else {
@@ -48,12 +47,11 @@ export async function sendSigninCode (deps: AuthDeps & { sms: SmsSender | null }
   }
 }
 
-const invalidCode = () => new AppError(401, 'INVALID_CODE', 'The code is wrong, used or expired.', { errors: [{ pointer: '/body/code', detail: 'is wrong, used or expired' }] })
+const invalidCode = invalidSigninCode
 
 export async function verifySigninCode (deps: AuthDeps, input: { email: string, code: string }, context: SignInContext): Promise<SignedIn> {
   const subject = accountSubject(deps, input.email)
-  const attempts = await deps.redis.incr(attemptsKey(subject))
-  if (attempts === 1) await deps.redis.pexpire(attemptsKey(subject), OTP_TTL_MS)
+  const { count: attempts } = await hit(deps.redis, CODE_TRIES, subject)
   const raw = await deps.redis.get(codeKey(subject))
   if (!raw) throw invalidCode()
   const stored = JSON.parse(raw) as StoredCode
@@ -64,7 +62,7 @@ export async function verifySigninCode (deps: AuthDeps, input: { email: string, 
   if (!sameDigest(deps.sealer.secretHash(`otp:${subject}:${input.code}`), stored.hash)) throw invalidCode()
   // Single use: of two concurrent correct submissions only the one that deletes it signs in.
   if (await deps.redis.del(codeKey(subject)) !== 1) throw invalidCode()
-  await deps.redis.del(attemptsKey(subject))
+  await reset(deps.redis, CODE_TRIES, subject)
   const user = await findUserByEmail(deps.db, input.email)
   if (!user || user.status !== 'active') throw invalidCode()
   return signIn(deps, user, 'otp', context)

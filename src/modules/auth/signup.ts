@@ -1,6 +1,6 @@
 import { sameDigest } from '../../platform/crypto.ts'
 import { AppError, Conflict, TooManyRequests } from '../../platform/errors.ts'
-import { hit, type Limit } from '../../platform/limiter.ts'
+import { hit, reset, type Limit } from '../../platform/limiter.ts'
 import { enqueueEmail } from '../../emails.ts'
 import { findUserByEmail, insertUser, normalizeEmail, toUserView, type UserView } from '../users/service.ts'
 import { createWorkspace, type WorkspaceView } from '../workspaces/service.ts'
@@ -15,8 +15,17 @@ import { accountSubject, signIn, type AuthDeps, type SignedIn, type SignInContex
 
 export const SIGNUP_TTL_MS = 24 * 3600_000
 const CODE_COOLDOWN_MS = 60_000
+/** Wrong codes per code: then it burns and a new one must be asked for. */
 const MAX_ATTEMPTS = 5
+/** Codes per sign-up (the first and four more): asking for another burns the sign-up. */
+const CODES_PER_SIGNUP = 5
 const SIGNUPS_PER_EMAIL: Limit = { name: 'signup', max: 10, windowMs: 3600_000 }
+// Like one-time sign-in codes: new codes and tries are capped per email per hour, whichever
+// sign-up (or resumed id) they go through.
+const RESENDS_PER_EMAIL: Limit = { name: 'signup-resend', max: 6, windowMs: 3600_000 }
+const TRIES_PER_EMAIL: Limit = { name: 'signup-tries', max: 10, windowMs: 3600_000 }
+/** Tries on a sign-up's current code (subject: the sign-up id), cleared when a new code is sent. */
+const CODE_TRIES: Limit = { name: 'signup-code-tries', max: MAX_ATTEMPTS, windowMs: SIGNUP_TTL_MS }
 
 interface PendingSignup {
   email: string
@@ -30,7 +39,8 @@ interface PendingSignup {
   accountExists: boolean
   /** Keyed hash of `<id>:<code>`; null once burnt. */
   codeHash: string | null
-  codeIssuedAt: number
+  /** Too many codes: nothing completes this sign-up any more; it must be started again. */
+  burnt?: boolean
   expiresAt: number
 }
 
@@ -47,8 +57,11 @@ export interface SignupInput {
 export interface SignupAccepted { signupId: string, expiresAt: Date }
 
 const pendingKey = (id: string) => `signup:${id}`
-const attemptsKey = (id: string) => `signup:${id}:tries`
+const codesKey = (id: string) => `signup:${id}:codes`
+const cooldownKey = (id: string) => `signup:${id}:cooldown`
 const byEmailKey = (subject: string) => `signup:email:${subject}`
+/** A fresh id handed out by resume, standing for the sign-up's own id (which is never revealed). */
+const aliasKey = (id: string) => `signup:alias:${id}`
 const sealContext = (id: string) => `signup:${id}`
 
 function codeHash (deps: AuthDeps, id: string, code: string): string {
@@ -71,23 +84,36 @@ async function store (deps: AuthDeps, id: string, pending: PendingSignup): Promi
   await deps.redis.set(pendingKey(id), deps.sealer.seal(pending, sealContext(id)), 'PX', ttl)
 }
 
-async function sendCode (deps: AuthDeps, id: string, pending: PendingSignup): Promise<PendingSignup> {
+/** Emails the sign-up's next code (or, for a registered email, says so); `linkId` goes in the link. */
+async function sendCode (deps: AuthDeps, id: string, pending: PendingSignup, linkId = id): Promise<PendingSignup> {
   if (pending.accountExists) {
     await enqueueEmail(deps, 'signup-account-exists', pending.email, {
       name: pending.name,
       signInLink: `${deps.config.publicUrl}/sign-in`,
       resetLink: `${deps.config.publicUrl}/forgot-password`
     })
-    return { ...pending, codeIssuedAt: deps.clock.now().getTime() }
+    // A code no one is sent (and that never completes: accountExists), so that wrong codes are
+    // answered as for an unknown email: INVALID_CODE, then CODE_BURNT after five, not at once.
+    return { ...pending, codeHash: codeHash(deps, id, deps.random.token(16)) }
   }
   const code = deps.random.digits(6)
   await enqueueEmail(deps, 'signup-code', pending.email, {
     name: pending.name,
     code,
-    link: `${deps.config.publicUrl}/sign-up/verify?signupId=${id}&code=${code}`,
+    link: `${deps.config.publicUrl}/sign-up/verify?signupId=${linkId}&code=${code}`,
     minutes: Math.round((pending.expiresAt - deps.clock.now().getTime()) / 60_000)
   })
-  return { ...pending, codeHash: codeHash(deps, id, code), codeIssuedAt: deps.clock.now().getTime() }
+  return { ...pending, codeHash: codeHash(deps, id, code) }
+}
+
+/** The sign-up an id stands for: itself, or the one a resumed id was handed out for. */
+async function resolveId (deps: AuthDeps, id: string): Promise<string> {
+  return (await deps.redis.get(aliasKey(id))) ?? id
+}
+
+/** Starts a sign-up's one-minute cooldown between codes; false when one is running. */
+async function startCooldown (deps: AuthDeps, id: string): Promise<boolean> {
+  return await deps.redis.set(cooldownKey(id), '1', 'PX', CODE_COOLDOWN_MS, 'NX') === 'OK'
 }
 
 export async function startSignup (deps: AuthDeps, input: SignupInput): Promise<SignupAccepted> {
@@ -114,59 +140,108 @@ export async function startSignup (deps: AuthDeps, input: SignupInput): Promise<
     analytics: input.analytics ?? null,
     accountExists: existing !== undefined,
     codeHash: null,
-    codeIssuedAt: now,
     expiresAt: now + SIGNUP_TTL_MS
   }
   pending = await sendCode(deps, id, pending)
   // One unfinished sign-up per email: a new one replaces the previous.
   const previous = await deps.redis.getset(byEmailKey(subject), id)
   await deps.redis.pexpire(byEmailKey(subject), SIGNUP_TTL_MS)
-  if (previous) await deps.redis.del(pendingKey(previous), attemptsKey(previous))
+  if (previous) {
+    await deps.redis.del(pendingKey(previous), codesKey(previous), cooldownKey(previous))
+    await reset(deps.redis, CODE_TRIES, previous)
+  }
+  await deps.redis.multi()
+    .set(codesKey(id), 1, 'PX', SIGNUP_TTL_MS)
+    .set(cooldownKey(id), '1', 'PX', CODE_COOLDOWN_MS)
+    .exec()
   await store(deps, id, pending)
   return { signupId: id, expiresAt: new Date(pending.expiresAt) }
 }
 
+type CodeOutcome = 'sent' | 'skipped'
+
 /**
- * A fresh code for an unfinished sign-up, at most one per minute. By email the answer is the
- * same whether or not a sign-up exists (a stand-in id when none does).
+ * Sends a sign-up its next code, within its caps: the caller has passed the cooldown; past five
+ * codes the sign-up burns, and past the hourly resends of its email nothing is sent. Each cap
+ * is counted before it is judged (INCR, then compare), so parallel requests cannot overrun it.
  */
-export async function resendSignupCode (deps: AuthDeps, target: { signupId: string } | { email: string }): Promise<SignupAccepted> {
-  const now = deps.clock.now().getTime()
-  const byEmail = 'email' in target
-  const id = byEmail ? await deps.redis.get(byEmailKey(accountSubject(deps, target.email))) : target.signupId
-  const pending = id ? await load(deps, id) : null
-  if (!id || !pending) {
-    return { signupId: byEmail ? deps.random.uuid() : target.signupId, expiresAt: new Date(now + SIGNUP_TTL_MS) }
+async function nextCode (deps: AuthDeps, id: string, pending: PendingSignup, linkId: string, changes: Partial<PendingSignup> = {}): Promise<CodeOutcome> {
+  const codes = await deps.redis.incr(codesKey(id))
+  await deps.redis.pexpire(codesKey(id), SIGNUP_TTL_MS)
+  if (codes > CODES_PER_SIGNUP) {
+    await store(deps, id, { ...pending, codeHash: null, burnt: true })
+    return 'skipped'
   }
-  const wait = pending.codeIssuedAt + CODE_COOLDOWN_MS - now
-  if (wait > 0) {
-    if (byEmail) return { signupId: id, expiresAt: new Date(pending.expiresAt) }
-    throw TooManyRequests(Math.ceil(wait / 1000), `A code was sent less than a minute ago; retry in ${Math.ceil(wait / 1000)} s.`)
-  }
-  const next = await sendCode(deps, id, pending)
-  await deps.redis.del(attemptsKey(id))
+  if ((await hit(deps.redis, RESENDS_PER_EMAIL, accountSubject(deps, pending.email))).count > RESENDS_PER_EMAIL.max) return 'skipped'
+  const next = await sendCode(deps, id, { ...pending, ...changes }, linkId)
+  await reset(deps.redis, CODE_TRIES, id)
   await store(deps, id, next)
-  return { signupId: id, expiresAt: new Date(pending.expiresAt) }
+  return 'sent'
 }
 
-const invalidCode = (detail = 'The code is wrong or has expired.') =>
-  new AppError(400, 'INVALID_CODE', detail, { errors: [{ pointer: '/body/code', detail: 'is wrong or has expired' }] })
+/**
+ * A fresh code for the sign-up the caller holds the id of (its own, or one resume handed out),
+ * at most one a minute (429 otherwise, for any id alike); a code sent gives the sign-up 24 h
+ * more. Nothing tells whether the id is real, burnt or capped: each answers 202, the same way.
+ */
+export async function resendSignupCode (deps: AuthDeps, signupId: string): Promise<SignupAccepted> {
+  const id = await resolveId(deps, signupId)
+  if (!await startCooldown(deps, id)) {
+    const wait = Math.max(1, Math.ceil(await deps.redis.pttl(cooldownKey(id)) / 1000))
+    throw TooManyRequests(wait, `A code was sent less than a minute ago; retry in ${wait} s.`)
+  }
+  const expiresAt = deps.clock.now().getTime() + SIGNUP_TTL_MS
+  const pending = await load(deps, id)
+  if (pending && !pending.burnt) await nextCode(deps, id, pending, signupId, { expiresAt })
+  return { signupId, expiresAt: new Date(expiresAt) }
+}
+
+/**
+ * Resume by email (anyone can type one): emails a fresh code for the email's unfinished
+ * sign-up and answers with a fresh id standing for it, never the sign-up's own id. The answer
+ * is the same whether a sign-up exists, is burnt or capped, or the email is unknown: a new
+ * id every time, valid 24 h (like any code sent, a resumed one gives the sign-up 24 h more), and
+ * within the minute the id answers an early resend with 429 as a real one does.
+ */
+export async function resumeSignup (deps: AuthDeps, email: string): Promise<SignupAccepted> {
+  const fresh = deps.random.uuid()
+  const expiresAt = deps.clock.now().getTime() + SIGNUP_TTL_MS
+  const id = await deps.redis.get(byEmailKey(accountSubject(deps, email)))
+  const pending = id ? await load(deps, id) : null
+  let sent = false
+  if (id && pending && !pending.burnt && await startCooldown(deps, id)) {
+    // The alias exists before the mail with its link goes out.
+    await deps.redis.set(aliasKey(fresh), id, 'PX', SIGNUP_TTL_MS)
+    sent = await nextCode(deps, id, pending, fresh, { expiresAt }) === 'sent'
+    if (!sent) await deps.redis.del(aliasKey(fresh))
+  }
+  // An id that stands for nothing still answers an early resend as a real one does.
+  if (!sent) await deps.redis.set(cooldownKey(fresh), '1', 'PX', CODE_COOLDOWN_MS)
+  return { signupId: fresh, expiresAt: new Date(expiresAt) }
+}
+
+// One answer for a wrong code, whether the id is real, resumed or made up.
+const invalidCode = () =>
+  new AppError(400, 'INVALID_CODE', 'The code is wrong or has expired.', { errors: [{ pointer: '/body/code', detail: 'is wrong or has expired' }] })
+const codeBurnt = () =>
+  new AppError(400, 'CODE_BURNT', 'Too many wrong codes: request a new code (or, if none arrives, start the sign-up again).', { errors: [{ pointer: '/body/code', detail: 'too many wrong attempts; request a new code' }] })
 
 export interface SignupCompleted extends SignedIn { workspace: WorkspaceView | null }
 
 export async function verifySignup (deps: AuthDeps, input: { signupId: string, code: string }, context: SignInContext): Promise<SignupCompleted & { user: UserView }> {
-  // Counted before anything else, atomically, so parallel guesses cannot exceed the budget.
-  const attempts = await deps.redis.incr(attemptsKey(input.signupId))
-  if (attempts === 1) await deps.redis.pexpire(attemptsKey(input.signupId), SIGNUP_TTL_MS)
-  const pending = await load(deps, input.signupId)
-  if (!pending) throw invalidCode()
-  if (attempts > MAX_ATTEMPTS || pending.codeHash === null) {
-    if (pending.codeHash !== null) await store(deps, input.signupId, { ...pending, codeHash: null })
-    throw new AppError(400, 'CODE_BURNT', 'Too many wrong codes: request a new code.', { errors: [{ pointer: '/body/code', detail: 'too many wrong attempts; request a new code' }] })
+  const id = await resolveId(deps, input.signupId)
+  // Counted before anything is judged, atomically, so parallel guesses cannot exceed the budget.
+  const { count: attempts } = await hit(deps.redis, CODE_TRIES, id)
+  const pending = await load(deps, id)
+  if (!pending) throw attempts > MAX_ATTEMPTS ? codeBurnt() : invalidCode()
+  // Only tries that would be judged count against the email's hourly budget.
+  const { codeHash: expected } = pending
+  if (attempts > MAX_ATTEMPTS || expected === null ||
+    (await hit(deps.redis, TRIES_PER_EMAIL, accountSubject(deps, pending.email))).count > TRIES_PER_EMAIL.max) {
+    if (expected !== null) await store(deps, id, { ...pending, codeHash: null })
+    throw codeBurnt()
   }
-  if (pending.accountExists || !sameDigest(codeHash(deps, input.signupId, input.code), pending.codeHash)) {
-    throw invalidCode(`The code is wrong. ${Math.max(0, MAX_ATTEMPTS - attempts)} attempts left.`)
-  }
+  if (pending.accountExists || !sameDigest(codeHash(deps, id, input.code), expected)) throw invalidCode()
 
   const now = deps.clock.now()
   let created: { user: Awaited<ReturnType<typeof insertUser>>, workspace: WorkspaceView | null }
@@ -190,7 +265,8 @@ export async function verifySignup (deps: AuthDeps, input: { signupId: string, c
     if ((err as { code?: string }).code === '23505') throw Conflict('EMAIL_TAKEN', 'An account with this email was created meanwhile; sign in instead.')
     throw err
   }
-  await deps.redis.del(pendingKey(input.signupId), attemptsKey(input.signupId), byEmailKey(accountSubject(deps, pending.email)))
+  await deps.redis.del(pendingKey(id), codesKey(id), cooldownKey(id), byEmailKey(accountSubject(deps, pending.email)))
+  await reset(deps.redis, CODE_TRIES, id)
   const signedIn = await signIn(deps, created.user, 'signup', { ...context, analytics: context.analytics ?? pending.analytics ?? undefined }, created.workspace?.id ?? null)
   await enqueueEmail(deps, 'welcome', created.user.email, { name: created.user.name, appLink: deps.config.publicUrl })
   return { ...signedIn, user: toUserView(created.user), workspace: created.workspace }

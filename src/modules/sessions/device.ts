@@ -36,7 +36,7 @@ export function parseDevice (userAgent: string | undefined): Device {
 export interface ClientRequest {
   ip: string
   headers: Record<string, string | string[] | undefined>
-  /** Whether proxy headers (geo from the CDN or load balancer) can be believed. */
+  /** Whether the request came through a trusted proxy (TRUST_PROXY), so its geo headers can be believed. */
   trustProxy: boolean
 }
 
@@ -61,7 +61,8 @@ function coordinate (value: string | undefined, limit: number): number | null {
 
 /**
  * Geo fields come from the edge in front of us (Cloudflare, CloudFront or a load balancer
- * setting x-geo-* headers), and only when TRUST_PROXY says such headers are ours to believe.
+ * setting x-geo-* headers), and only for a request that came through a proxy TRUST_PROXY
+ * trusts: from anyone else they are whatever the client chose to send.
  */
 export function networkOf (client: ClientRequest, clientTimezone?: string): Network {
   const h = client.headers

@@ -7,7 +7,7 @@ import type { UserType } from '../../platform/principal.ts'
 import { enqueueEmail } from '../../emails.ts'
 import { fingerprintOf, networkOf, parseDevice, sessionTypeOf, type ClientRequest, type SessionType } from './device.ts'
 import {
-  EXPIRY_INDEX, expiresAt, fromHash, loadSessions, pairsToHash, profileVersionKey, saveNewSession, sessionKey, sessionRedis, userSessionsKey,
+  EXPIRY_INDEX, expiresAt, fromHash, loadSessions, pairsToHash, profileVersionKey, rotateStoredRefreshToken, saveNewSession, sessionKey, sessionRedis, userSessionsKey,
   type SessionDetails, type StoredSession
 } from './store.ts'
 
@@ -198,11 +198,15 @@ export async function rotateRefreshToken (deps: Deps, refreshToken: string): Pro
   if (!parsed) return { kind: 'invalid' }
   const { sessionId, secret } = parsed
   const nextSecret = deps.random.token(32)
-  const now = deps.clock.now().getTime()
-  const result = await sessionRedis(deps.redis).sessionRotate(
-    sessionKey(sessionId), EXPIRY_INDEX,
-    deps.sealer.secretHash(secret), deps.sealer.secretHash(nextSecret), deps.sealer.seal(nextSecret, nextContext(sessionId)),
-    now, REFRESH_GRACE_MS, sessionId, REMEMBERED_REFRESH_HASHES)
+  const result = await rotateStoredRefreshToken(deps.redis, {
+    sessionId,
+    presentedHash: deps.sealer.secretHash(secret),
+    nextHash: deps.sealer.secretHash(nextSecret),
+    sealedNext: deps.sealer.seal(nextSecret, nextContext(sessionId)),
+    now: deps.clock.now().getTime(),
+    graceMs: REFRESH_GRACE_MS,
+    keep: REMEMBERED_REFRESH_HASHES
+  })
   const [kind, userId, userType, workspaceId, authTime, sealedNext] = result
   if (kind === 'reuse') {
     await endSession(deps, sessionId, 'reuse_detected')
@@ -230,11 +234,26 @@ async function flushActivity (deps: Deps, sessionId: string): Promise<void> {
   }).where('id', '=', sessionId).execute()
 }
 
-/** Marks a session's authentication as fresh (step-up re-authentication in the same session). */
-export async function refreshAuthTime (deps: Pick<Deps, 'redis' | 'clock'>, sessionId: string): Promise<number> {
-  const authTime = Math.floor(deps.clock.now().getTime() / 1000)
-  await deps.redis.hset(sessionKey(sessionId), 'at', authTime)
-  return authTime
+/**
+ * Step-up re-authentication in the same session: a fresh authentication time and a new refresh
+ * token, rotated exactly as a refresh rotates it (the superseded token keeps its grace window and
+ * stays known for reuse detection). Null when the session has ended or expired.
+ */
+export async function reauthenticateSession (deps: Deps, sessionId: string): Promise<{ refreshToken: string, authTime: number } | null> {
+  const now = deps.clock.now().getTime()
+  const authTime = Math.floor(now / 1000)
+  const nextSecret = deps.random.token(32)
+  const [kind] = await rotateStoredRefreshToken(deps.redis, {
+    sessionId,
+    presentedHash: null,
+    nextHash: deps.sealer.secretHash(nextSecret),
+    sealedNext: deps.sealer.seal(nextSecret, nextContext(sessionId)),
+    now,
+    graceMs: REFRESH_GRACE_MS,
+    keep: REMEMBERED_REFRESH_HASHES,
+    authTime
+  })
+  return kind === 'rotated' ? { refreshToken: `${sessionId}.${nextSecret}`, authTime } : null
 }
 
 async function writeEnded (deps: Deps, ended: Array<{ session: StoredSession, reason: EndReason, at: Date }>): Promise<void> {

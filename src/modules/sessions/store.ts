@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { withScripts, type RedisScript } from '../../platform/redis.ts'
 import type { UserType } from '../../platform/principal.ts'
 import type { Device, Network, SessionType } from './device.ts'
 
@@ -78,8 +79,10 @@ if now - lastSeen >= 1000 then
 end
 return { h[1], h[2], h[3], h[7], redis.call('GET', KEYS[3]) or '0', inWindow }`
 
-// Refresh-token rotation. ARGV: presented hash, new hash, sealed new secret, now, grace ms,
-// session id, how many superseded hashes to remember.
+// Refresh-token rotation, the one place its bookkeeping lives (refresh and step-up re-issue
+// alike). ARGV: presented hash ('' to rotate whatever is current: a re-issue), new hash,
+// sealed new secret, now, grace ms, session id, how many superseded hashes to remember, and
+// a new authentication time ('' to keep it).
 const ROTATE = `
 local h = redis.call('HMGET', KEYS[1], 'rt', 'prt', 'prtu', 'nxt', 'old', 'ls', 'idle', 'abs', 'uid', 'typ', 'ws', 'at')
 if not h[1] then return { 'missing' } end
@@ -88,14 +91,20 @@ local idle = tonumber(h[7])
 local abs = tonumber(h[8])
 if math.min(tonumber(h[6]) + idle, abs) <= now then return { 'expired' } end
 local presented = ARGV[1]
+if presented == '' then presented = h[1] end
 if presented == h[1] then
   local old = {}
   if h[5] then old = cjson.decode(h[5]) end
   if h[2] then table.insert(old, 1, h[2]) end
   while #old > tonumber(ARGV[7]) do table.remove(old) end
   redis.call('HSET', KEYS[1], 'rt', ARGV[2], 'prt', presented, 'prtu', now + tonumber(ARGV[5]), 'nxt', ARGV[3], 'old', cjson.encode(old), 'ls', ARGV[4])
+  local authTime = h[12]
+  if ARGV[8] ~= nil and ARGV[8] ~= '' then
+    authTime = ARGV[8]
+    redis.call('HSET', KEYS[1], 'at', authTime)
+  end
   redis.call('ZADD', KEYS[2], math.min(now + idle, abs), ARGV[6])
-  return { 'rotated', h[9], h[10], h[11], h[12] }
+  return { 'rotated', h[9], h[10], h[11], authTime }
 end
 if h[2] and presented == h[2] then
   if now < tonumber(h[3]) then return { 'grace', h[9], h[10], h[11], h[12], h[4] } end
@@ -131,17 +140,19 @@ return data`
 
 interface SessionRedis extends Redis {
   sessionTouch: (key: string, index: string, versionKey: string, now: number, id: string) => Promise<[string, string, string, string, string, number] | null>
-  sessionRotate: (key: string, index: string, presented: string, next: string, sealedNext: string, now: number, graceMs: number, id: string, keep: number) => Promise<string[]>
+  sessionRotate: (key: string, index: string, presented: string, next: string, sealedNext: string, now: number, graceMs: number, id: string, keep: number, authTime: string) => Promise<string[]>
   sessionEnd: (key: string, index: string, id: string, now: number, onlyIfExpired: '0' | '1') => Promise<string[] | null>
 }
 
+/** Defined on the client when it is created, never on first use (see RedisScript). */
+export const sessionScripts: readonly RedisScript[] = [
+  { name: 'sessionTouch', numberOfKeys: 3, lua: TOUCH },
+  { name: 'sessionRotate', numberOfKeys: 2, lua: ROTATE },
+  { name: 'sessionEnd', numberOfKeys: 2, lua: END }
+]
+
 export function sessionRedis (redis: Redis): SessionRedis {
-  if (!('sessionTouch' in redis)) {
-    redis.defineCommand('sessionTouch', { numberOfKeys: 3, lua: TOUCH })
-    redis.defineCommand('sessionRotate', { numberOfKeys: 2, lua: ROTATE })
-    redis.defineCommand('sessionEnd', { numberOfKeys: 2, lua: END })
-  }
-  return redis as SessionRedis
+  return withScripts<SessionRedis>(redis, sessionScripts)
 }
 
 export async function saveNewSession (redis: Redis, s: StoredSession, refreshHash: string): Promise<void> {
@@ -201,4 +212,28 @@ export async function loadSessions (redis: Redis, ids: string[]): Promise<Stored
   for (const id of ids) pipeline.hgetall(sessionKey(id))
   const results = await pipeline.exec() ?? []
   return ids.map((id, i) => fromHash(id, (results[i]?.[1] ?? {}) as Record<string, string>)).filter((s): s is StoredSession => s !== null)
+}
+
+export interface Rotation {
+  sessionId: string
+  /** The presented token's hash, or null to re-issue (rotate whatever token is current). */
+  presentedHash: string | null
+  nextHash: string
+  sealedNext: string
+  now: number
+  graceMs: number
+  /** How many superseded hashes to remember for reuse detection. */
+  keep: number
+  /** A fresh authentication time (seconds) to record with the rotation (step-up). */
+  authTime?: number
+}
+
+/**
+ * Rotates a session's refresh token in one step: the superseded token keeps a grace window and
+ * joins the remembered ones, so presenting it (or any older one) later is seen as reuse. Both
+ * refresh and step-up re-issue come through here; the result is `[kind, ...]` as ROTATE returns.
+ */
+export async function rotateStoredRefreshToken (redis: Redis, r: Rotation): Promise<string[]> {
+  return sessionRedis(redis).sessionRotate(sessionKey(r.sessionId), EXPIRY_INDEX, r.presentedHash ?? '', r.nextHash, r.sealedNext,
+    r.now, r.graceMs, r.sessionId, r.keep, r.authTime === undefined ? '' : String(r.authTime))
 }

@@ -6,6 +6,7 @@ import { requireRecentAuthentication, type Principal, type UserType } from '../.
 import type { Deps } from '../../platform/deps.ts'
 import { sameDigest } from '../../platform/crypto.ts'
 import { AppError, Conflict, InvalidField, NotFound } from '../../platform/errors.ts'
+import { consume, hit, reset, type Limit } from '../../platform/limiter.ts'
 import { decodeCursor, toPage, type PageOf } from '../../platform/pagination.ts'
 import { enqueueEmail } from '../../emails.ts'
 import { hashPassword } from '../auth/passwords.ts'
@@ -146,10 +147,18 @@ export async function updateProfile (deps: Deps, actorId: string, userId: string
 
 // ---- Email change: the new address proves itself with a code (SPEC 7.2) ----
 
+/** `a***@example.com`: enough for the owner to recognise, not a full address to whoever reads the mail. */
+export function maskEmail (email: string): string {
+  const at = email.lastIndexOf('@')
+  return at <= 0 ? '***' : `${email[0]}***${email.slice(at)}`
+}
+
 const EMAIL_CHANGE_TTL_MS = 15 * 60_000
 const EMAIL_CHANGE_ATTEMPTS = 5
+const EMAIL_CHANGES_PER_HOUR: Limit = { name: 'email-change', max: 5, windowMs: 3600_000 }
 const emailChangeKey = (userId: string) => `email-change:${userId}`
-const emailChangeTriesKey = (userId: string) => `email-change:${userId}:tries`
+/** Tries on the pending change's code, counted before each is judged; cleared with a new code. */
+const EMAIL_CHANGE_TRIES: Limit = { name: 'email-change-tries', max: EMAIL_CHANGE_ATTEMPTS, windowMs: EMAIL_CHANGE_TTL_MS }
 interface PendingEmailChange { email: string, codeHash: string | null, expiresAt: number }
 
 /**
@@ -159,6 +168,8 @@ interface PendingEmailChange { email: string, codeHash: string | null, expiresAt
  */
 export async function startEmailChange (deps: Deps, principal: Principal, newEmail: string): Promise<{ pendingEmail: string, expiresAt: Date }> {
   requireRecentAuthentication(principal, deps.clock.now())
+  // Each start mails a code to an address of the caller's choosing: counted, then judged.
+  await consume(deps.redis, EMAIL_CHANGES_PER_HOUR, principal.userId)
   const email = normalizeEmail(newEmail)
   const user = await findUserById(deps.db, principal.userId)
   if (!user) throw NotFound('user')
@@ -174,22 +185,21 @@ export async function startEmailChange (deps: Deps, principal: Principal, newEma
     await enqueueEmail(deps, 'email-change-code', email, { name: user.name, code, minutes: EMAIL_CHANGE_TTL_MS / 60_000 })
   }
   const pending: PendingEmailChange = { email, codeHash, expiresAt }
-  await deps.redis.multi()
-    .set(emailChangeKey(user.id), deps.sealer.seal(pending, emailChangeKey(user.id)), 'PX', EMAIL_CHANGE_TTL_MS)
-    .del(emailChangeTriesKey(user.id))
-    .exec()
+  await reset(deps.redis, EMAIL_CHANGE_TRIES, user.id)
+  await deps.redis.set(emailChangeKey(user.id), deps.sealer.seal(pending, emailChangeKey(user.id)), 'PX', EMAIL_CHANGE_TTL_MS)
   return { pendingEmail: email, expiresAt: new Date(expiresAt) }
 }
 
 export async function confirmEmailChange (deps: Deps, principal: Principal, code: string): Promise<UserView> {
-  const tries = await deps.redis.incr(emailChangeTriesKey(principal.userId))
-  if (tries === 1) await deps.redis.pexpire(emailChangeTriesKey(principal.userId), EMAIL_CHANGE_TTL_MS)
+  const { count: tries } = await hit(deps.redis, EMAIL_CHANGE_TRIES, principal.userId)
   const sealed = await deps.redis.get(emailChangeKey(principal.userId))
   const invalid = () => new AppError(400, 'INVALID_CODE', 'The code is wrong or has expired.', { errors: [{ pointer: '/body/code', detail: 'is wrong or has expired' }] })
   if (!sealed) throw invalid()
   const pending = deps.sealer.open<PendingEmailChange>(sealed, emailChangeKey(principal.userId))
   if (tries > EMAIL_CHANGE_ATTEMPTS || pending.expiresAt <= deps.clock.now().getTime() || !pending.codeHash) throw invalid()
   if (!sameDigest(deps.sealer.secretHash(`email-change:${principal.userId}:${pending.email}:${code}`), pending.codeHash)) throw invalid()
+  const before = await findUserById(deps.db, principal.userId)
+  if (!before) throw NotFound('user')
   const now = deps.clock.now()
   let row
   try {
@@ -202,8 +212,16 @@ export async function confirmEmailChange (deps: Deps, principal: Principal, code
     throw err
   }
   if (!row) throw NotFound('user')
-  await deps.redis.del(emailChangeKey(principal.userId), emailChangeTriesKey(principal.userId))
+  await deps.redis.del(emailChangeKey(principal.userId))
+  await reset(deps.redis, EMAIL_CHANGE_TRIES, principal.userId)
   await bumpProfileVersion(deps, principal.userId)
+  // The old address hears of it: if the change was not its owner's doing, they learn at once.
+  await enqueueEmail(deps, 'email-changed', before.email, {
+    name: row.name,
+    newEmail: maskEmail(row.email),
+    time: now.toISOString(),
+    resetLink: `${deps.config.publicUrl}/forgot-password`
+  })
   return toUserView(row)
 }
 

@@ -27,3 +27,23 @@ t.test('registered and unknown emails are answered alike', async (t) => {
     if (a.statusCode === 401) t.equal(a.json().detail, b.json().detail, `${url}: same words`)
   }
 })
+
+t.test('a sign-up of a registered email answers wrong codes exactly as one of an unknown email', async (t) => {
+  const env = await createTestEnv(t)
+  const known = await createUser(env)
+  const answersFor = async (email: string, remoteAddress: string) => {
+    const { signupId } = (await env.app.inject({ method: 'POST', url: '/auth/signup', remoteAddress, payload: { email, name: 'Probe', password: 'probe password 1' } })).json()
+    const answers: string[] = []
+    // Five wrong codes are judged, then the code burns: the same steps whether or not the email is registered.
+    for (let i = 0; i < 7; i++) {
+      const res = await env.app.inject({ method: 'POST', url: '/auth/signup/verify', remoteAddress, payload: { signupId, code: '000000' } })
+      answers.push(`${res.statusCode} ${res.json().code} ${res.json().detail}`)
+    }
+    return answers
+  }
+  const registered = await answersFor(known.email, '10.9.1.1')
+  const unknown = await answersFor(uniqueEmail('unknown'), '10.9.1.2')
+  t.same(registered, unknown, 'the same statuses, codes and words, try by try')
+  t.match(unknown[0], /^400 INVALID_CODE /, 'a first wrong code is just wrong')
+  t.match(unknown[6], /^400 CODE_BURNT /)
+})

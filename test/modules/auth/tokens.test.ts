@@ -145,3 +145,53 @@ t.test('cookies are Secure in production', async (t) => {
   t.ok(res.headers['strict-transport-security'], 'HSTS in production')
   t.ok(testConfig)
 })
+
+t.test('after a step-up sign-in in the same session, an old rotated refresh token still ends the session', async (t) => {
+  const clock = new ManualClock()
+  const env = await createTestEnv(t, { clock })
+  const user = await createUser(env)
+  const first = await login(env.app, user.email)
+  const r1 = await refresh(env.app, first.refreshToken)
+  t.equal(r1.statusCode, 200)
+  clock.advance(11_000)
+  const r2 = await refresh(env.app, r1.json().refreshToken)
+  t.equal(r2.statusCode, 200)
+  clock.advance(11_000)
+
+  // Step-up: the client signs in again with its current access token, in the same session.
+  const stepUp = await env.app.inject({ method: 'POST', url: '/auth/login', headers: bearer(r2.json().accessToken), payload: { email: user.email, password: PASSWORD } })
+  t.equal(stepUp.statusCode, 200)
+  t.equal(stepUp.json().session.id, first.sessionId, 'the same session')
+  const latest = stepUp.json().tokens
+  clock.advance(11_000)
+
+  // The token rotated away by the second refresh: two generations before the step-up's.
+  const res = await refresh(env.app, r1.json().refreshToken)
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'REFRESH_TOKEN_REUSED', 'an old rotated token is recognised as reused')
+  t.equal((await me(env.app, latest.accessToken)).statusCode, 401, 'the session ended: its newest access token fails')
+  t.equal((await refresh(env.app, latest.refreshToken)).statusCode, 401, 'and its newest refresh token')
+  const row = await env.app.db.selectFrom('sessions').select(['isActive', 'endReason']).where('id', '=', first.sessionId).executeTakeFirstOrThrow()
+  t.same(row, { isActive: false, endReason: 'reuse_detected' })
+})
+
+t.test('every refresh token superseded by a step-up is remembered, not just the last', async (t) => {
+  const clock = new ManualClock()
+  const env = await createTestEnv(t, { clock })
+  const user = await createUser(env)
+  const first = await login(env.app, user.email)
+  const r1 = await refresh(env.app, first.refreshToken)
+  clock.advance(11_000)
+  // Two step-ups in a row: the token rotated by the first refresh must still count as reused.
+  let access = r1.json().accessToken
+  for (let i = 0; i < 2; i++) {
+    const stepUp = await env.app.inject({ method: 'POST', url: '/auth/login', headers: bearer(access), payload: { email: user.email, password: PASSWORD } })
+    t.equal(stepUp.statusCode, 200)
+    access = stepUp.json().tokens.accessToken
+    clock.advance(11_000)
+  }
+  const replay = await refresh(env.app, first.refreshToken)
+  t.equal(replay.statusCode, 401)
+  t.equal(replay.json().code, 'REFRESH_TOKEN_REUSED')
+  t.equal((await me(env.app, access)).statusCode, 401, 'the session ended')
+})

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createTestEnv } from '../../helpers/app.ts'
-import { codeFrom, createUser, login, uniqueEmail } from '../../helpers/auth.ts'
+import { codeFrom, createUser, login, PASSWORD, uniqueEmail } from '../../helpers/auth.ts'
 import { insertUser } from '../../../src/modules/users/service.ts'
 import { ManualClock } from '../../../src/platform/clock.ts'
 
@@ -48,6 +48,44 @@ t.test('an email change is confirmed by a code sent to the new address', async (
   const stale = await env.app.inject({ method: 'PATCH', url: '/users/me', headers: s.headers, payload: { email: uniqueEmail() } })
   t.equal(stale.statusCode, 401)
   t.equal(stale.json().code, 'REAUTH_REQUIRED', 'an email change needs a recent sign-in')
+})
+
+t.test('a confirmed email change notifies the old address, which cannot be used to sign in any more', async (t) => {
+  const env = await createTestEnv(t, { smtp: true, worker: true })
+  const user = await createUser(env, { name: 'Olga Oldaddress' })
+  const s = await login(env.app, user.email)
+  const newEmail = uniqueEmail('moved')
+  t.equal((await env.app.inject({ method: 'PATCH', url: '/users/me', headers: s.headers, payload: { email: newEmail } })).statusCode, 200)
+  const code = codeFrom(await env.smtp!.waitFor((m) => m.to.includes(newEmail)))
+  const changedMails = () => env.smtp!.messages.filter((m) => m.to.includes(user.email) && /email address was changed/i.test(m.subject))
+  t.equal(changedMails().length, 0, 'nothing is said to the old address before the change is confirmed')
+
+  t.equal((await env.app.inject({ method: 'POST', url: '/users/me/email/verify', headers: s.headers, payload: { code } })).statusCode, 200)
+  const notice = await env.smtp!.waitFor((m) => m.to.includes(user.email) && /email address was changed/i.test(m.subject))
+  t.same(notice.to, [user.email], 'sent to the old address only')
+  t.match(notice.text, /Olga Oldaddress/)
+  const [local, domain] = newEmail.split('@') as [string, string]
+  for (const part of [notice.text, notice.html]) {
+    t.ok(part.includes(`${local[0]}***@${domain}`), 'names the new address, masked')
+    t.notOk(part.includes(newEmail), 'but not in full')
+    t.match(part, /\/forgot-password/, 'and says how to get the account back')
+  }
+  t.equal(changedMails().length, 1, 'one notice')
+  t.notOk(env.smtp!.messages.some((m) => m.to.includes(newEmail) && /email address was changed/i.test(m.subject)), 'the new address gets no such notice')
+  const old = await env.app.inject({ method: 'POST', url: '/auth/login', payload: { email: user.email, password: PASSWORD } })
+  t.equal(old.statusCode, 401, 'the old address signs in no more')
+})
+
+t.test('email changes are capped per account per hour', async (t) => {
+  const env = await createTestEnv(t)
+  const user = await createUser(env)
+  const s = await login(env.app, user.email)
+  const results = await Promise.all(Array.from({ length: 8 }, () => env.app.inject({ method: 'PATCH', url: '/users/me', headers: s.headers, payload: { email: uniqueEmail('target') } })))
+  t.equal(results.filter((r) => r.statusCode === 200).length, 5, 'five codes sent')
+  const limited = results.filter((r) => r.statusCode === 429)
+  t.equal(limited.length, 3, 'the rest refused')
+  t.equal(limited[0]!.json().code, 'RATE_LIMITED')
+  t.ok(Number(limited[0]!.headers['retry-after']) > 0)
 })
 
 t.test('addresses: the first is the default, a new default takes over, deleting promotes another', async (t) => {
