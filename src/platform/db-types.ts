@@ -48,6 +48,7 @@ export interface CartItems {
 }
 
 export interface Checkouts {
+  amountReceived: number | null;
   clientSecret: string | null;
   createdAt: Timestamp;
   currency: string;
@@ -89,6 +90,7 @@ export interface Orders {
   currency: string;
   id: string;
   note: string | null;
+  paidAmount: Generated<number>;
   paidAt: Timestamp | null;
   paymentStatus: string;
   refundedAmount: Generated<number>;
@@ -114,6 +116,20 @@ export interface PaymentEvents {
   paymentIntentId: string | null;
   receivedAt: Timestamp;
   type: string;
+}
+
+export interface PaymentReviews {
+  checkoutId: string;
+  createdAt: Timestamp;
+  eventId: string | null;
+  expectedAmount: number;
+  expectedCurrency: string;
+  id: string;
+  paymentIntentId: string;
+  reason: string;
+  receivedAmount: number | null;
+  receivedCurrency: string | null;
+  resolvedAt: Timestamp | null;
 }
 
 export interface ProductImages {
@@ -309,6 +325,7 @@ export interface DB {
   orders: Orders;
   outbox: Outbox;
   paymentEvents: PaymentEvents;
+  paymentReviews: PaymentReviews;
   productImages: ProductImages;
   products: Products;
   productVariants: ProductVariants;

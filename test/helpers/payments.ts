@@ -29,8 +29,8 @@ export interface PlacedCheckout {
   variants: string[]
 }
 
-/** Two stores, one product each, one customer who checked out both (stock 10, quantities 2 and 1). */
-export async function placedCheckout (env: TestEnv): Promise<PlacedCheckout> {
+/** Two stores, one product each (stock 10), and a customer whose cart holds 2 × 2000 and 1 × 1500. */
+export async function twoStoreCart (env: TestEnv) {
   const stores = [await approvedStore(env), await approvedStore(env)]
   const products = [
     await createProduct(env, stores[0]!, { price: 2000, variants: [{ stock: 10 }] }),
@@ -39,6 +39,12 @@ export async function placedCheckout (env: TestEnv): Promise<PlacedCheckout> {
   const buyer = await shopper(env)
   await addToCart(env, buyer, products[0].variants[0].id, 2)
   await addToCart(env, buyer, products[1].variants[0].id, 1)
+  return { stores, products, buyer }
+}
+
+/** Two stores, one product each, one customer who checked out both (stock 10, quantities 2 and 1). */
+export async function placedCheckout (env: TestEnv): Promise<PlacedCheckout> {
+  const { stores, products, buyer } = await twoStoreCart(env)
   const res = await checkout(env, buyer)
   if (res.statusCode !== 201) throw new Error(`checkout failed: ${res.statusCode} ${res.body}`)
   const body = res.json()
@@ -46,8 +52,18 @@ export async function placedCheckout (env: TestEnv): Promise<PlacedCheckout> {
   return { checkoutId: body.checkoutId, intentId: row.paymentIntentId!, orders: body.orders, buyer, stores, variants: products.map((p) => p.variants[0].id) }
 }
 
-export function intentEvent (type: string, intentId: string, id = `evt_${randomBytes(8).toString('hex')}`) {
-  return { id, object: 'event', type, created: Math.floor(Date.now() / 1000), data: { object: { id: intentId, object: 'payment_intent', status: type.endsWith('succeeded') ? 'succeeded' : 'requires_payment_method' } } }
+/** A hand-made intent event (for forged or unknown intents); real ones come from the double's `events`. */
+export function intentEvent (type: string, intentId: string, id = `evt_${randomBytes(8).toString('hex')}`, fields: Record<string, unknown> = {}) {
+  return { id, object: 'event', type, created: Math.floor(Date.now() / 1000), data: { object: { id: intentId, object: 'payment_intent', status: type.endsWith('succeeded') ? 'succeeded' : 'requires_payment_method', ...fields } } }
+}
+
+/** The customer pays the intent at Stripe and its payment_intent.succeeded webhook is delivered. */
+export async function payAndNotify (env: TestEnv, stripe: StripeDouble, intentId: string) {
+  const event = stripe.pay(intentId)
+  // Signed at the app's time (tests move a manual clock; the signature's tolerance follows it).
+  const res = await deliver(env, stripe.signedEvent(event, { timestamp: Math.floor(env.app.clock.now().getTime() / 1000) }))
+  if (res.statusCode !== 200) throw new Error(`webhook refused: ${res.statusCode} ${res.body}`)
+  return event
 }
 
 export function deliver (env: TestEnv, signed: { payload: string, signature?: string }) {

@@ -6,10 +6,38 @@ import Stripe from 'stripe'
 
 // A local stand-in for Stripe's HTTP API (the only remote part tests may replace): the
 // official SDK talks to it through STRIPE_API_URL. It keeps what it was asked, honours
-// Idempotency-Key like Stripe (same key, same response), and lets a test set an intent's status.
+// Idempotency-Key like Stripe (same key, same response), and follows Stripe's rules where our
+// money depends on them: an intent's amount can change and it can be cancelled only before it
+// is paid; a refund needs a captured charge and never exceeds what is left of it. Every change
+// Stripe would announce (payment succeeded or failed, charge refunded) is appended to `events`
+// with a snapshot of the object, for a test to deliver, redeliver or reorder.
 
 export interface RecordedRequest { method: string, path: string, idempotencyKey: string | undefined, body: Record<string, string> }
-export interface DoubleIntent { id: string, object: 'payment_intent', amount: number, currency: string, status: string, client_secret: string, metadata: Record<string, string> }
+export interface DoubleIntent {
+  id: string
+  object: 'payment_intent'
+  amount: number
+  amount_received: number
+  currency: string
+  status: string
+  client_secret: string
+  metadata: Record<string, string>
+  latest_charge: string | null
+}
+export interface DoubleCharge {
+  id: string
+  object: 'charge'
+  payment_intent: string
+  amount: number
+  amount_captured: number
+  amount_refunded: number
+  currency: string
+  captured: boolean
+  refunded: boolean
+  status: 'succeeded'
+}
+export interface DoubleRefund { id: string, object: 'refund', amount: number, charge: string, payment_intent: string, currency: string, status: 'succeeded', metadata: Record<string, string> }
+export interface DoubleEvent { id: string, object: 'event', type: string, created: number, data: { object: Record<string, unknown> } }
 
 export interface StripeDouble {
   url: string
@@ -17,7 +45,23 @@ export interface StripeDouble {
   webhookSecret: string
   requests: RecordedRequest[]
   intents: Map<string, DoubleIntent>
+  charges: Map<string, DoubleCharge>
+  refunds: DoubleRefund[]
+  /** Every event Stripe would send, in the order it happened. */
+  events: DoubleEvent[]
+  /** Milliseconds every API request waits before it is handled (widens race windows). */
+  latencyMs: number
+  /** While it returns true for a request, Stripe answers it with a 500 that the SDK does not retry (an outage). */
+  unavailable: ((method: string, path: string) => boolean) | null
   setIntentStatus: (id: string, status: string) => void
+  /** The customer pays the intent's current amount: a charge, and a payment_intent.succeeded event. Throws when it cannot be paid. */
+  pay: (intentId: string) => DoubleEvent
+  /** A declined attempt: the intent waits for another payment method; a payment_intent.payment_failed event. */
+  failPayment: (intentId: string) => DoubleEvent
+  /** A refund made in Stripe's dashboard (no metadata of ours): a charge.refunded event. */
+  refundAtProvider: (intentId: string, amount?: number) => DoubleEvent
+  /** Captured minus refunded for an intent, as Stripe sees it. */
+  netCaptured: (intentId: string) => number
   /** A webhook request body and a Stripe-Signature header made with the real SDK. */
   signedEvent: (event: object, options?: { timestamp?: number, secret?: string }) => { payload: string, signature: string }
   close: () => Promise<void>
@@ -27,75 +71,141 @@ function formBody (raw: string): Record<string, string> {
   return Object.fromEntries(new URLSearchParams(raw))
 }
 
+const UPDATABLE = new Set(['requires_payment_method', 'requires_confirmation', 'requires_action'])
+const CANCELLABLE = new Set(['requires_payment_method', 'requires_confirmation', 'requires_action', 'requires_capture'])
+
+class StripeError extends Error {
+  constructor (readonly status: number, readonly code: string, message: string) { super(message) }
+}
+const notFound = (what: string) => new StripeError(404, 'resource_missing', `No such ${what}`)
+
 export async function startStripeDouble (): Promise<StripeDouble> {
   const requests: RecordedRequest[] = []
   const intents = new Map<string, DoubleIntent>()
+  const charges = new Map<string, DoubleCharge>()
+  const refunds: DoubleRefund[] = []
+  const events: DoubleEvent[] = []
   const byKey = new Map<string, { status: number, body: unknown }>()
   const webhookSecret = `whsec_${randomBytes(16).toString('hex')}`
+  const metadataOf = (body: Record<string, string>) =>
+    Object.fromEntries(Object.entries(body).filter(([k]) => k.startsWith('metadata[')).map(([k, v]) => [k.slice(9, -1), v]))
 
-  function handle (method: string, path: string, body: Record<string, string>): { status: number, body: unknown } {
+  function emit (type: string, object: object): DoubleEvent {
+    const event: DoubleEvent = { id: `evt_${randomBytes(10).toString('hex')}`, object: 'event', type, created: Math.floor(Date.now() / 1000), data: { object: structuredClone(object) as Record<string, unknown> } }
+    events.push(event)
+    return event
+  }
+
+  function intentOf (id: string): DoubleIntent {
+    const intent = intents.get(id)
+    if (!intent) throw notFound('payment_intent')
+    return intent
+  }
+
+  function createRefund (intentId: string, amount: number | undefined, metadata: Record<string, string>): DoubleRefund {
+    const intent = intentOf(intentId)
+    const charge = intent.latest_charge ? charges.get(intent.latest_charge) : undefined
+    if (intent.status !== 'succeeded' || !charge) throw new StripeError(400, 'payment_intent_unexpected_state', 'This PaymentIntent has no successful charge to refund.')
+    const left = charge.amount_captured - charge.amount_refunded
+    const value = amount ?? left
+    if (left <= 0) throw new StripeError(400, 'charge_already_refunded', `Charge ${charge.id} has already been refunded.`)
+    if (!(value > 0) || value > left) throw new StripeError(400, 'amount_too_large', `Refund amount (${value}) is greater than unrefunded amount on charge (${left})`)
+    const refund: DoubleRefund = { id: `re_${randomBytes(10).toString('hex')}`, object: 'refund', amount: value, charge: charge.id, payment_intent: intent.id, currency: charge.currency, status: 'succeeded', metadata }
+    refunds.push(refund)
+    charge.amount_refunded += value
+    charge.refunded = charge.amount_refunded === charge.amount_captured
+    emit('charge.refunded', charge)
+    return refund
+  }
+
+  function handle (method: string, path: string, query: URLSearchParams, body: Record<string, string>): unknown {
     if (method === 'POST' && path === '/v1/payment_intents') {
       const id = `pi_${randomBytes(12).toString('hex')}`
       const intent: DoubleIntent = {
         id,
         object: 'payment_intent',
         amount: Number(body.amount),
+        amount_received: 0,
         currency: body.currency ?? 'usd',
         status: 'requires_payment_method',
         client_secret: `${id}_secret_${randomBytes(8).toString('hex')}`,
-        metadata: Object.fromEntries(Object.entries(body).filter(([k]) => k.startsWith('metadata[')).map(([k, v]) => [k.slice(9, -1), v]))
+        metadata: metadataOf(body),
+        latest_charge: null
       }
       intents.set(id, intent)
-      return { status: 200, body: intent }
+      return intent
     }
     const intentMatch = /^\/v1\/payment_intents\/([^/]+)(\/cancel)?$/.exec(path)
     if (intentMatch) {
-      const intent = intents.get(intentMatch[1]!)
-      if (!intent) return { status: 404, body: { error: { type: 'invalid_request_error', message: 'No such payment_intent' } } }
+      const intent = intentOf(intentMatch[1]!)
       if (method === 'POST' && intentMatch[2]) {
-        if (intent.status === 'succeeded') return { status: 400, body: { error: { type: 'invalid_request_error', message: 'already succeeded' } } }
+        if (!CANCELLABLE.has(intent.status)) throw new StripeError(400, 'payment_intent_unexpected_state', `You cannot cancel this PaymentIntent because it has a status of ${intent.status}.`)
         intent.status = 'canceled'
+      } else if (method === 'POST') {
+        if (!UPDATABLE.has(intent.status)) throw new StripeError(400, 'payment_intent_unexpected_state', `This PaymentIntent's amount could not be updated because it has a status of ${intent.status}.`)
+        if (body.amount !== undefined) {
+          const amount = Number(body.amount)
+          if (!Number.isInteger(amount) || amount < 1) throw new StripeError(400, 'parameter_invalid_integer', 'Invalid integer: amount')
+          intent.amount = amount
+        }
       }
-      return { status: 200, body: intent }
+      return intent
+    }
+    const chargeMatch = /^\/v1\/charges\/([^/]+)$/.exec(path)
+    if (method === 'GET' && chargeMatch) {
+      const charge = charges.get(chargeMatch[1]!)
+      if (!charge) throw notFound('charge')
+      return charge
     }
     if (method === 'POST' && path === '/v1/refunds') {
-      const intent = intents.get(body.payment_intent ?? '')
-      if (!intent) return { status: 404, body: { error: { type: 'invalid_request_error', message: 'No such payment_intent' } } }
-      return { status: 200, body: { id: `re_${randomBytes(10).toString('hex')}`, object: 'refund', amount: Number(body.amount ?? intent.amount), payment_intent: intent.id, status: 'succeeded' } }
+      return createRefund(body.payment_intent ?? '', body.amount === undefined ? undefined : Number(body.amount), metadataOf(body))
     }
-    return { status: 404, body: { error: { type: 'invalid_request_error', message: `unknown endpoint ${method} ${path}` } } }
+    if (method === 'GET' && path === '/v1/refunds') {
+      const intentId = query.get('payment_intent')
+      const data = refunds.filter((r) => !intentId || r.payment_intent === intentId).reverse()
+      return { object: 'list', data, has_more: false, url: '/v1/refunds' }
+    }
+    throw new StripeError(404, 'resource_missing', `unknown endpoint ${method} ${path}`)
   }
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let raw = ''
-    req.on('data', (chunk) => { raw += chunk })
-    req.on('end', () => {
-      const path = (req.url ?? '').split('?')[0]!
-      const key = req.headers['idempotency-key'] as string | undefined
-      const body = formBody(raw)
-      requests.push({ method: req.method ?? '', path, idempotencyKey: key, body })
-      const cacheKey = key && req.method === 'POST' ? `${path} ${key}` : undefined
-      const result = cacheKey && byKey.has(cacheKey) ? byKey.get(cacheKey)! : handle(req.method ?? '', path, body)
-      if (cacheKey) byKey.set(cacheKey, result)
-      res.writeHead(result.status, { 'content-type': 'application/json', 'request-id': `req_${randomBytes(6).toString('hex')}` })
-      res.end(JSON.stringify(result.body))
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  const sdk = new Stripe('sk_test_double')
-
-  return {
-    url: `http://127.0.0.1:${port}`,
+  const double: StripeDouble = {
+    url: '',
     secretKey: 'sk_test_double',
     webhookSecret,
     requests,
     intents,
+    charges,
+    refunds,
+    events,
+    latencyMs: 0,
+    unavailable: null,
     setIntentStatus (id, status) {
-      const intent = intents.get(id)
-      if (!intent) throw new Error(`no intent ${id}`)
-      intent.status = status
+      if (status === 'succeeded') { double.pay(id); return }
+      intentOf(id).status = status
+    },
+    pay (intentId) {
+      const intent = intentOf(intentId)
+      if (!UPDATABLE.has(intent.status) && intent.status !== 'processing') throw new Error(`intent ${intentId} cannot be paid: ${intent.status}`)
+      const charge: DoubleCharge = { id: `ch_${randomBytes(10).toString('hex')}`, object: 'charge', payment_intent: intent.id, amount: intent.amount, amount_captured: intent.amount, amount_refunded: 0, currency: intent.currency, captured: true, refunded: false, status: 'succeeded' }
+      charges.set(charge.id, charge)
+      intent.status = 'succeeded'
+      intent.amount_received = intent.amount
+      intent.latest_charge = charge.id
+      return emit('payment_intent.succeeded', intent)
+    },
+    failPayment (intentId) {
+      const intent = intentOf(intentId)
+      if (!UPDATABLE.has(intent.status) && intent.status !== 'processing') throw new Error(`intent ${intentId} cannot fail: ${intent.status}`)
+      intent.status = 'requires_payment_method'
+      return emit('payment_intent.payment_failed', { ...intent, last_payment_error: { code: 'card_declined' } })
+    },
+    refundAtProvider (intentId, amount) {
+      createRefund(intentId, amount, {})
+      return events[events.length - 1]!
+    },
+    netCaptured (intentId) {
+      const intent = intentOf(intentId)
+      return intent.amount_received - refunds.filter((r) => r.payment_intent === intentId).reduce((sum, r) => sum + r.amount, 0)
     },
     signedEvent (event, options = {}) {
       const payload = JSON.stringify(event)
@@ -104,4 +214,45 @@ export async function startStripeDouble (): Promise<StripeDouble> {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve()))
   }
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let raw = ''
+    req.on('data', (chunk) => { raw += chunk })
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://double')
+      const path = url.pathname
+      const method = req.method ?? ''
+      const key = req.headers['idempotency-key'] as string | undefined
+      const body = formBody(raw)
+      requests.push({ method, path, idempotencyKey: key, body })
+      const respond = () => {
+        if (double.unavailable?.(method, path)) {
+          res.writeHead(500, { 'content-type': 'application/json', 'stripe-should-retry': 'false' })
+          res.end(JSON.stringify({ error: { type: 'api_error', message: 'Stripe is unavailable (test double)' } }))
+          return
+        }
+        const cacheKey = key && method === 'POST' ? `${path} ${key}` : undefined
+        let result = cacheKey ? byKey.get(cacheKey) : undefined
+        if (!result) {
+          try {
+            result = { status: 200, body: structuredClone(handle(method, path, url.searchParams, body)) }
+            if (cacheKey) byKey.set(cacheKey, result)
+          } catch (err) {
+            if (!(err instanceof StripeError)) throw err
+            result = { status: err.status, body: { error: { type: 'invalid_request_error', code: err.code, message: err.message } } }
+          }
+        }
+        res.writeHead(result.status, { 'content-type': 'application/json', 'request-id': `req_${randomBytes(6).toString('hex')}` })
+        res.end(JSON.stringify(result.body))
+      }
+      if (double.latencyMs > 0) setTimeout(respond, double.latencyMs)
+      else respond()
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  const sdk = new Stripe('sk_test_double')
+  double.url = `http://127.0.0.1:${port}`
+  return double
 }

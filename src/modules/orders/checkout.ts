@@ -6,6 +6,7 @@ import type { Principal } from '../../platform/principal.ts'
 import { cartLines, clearCart, outOfStock } from '../cart/service.ts'
 import { findAddress } from '../users/service.ts'
 import { emailAboutOrder, getOrder, recordHistory, type OrderDeps, type OrderView, type ShippingAddress } from './service.ts'
+import { owedAmount, syncIntentAmountQuietly } from './settlement.ts'
 
 // Checkout (SPEC 8.4). One transaction takes the stock for every line (rows locked in id
 // order, so concurrent multi-item checkouts cannot deadlock; a guarded decrement, so stock
@@ -48,13 +49,34 @@ async function takeStock (trx: Trx, lines: Array<{ variantId: string, quantity: 
   if (updated.rows.length !== ids.length) throw Conflict('OUT_OF_STOCK', 'Some items sold out during checkout.')
 }
 
+/**
+ * Creates the checkout's intent for what it still owes (a retry after a failed creation may
+ * come after some of its orders were cancelled), or none when nothing is owed. The first
+ * intent stored wins; a cancel that committed while ours was being made is applied to it.
+ */
+async function createIntentFor (deps: OrderDeps, checkout: { id: string, totalAmount: number, currency: string, userId: string }) {
+  const owed = await owedAmount(deps.db, checkout.id)
+  if (owed === 0) return null
+  // The full total keeps the key a first attempt used; a lower amount is a different request.
+  const idempotencyKey = owed === checkout.totalAmount ? `checkout-${checkout.id}` : `checkout-${checkout.id}-${owed}`
+  const created = await deps.gateway.createIntent({ checkoutId: checkout.id, amount: owed, currency: checkout.currency, userId: checkout.userId, idempotencyKey })
+  const stored = await deps.db.updateTable('checkouts').set({ paymentIntentId: created.id, clientSecret: created.clientSecret })
+    .where('id', '=', checkout.id).where('paymentIntentId', 'is', null).returning('id').executeTakeFirst()
+  if (!stored) {
+    // A concurrent retry stored its intent first: that one stands, ours is never handed out.
+    const winner = await deps.db.selectFrom('checkouts').select(['paymentIntentId', 'clientSecret']).where('id', '=', checkout.id).executeTakeFirstOrThrow()
+    if (winner.paymentIntentId !== created.id) await deps.gateway.cancelIntent(created.id).catch((err) => deps.log.warn({ checkoutId: checkout.id, err }, 'an unused payment intent could not be cancelled'))
+    return { id: winner.paymentIntentId!, clientSecret: winner.clientSecret ?? '', status: 'requires_payment_method' }
+  }
+  if (await owedAmount(deps.db, checkout.id) !== owed) await syncIntentAmountQuietly(deps, checkout.id)
+  return created
+}
+
 async function finishPayment (deps: OrderDeps, checkoutId: string): Promise<CheckoutResult> {
   const checkout = await deps.db.selectFrom('checkouts').selectAll().where('id', '=', checkoutId).executeTakeFirstOrThrow()
-  let intent = checkout.paymentIntentId ? { id: checkout.paymentIntentId, clientSecret: checkout.clientSecret ?? '', status: 'requires_payment_method' } : null
-  if (!intent) {
-    intent = await deps.gateway.createIntent({ checkoutId, amount: checkout.totalAmount, currency: checkout.currency, userId: checkout.userId })
-    await deps.db.updateTable('checkouts').set({ paymentIntentId: intent.id, clientSecret: intent.clientSecret }).where('id', '=', checkoutId).execute()
-  }
+  const intent = checkout.paymentIntentId
+    ? { id: checkout.paymentIntentId, clientSecret: checkout.clientSecret ?? '', status: 'requires_payment_method' }
+    : await createIntentFor(deps, checkout) ?? { id: '', clientSecret: '', status: 'canceled' }
   const orderIds = await deps.db.selectFrom('orders').select('id').where('checkoutId', '=', checkoutId).orderBy('id').execute()
   const orders = await Promise.all(orderIds.map((o) => getOrder(deps, { id: o.id })))
   const paid = orders.every((o) => o.paymentStatus === 'paid')

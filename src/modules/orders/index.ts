@@ -9,6 +9,8 @@ import {
   CancelBody, CheckoutBody, CheckoutResponse, ListQuery, OrderParams, OrderRef, OrderView, RefundBody, StatusBody, WorkspaceListQuery,
   WorkspaceOrderParams, WorkspaceParams
 } from './schemas.ts'
+import { can } from '../workspaces/permissions.ts'
+import { workspaceOf } from '../workspaces/guard.ts'
 import { cancelOwnOrder, getOrder, listOrders, refundOrder, setOrderStatus, type OrderDeps } from './service.ts'
 import type { OrderStatus } from './transitions.ts'
 
@@ -64,11 +66,15 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
     schema: {
       tags: wsTags,
       summary: 'Move an order along (shipped, delivered, cancelled); an illegal move is 409',
+      description: 'Cancelling a paid order refunds it, so it needs what a refund needs: the orders:refund permission (403 otherwise) and a sign-in within 10 minutes (401 REAUTH_REQUIRED). Cancelling an unpaid order lowers the checkout\'s payment intent to what is still owed.',
       params: WorkspaceOrderParams,
       body: StatusBody,
-      response: { 200: OrderRef, ...problems(409, 502) }
+      response: { 200: OrderRef, ...problems(401, 403, 409, 502) }
     }
-  }, async (request) => setOrderStatus(deps, principalOf(request), request.params.wid, request.params.id, request.body.status as OrderStatus, request.body.reason))
+  }, async (request) => {
+    const access = { workspaceId: request.params.wid, canRefund: can(workspaceOf(request).role, 'orders:refund') }
+    return setOrderStatus(deps, principalOf(request), access, request.params.id, request.body.status as OrderStatus, request.body.reason)
+  })
 
   app.post('/workspaces/:wid/orders/:id/refund', {
     config: { auth: 'user', workspace: 'orders:refund', idempotency: 'required' },
@@ -76,11 +82,12 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
     schema: {
       tags: wsTags,
       summary: 'Refund an order, in part or whole (recent sign-in; Idempotency-Key required)',
+      description: 'A 502 means the refund is recorded and the provider is asked again automatically; a retry with the same Idempotency-Key asks for that same refund, never a second one (another amount under that key is 422).',
       params: WorkspaceOrderParams,
       body: RefundBody,
       response: { 200: OrderRef, ...problems(409, 422, 502) }
     }
-  }, async (request) => refundOrder(deps, principalOf(request), request.params.wid, request.params.id, request.body.amount, request.body.reason))
+  }, async (request) => refundOrder(deps, principalOf(request), request.params.wid, request.params.id, request.body.amount, request.body.reason, request.headers['idempotency-key'] as string))
 }
 
 export default orders

@@ -2,12 +2,14 @@ import { sql } from 'kysely'
 import { jsonArrayFrom } from 'kysely/helpers/postgres'
 import type { Deps } from '../../platform/deps.ts'
 import type { Queryable, Trx } from '../../platform/db.ts'
-import { AppError, Conflict, NotFound } from '../../platform/errors.ts'
+import { AppError, Conflict, Forbidden, NotFound, Unprocessable } from '../../platform/errors.ts'
 import { formatMoney, money, type Money } from '../../platform/money.ts'
 import { decodeCursor, toPage, type PageOf } from '../../platform/pagination.ts'
 import { requireRecentAuthentication, type Principal } from '../../platform/principal.ts'
 import { emailInTransaction } from '../../emails.ts'
 import type { PaymentGateway } from '../payments/gateway.ts'
+import { executeRefund, executeRefunds, openRefund, refundableAmount, refundIdFor } from './refunds.ts'
+import { syncIntentAmountQuietly } from './settlement.ts'
 import { canTransition, type Actor, type OrderStatus, type PaymentStatus } from './transitions.ts'
 
 // Orders (SPEC 8.4): one per workspace per checkout, prices frozen on their items, moved only
@@ -102,11 +104,11 @@ export async function emailAboutOrder (trx: Trx, deps: Deps, orderId: string, te
 
 const illegal = (from: string, to: string) => Conflict('ILLEGAL_TRANSITION', `An order cannot go from ${from} to ${to}.`)
 
-interface LockedOrder { id: string, status: string, paymentStatus: string, totalAmount: number, refundedAmount: number, workspaceId: string, checkoutId: string }
+interface LockedOrder { id: string, status: string, paymentStatus: string, totalAmount: number, paidAmount: number, refundedAmount: number, workspaceId: string, checkoutId: string }
 
 /** Locks an order row for a change; the lock orders concurrent changes of one order. */
 async function lockOrder (trx: Trx, where: { id: string, userId?: string, workspaceId?: string }): Promise<LockedOrder> {
-  let q = trx.selectFrom('orders').select(['id', 'status', 'paymentStatus', 'totalAmount', 'refundedAmount', 'workspaceId', 'checkoutId']).where('id', '=', where.id)
+  let q = trx.selectFrom('orders').select(['id', 'status', 'paymentStatus', 'totalAmount', 'paidAmount', 'refundedAmount', 'workspaceId', 'checkoutId']).where('id', '=', where.id)
   if (where.userId) q = q.where('userId', '=', where.userId)
   if (where.workspaceId) q = q.where('workspaceId', '=', where.workspaceId)
   const order = await q.forUpdate().executeTakeFirst()
@@ -114,11 +116,24 @@ async function lockOrder (trx: Trx, where: { id: string, userId?: string, worksp
   return order
 }
 
-/** Puts an order's items back on the shelf, in variant-id order (the lock order of checkout). */
+/**
+ * Locks the variant rows of orders' items in variant-id order, the lock order of checkout, so
+ * a cancel (or the expiry job cancelling several orders) and a checkout sharing variants queue
+ * up instead of deadlocking.
+ */
+export async function lockStockOf (trx: Trx, orderIds: string[]): Promise<void> {
+  if (orderIds.length === 0) return
+  await trx.selectFrom('productVariants').select('id')
+    .where('id', 'in', (eb) => eb.selectFrom('orderItems').select('variantId').where('orderId', 'in', orderIds))
+    .orderBy('id').forUpdate().execute()
+}
+
+/** Puts an order's items back on the shelf. */
 async function returnStock (trx: Trx, orderId: string): Promise<void> {
+  await lockStockOf(trx, [orderId])
   await sql`
     update product_variants v set stock = v.stock + x.quantity, updated_at = now()
-    from (select variant_id, sum(quantity)::int as quantity from order_items where order_id = ${orderId} group by variant_id order by variant_id) as x
+    from (select variant_id, sum(quantity)::int as quantity from order_items where order_id = ${orderId} group by variant_id) as x
     where v.id = x.variant_id`.execute(trx)
 }
 
@@ -136,9 +151,10 @@ export async function transitionOrder (trx: Trx, deps: Deps, order: LockedOrder,
   let refundId: string | null = null
   if (to === 'cancelled') {
     await returnStock(trx, order.id)
-    const refundable = order.totalAmount - order.refundedAmount
-    if ((order.paymentStatus === 'paid' || order.paymentStatus === 'partially_refunded') && refundable > 0) {
-      refundId = await openRefund(trx, deps, order.id, refundable, actorId, 'order cancelled')
+    if (order.paymentStatus === 'paid' || order.paymentStatus === 'partially_refunded') {
+      // Refunds already in flight count: a refund racing this cancel never adds up to more than was paid.
+      const refundable = await refundableAmount(trx, order)
+      if (refundable > 0) refundId = await openRefund(trx, deps, order.id, refundable, actorId, 'order cancelled')
     }
     await emailAboutOrder(trx, deps, order.id, 'order-cancelled')
   } else if (to === 'shipped') {
@@ -147,49 +163,6 @@ export async function transitionOrder (trx: Trx, deps: Deps, order: LockedOrder,
     await emailAboutOrder(trx, deps, order.id, 'order-delivered')
   }
   return { refundId }
-}
-
-async function openRefund (trx: Trx, deps: Deps, orderId: string, amount: number, createdBy: string | null, reason: string | null): Promise<string> {
-  const id = deps.random.uuid()
-  const now = deps.clock.now()
-  await trx.insertInto('refunds').values({ id, orderId, amount, status: 'pending', reason, createdBy, createdAt: now, updatedAt: now }).execute()
-  return id
-}
-
-/**
- * Asks the provider for a refund (idempotency key derived from our refund id: a retry never
- * refunds twice) and records the result on the order.
- */
-export async function executeRefund (deps: OrderDeps, refundId: string): Promise<void> {
-  const refund = await deps.db.selectFrom('refunds as r').innerJoin('orders as o', 'o.id', 'r.orderId').innerJoin('checkouts as c', 'c.id', 'o.checkoutId')
-    .select(['r.id', 'r.amount', 'r.status', 'r.orderId', 'c.paymentIntentId']).where('r.id', '=', refundId).executeTakeFirstOrThrow()
-  if (refund.status !== 'pending') return
-  let providerRefund
-  try {
-    if (!refund.paymentIntentId) throw new Error('the checkout has no payment intent')
-    providerRefund = await deps.gateway.refund({ paymentIntentId: refund.paymentIntentId, amount: refund.amount, idempotencyKey: `refund-${refund.id}` })
-  } catch (err) {
-    await deps.db.updateTable('refunds').set({ status: 'failed', updatedAt: deps.clock.now() }).where('id', '=', refund.id).execute()
-    throw err instanceof AppError ? err : new AppError(502, 'PAYMENT_PROVIDER_ERROR', 'The refund could not be made; retry shortly.', { cause: err })
-  }
-  await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('refunds').set({ status: 'succeeded', providerRefundId: providerRefund.id, updatedAt: deps.clock.now() }).where('id', '=', refund.id).execute()
-    const order = await trx.updateTable('orders').set((eb) => ({
-      refundedAmount: eb('refundedAmount', '+', refund.amount),
-      paymentStatus: sql`case when refunded_amount + ${refund.amount} >= total_amount then 'refunded' else 'partially_refunded' end`,
-      updatedAt: deps.clock.now()
-    })).where('id', '=', refund.orderId).returning(['id', 'userId', 'workspaceId', 'totalAmount', 'refundedAmount', 'currency']).executeTakeFirstOrThrow()
-    const who = await trx.selectFrom('users').select(['email', 'name']).where('id', '=', order.userId).executeTakeFirstOrThrow()
-    const store = await trx.selectFrom('workspaces').select('name').where('id', '=', order.workspaceId).executeTakeFirstOrThrow()
-    await emailInTransaction(trx, deps.sealer, 'order-refunded', who.email, {
-      name: who.name,
-      orderId: order.id,
-      storeName: store.name,
-      total: formatMoney(money(order.totalAmount, order.currency)),
-      refunded: formatMoney(money(refund.amount, order.currency)),
-      link: `${deps.config.publicUrl}/orders/${order.id}`
-    })
-  })
 }
 
 // ---- Reading ----
@@ -216,120 +189,73 @@ export async function listOrders (deps: Deps, where: { userId?: string, workspac
 
 // ---- Changing ----
 
-/** The customer cancels their own order (pending or confirmed); a paid order is refunded. */
-export async function cancelOwnOrder (deps: OrderDeps, principal: Principal, orderId: string, reason?: string): Promise<OrderView> {
-  const { refundId } = await deps.db.transaction().execute(async (trx) => {
-    const order = await lockOrder(trx, { id: orderId, userId: principal.userId })
-    return transitionOrder(trx, deps, order, 'cancelled', 'customer', principal.userId, reason ?? null)
-  })
-  if (refundId) await executeRefund(deps, refundId)
-  return getOrder(deps, { id: orderId })
+/**
+ * After a cancel commits: a refund it opened is asked of the provider; an unpaid order's share
+ * comes off the checkout's payment intent. A provider failure here does not undo the cancel
+ * (the refund stays pending for the retry job; a payment still arriving is refunded in part).
+ */
+async function afterCancel (deps: OrderDeps, order: { checkoutId: string, paymentStatus: string }, to: OrderStatus, refundId: string | null): Promise<void> {
+  if (refundId) await executeRefunds(deps, [refundId])
+  else if (to === 'cancelled' && (order.paymentStatus === 'unpaid' || order.paymentStatus === 'failed')) await syncIntentAmountQuietly(deps, order.checkoutId)
 }
 
-/** A workspace moves its order along: shipped, delivered, or cancelled (refunding a paid one). */
-export async function setOrderStatus (deps: OrderDeps, principal: Principal, workspaceId: string, orderId: string, to: OrderStatus, reason?: string): Promise<OrderView> {
-  const { refundId } = await deps.db.transaction().execute(async (trx) => {
-    const order = await lockOrder(trx, { id: orderId, workspaceId })
-    return transitionOrder(trx, deps, order, to, 'workspace', principal.userId, reason ?? null)
+/** The customer cancels their own order (pending or confirmed); a paid order is refunded to them. */
+export async function cancelOwnOrder (deps: OrderDeps, principal: Principal, orderId: string, reason?: string): Promise<OrderView> {
+  const { order, refundId } = await deps.db.transaction().execute(async (trx) => {
+    const order = await lockOrder(trx, { id: orderId, userId: principal.userId })
+    return { order, ...(await transitionOrder(trx, deps, order, 'cancelled', 'customer', principal.userId, reason ?? null)) }
   })
-  if (refundId) await executeRefund(deps, refundId)
+  await afterCancel(deps, order, 'cancelled', refundId)
   return getOrder(deps, { id: orderId })
 }
 
 /**
- * Refunds part or all of what was paid for an order (recent sign-in needed). The row lock makes
- * concurrent refunds of one order add up to at most what was paid.
+ * A workspace moves its order along: shipped, delivered, or cancelled. Cancelling an order that
+ * was paid refunds it, so it needs what a refund needs (`orders:refund` and a recent sign-in);
+ * `orders:manage` alone cancels unpaid orders only. Decided on the locked row, so a payment
+ * landing meanwhile is seen.
  */
-export async function refundOrder (deps: OrderDeps, principal: Principal, workspaceId: string, orderId: string, requested?: number, reason?: string): Promise<OrderView> {
+export async function setOrderStatus (deps: OrderDeps, principal: Principal, access: { workspaceId: string, canRefund: boolean }, orderId: string, to: OrderStatus, reason?: string): Promise<OrderView> {
+  const { order, refundId } = await deps.db.transaction().execute(async (trx) => {
+    const order = await lockOrder(trx, { id: orderId, workspaceId: access.workspaceId })
+    if (to === 'cancelled' && order.paymentStatus !== 'unpaid' && order.paymentStatus !== 'failed' && canTransition(order.status as OrderStatus, to, 'workspace')) {
+      if (!access.canRefund) throw Forbidden('This order was paid: cancelling it refunds the payment, which needs the orders:refund permission.')
+      requireRecentAuthentication(principal, deps.clock.now())
+    }
+    return { order, ...(await transitionOrder(trx, deps, order, to, 'workspace', principal.userId, reason ?? null)) }
+  })
+  await afterCancel(deps, order, to, refundId)
+  return getOrder(deps, { id: orderId })
+}
+
+/**
+ * Refunds part or all of what was paid for an order (recent sign-in needed). The row lock, and
+ * counting refunds still in flight, make concurrent refunds and cancels of one order add up to
+ * at most what was paid.
+ */
+export async function refundOrder (deps: OrderDeps, principal: Principal, workspaceId: string, orderId: string, requested?: number, reason?: string, requestKey?: string): Promise<OrderView> {
   requireRecentAuthentication(principal, deps.clock.now())
   const refundId = await deps.db.transaction().execute(async (trx) => {
     const order = await lockOrder(trx, { id: orderId, workspaceId })
+    // A retry of a request whose refund was opened (the provider was unreachable: 502, which
+    // frees the Idempotency-Key) asks for that same refund again, never for a second one.
+    const id = requestKey ? refundIdFor(orderId, principal.userId, requestKey) : undefined
+    const earlier = id ? await trx.selectFrom('refunds').select(['id', 'amount', 'status']).where('id', '=', id).where('orderId', '=', orderId).executeTakeFirst() : undefined
+    if (earlier) {
+      if (requested !== undefined && requested !== earlier.amount) throw Unprocessable('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a refund of another amount.')
+      if (earlier.status === 'failed') throw new AppError(409, 'PAYMENT_PROVIDER_REJECTED', 'The payment provider refused this refund.')
+      return earlier.id
+    }
     if (order.paymentStatus !== 'paid' && order.paymentStatus !== 'partially_refunded') {
       throw Conflict('NOT_REFUNDABLE', `There is no payment to refund (payment status: ${order.paymentStatus}).`)
     }
-    const pending = await trx.selectFrom('refunds').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), sql<number>`0`).as('amount'))
-      .where('orderId', '=', orderId).where('status', '=', 'pending').executeTakeFirstOrThrow()
-    const refundable = order.totalAmount - order.refundedAmount - Number(pending.amount)
+    const refundable = await refundableAmount(trx, order)
     const amount = requested ?? refundable
     if (amount <= 0 || amount > refundable) {
-      throw new AppError(409, 'REFUND_TOO_LARGE', `At most ${refundable} can be refunded.`, { errors: [{ pointer: '/body/amount', detail: `must be at most ${refundable}` }] })
+      throw new AppError(409, 'REFUND_TOO_LARGE', `At most ${refundable} can be refunded.`, { errors: [{ pointer: '/body/amount', detail: `must be at most ${Math.max(refundable, 0)}` }] })
     }
-    return openRefund(trx, deps, orderId, amount, principal.userId, reason ?? null)
+    return openRefund(trx, deps, orderId, amount, principal.userId, reason ?? null, id)
   })
   await executeRefund(deps, refundId)
   return getOrder(deps, { id: orderId })
-}
-
-// ---- Payment outcomes (webhook, simulator, reconciliation) ----
-
-/** A checkout's payment succeeded: its pending orders are confirmed and paid, once. */
-export async function applyPaymentSucceeded (trx: Trx, deps: Deps, checkoutId: string, source: string): Promise<number> {
-  const orders = await trx.selectFrom('orders').select(['id', 'status', 'paymentStatus', 'totalAmount', 'refundedAmount', 'workspaceId', 'checkoutId'])
-    .where('checkoutId', '=', checkoutId).orderBy('id').forUpdate().execute()
-  let confirmed = 0
-  for (const order of orders) {
-    if (order.paymentStatus === 'paid' || order.paymentStatus === 'refunded' || order.paymentStatus === 'partially_refunded') continue
-    await trx.updateTable('orders').set({ paymentStatus: 'paid', paidAt: deps.clock.now(), updatedAt: deps.clock.now() }).where('id', '=', order.id).execute()
-    if (order.status === 'pending') {
-      await transitionOrder(trx, deps, order, 'confirmed', 'payment', null, source)
-      await emailAboutOrder(trx, deps, order.id, 'payment-confirmed', true)
-      confirmed++
-    } else {
-      // Paid after it was cancelled (a payment that raced the expiry): recorded for the team.
-      await recordHistory(trx, deps, order.id, order.status as OrderStatus, order.status as OrderStatus, 'payment', null, `payment received after ${order.status}; refund it`)
-      deps.log.warn({ orderId: order.id }, 'payment succeeded for an order that is no longer pending')
-    }
-  }
-  return confirmed
-}
-
-/** A failed payment marks unpaid orders failed; it never overwrites a payment that succeeded. */
-export async function applyPaymentFailed (trx: Trx, deps: Deps, checkoutId: string): Promise<number> {
-  const result = await trx.updateTable('orders').set({ paymentStatus: 'failed', updatedAt: deps.clock.now() })
-    .where('checkoutId', '=', checkoutId).where('paymentStatus', '=', 'unpaid').executeTakeFirst()
-  return Number(result.numUpdatedRows)
-}
-
-/** A refund made at the provider (e.g. its dashboard) for the whole charge refunds every order. */
-export async function applyChargeRefunded (trx: Trx, deps: Deps, checkoutId: string, amountRefunded: number): Promise<void> {
-  const checkout = await trx.selectFrom('checkouts').select('totalAmount').where('id', '=', checkoutId).executeTakeFirstOrThrow()
-  if (amountRefunded < checkout.totalAmount) return
-  await trx.updateTable('orders').set({ paymentStatus: 'refunded', refundedAmount: sql`total_amount`, updatedAt: deps.clock.now() })
-    .where('checkoutId', '=', checkoutId).where('paymentStatus', 'in', ['paid', 'partially_refunded']).execute()
-}
-
-// ---- Expiry and reconciliation (the order-expiry job) ----
-
-export const PAYMENT_WINDOW_MS = 30 * 60_000
-
-/**
- * Orders unpaid 30 minutes after checkout are cancelled and their stock returned; but first the
- * provider is asked for the payment's real state, so a payment whose webhook was lost still
- * confirms its orders.
- */
-export async function expireUnpaidOrders (deps: OrderDeps, batch = 100): Promise<{ confirmed: number, cancelled: number }> {
-  const cutoff = new Date(deps.clock.now().getTime() - PAYMENT_WINDOW_MS)
-  const checkouts = await deps.db.selectFrom('orders as o').innerJoin('checkouts as c', 'c.id', 'o.checkoutId')
-    .select(['c.id', 'c.paymentIntentId']).distinct()
-    .where('o.status', '=', 'pending').where('o.paymentStatus', 'in', ['unpaid', 'failed']).where('c.createdAt', '<', cutoff)
-    .limit(batch).execute()
-  let confirmed = 0
-  let cancelled = 0
-  for (const checkout of checkouts) {
-    const intent = checkout.paymentIntentId ? await deps.gateway.retrieveIntent(checkout.paymentIntentId).catch(() => null) : null
-    if (intent === null && checkout.paymentIntentId) continue // provider unreachable: ask again next run
-    if (intent?.status === 'succeeded') {
-      confirmed += await deps.db.transaction().execute((trx) => applyPaymentSucceeded(trx, deps, checkout.id, 'reconciliation'))
-      continue
-    }
-    if (intent?.status === 'processing') continue
-    if (intent && intent.status !== 'canceled') await deps.gateway.cancelIntent(intent.id).catch(() => {})
-    cancelled += await deps.db.transaction().execute(async (trx) => {
-      const orders = await trx.selectFrom('orders').select(['id', 'status', 'paymentStatus', 'totalAmount', 'refundedAmount', 'workspaceId', 'checkoutId'])
-        .where('checkoutId', '=', checkout.id).where('status', '=', 'pending').orderBy('id').forUpdate().execute()
-      for (const order of orders) await transitionOrder(trx, deps, order, 'cancelled', 'system', null, 'payment not received within 30 minutes')
-      return orders.length
-    })
-  }
-  return { confirmed, cancelled }
 }

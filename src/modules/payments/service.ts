@@ -1,16 +1,34 @@
 import type { Deps } from '../../platform/deps.ts'
 import { NotFound } from '../../platform/errors.ts'
-import { applyChargeRefunded, applyPaymentFailed, applyPaymentSucceeded } from '../orders/service.ts'
-import type { PaymentEvent } from './gateway.ts'
+import type { OrderDeps } from '../orders/service.ts'
+import { executeRefunds } from '../orders/refunds.ts'
+import { applyPaymentFailed, applyPaymentSucceeded, applyProviderState, owedAmount, readProviderState, type PaymentOutcome, type ProviderState } from '../orders/settlement.ts'
+import { createPaymentGateway, type PaymentEvent } from './gateway.ts'
 
 // Provider events, each processed exactly once: the event id is inserted in the same
 // transaction as the event's effect, so a redelivered or concurrent copy finds it there and
-// does nothing. Effects are order-independent: a failure never overwrites a success.
+// does nothing. Effects are order-independent: a failure never overwrites a success; a
+// payment is applied once per checkout and only for the amount and currency it owes; a
+// refund event re-reads the intent and its refunds from the provider (it may arrive before
+// the payment's own event), and each provider refund is recorded once by its id.
 
-export async function processPaymentEvent (deps: Deps, event: PaymentEvent): Promise<{ duplicate: boolean }> {
+export async function processPaymentEvent (deps: OrderDeps, event: PaymentEvent): Promise<{ duplicate: boolean }> {
   const object = event.data.object
   const intentId = object.object === 'charge' ? object.payment_intent ?? null : object.id
-  return deps.db.transaction().execute(async (trx) => {
+  let state: ProviderState | null = null
+  if ((event.type === 'charge.refunded' || event.type === 'payment_intent.succeeded') && intentId) {
+    const seen = await deps.db.selectFrom('paymentEvents').select('id').where('id', '=', event.id).executeTakeFirst()
+    if (seen) return { duplicate: true }
+    const ours = await deps.db.selectFrom('checkouts').select(['id', 'amountReceived']).where('paymentIntentId', '=', intentId).executeTakeFirst()
+    // When the order of events is unclear (a refund event; a payment that is not exactly what
+    // is owed now, e.g. captured before a cancel lowered the intent), Stripe's own state is read.
+    // Read before the transaction (no row lock held over a network call); a failure answers
+    // 5xx without recording the event, so the provider delivers it again.
+    const unclear = event.type === 'charge.refunded' ||
+      (ours?.amountReceived === null && object.amount_received !== await owedAmount(deps.db, ours.id))
+    if (ours && unclear) state = await readProviderState(deps.gateway, intentId)
+  }
+  const result = await deps.db.transaction().execute(async (trx): Promise<{ duplicate: boolean, outcome?: PaymentOutcome }> => {
     const recorded = await trx.insertInto('paymentEvents')
       .values({ id: event.id, type: event.type, paymentIntentId: intentId, receivedAt: deps.clock.now() })
       .onConflict((oc) => oc.column('id').doNothing())
@@ -24,24 +42,35 @@ export async function processPaymentEvent (deps: Deps, event: PaymentEvent): Pro
       deps.log.info({ eventId: event.id, type: event.type }, 'payment event for no checkout of ours; recorded and ignored')
       return { duplicate: false }
     }
-    if (event.type === 'payment_intent.succeeded') await applyPaymentSucceeded(trx, deps, checkout.id, `payment ${intentId}`)
-    else if (event.type === 'payment_intent.payment_failed') await applyPaymentFailed(trx, deps, checkout.id)
-    else if (event.type === 'charge.refunded') await applyChargeRefunded(trx, deps, checkout.id, object.amount_refunded ?? 0)
+    if (event.type === 'payment_intent.succeeded') {
+      const source = `payment ${intentId}`
+      if (state?.intent.status === 'succeeded') return { duplicate: false, outcome: await applyProviderState(trx, deps, checkout.id, state, event.id, source) }
+      const outcome = await applyPaymentSucceeded(trx, deps, checkout.id, {
+        intentId: intentId!, amountReceived: object.amount_received, currency: object.currency, eventId: event.id, source, ...(state ? { providerAgrees: false } : {})
+      })
+      return { duplicate: false, outcome }
+    }
+    if (event.type === 'payment_intent.payment_failed') await applyPaymentFailed(trx, deps, checkout.id)
+    else if (event.type === 'charge.refunded' && state) return { duplicate: false, outcome: await applyProviderState(trx, deps, checkout.id, state, event.id) }
     return { duplicate: false }
   })
+  // Refunds of shares the payment covered for cancelled orders; one that fails here is retried by the job.
+  if (result.outcome) await executeRefunds(deps, result.outcome.refundIds)
+  return { duplicate: result.duplicate }
 }
 
 /**
  * The local simulator (no Stripe credentials, never in production): settles a checkout through
- * the very code path of a verified webhook event.
+ * the very code path of a verified webhook event, paying what the checkout owes now.
  */
 export async function simulatePayment (deps: Deps, checkoutId: string, outcome: 'succeed' | 'fail'): Promise<{ duplicate: boolean }> {
-  const checkout = await deps.db.selectFrom('checkouts').select(['paymentIntentId', 'provider']).where('id', '=', checkoutId).executeTakeFirst()
+  const checkout = await deps.db.selectFrom('checkouts').select(['paymentIntentId', 'provider', 'currency']).where('id', '=', checkoutId).executeTakeFirst()
   if (!checkout || checkout.provider !== 'simulator' || !checkout.paymentIntentId) throw NotFound('simulated checkout')
   const type = outcome === 'succeed' ? 'payment_intent.succeeded' : 'payment_intent.payment_failed'
-  return processPaymentEvent(deps, {
+  const owed = await owedAmount(deps.db, checkoutId)
+  return processPaymentEvent({ ...deps, gateway: createPaymentGateway(deps.config) }, {
     id: `evt_sim_${deps.random.token(12)}`,
     type,
-    data: { object: { id: checkout.paymentIntentId, object: 'payment_intent', metadata: { checkoutId } } }
+    data: { object: { id: checkout.paymentIntentId, object: 'payment_intent', amount: owed, amount_received: outcome === 'succeed' ? owed : 0, currency: checkout.currency, metadata: { checkoutId } } }
   })
 }

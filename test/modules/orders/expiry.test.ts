@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ManualClock } from '../../../src/platform/clock.ts'
 import { eventually } from '../../helpers/app.ts'
-import { deliver, intentEvent, ordersOf, outboxCount, paymentEnv, placedCheckout, stockOf } from '../../helpers/payments.ts'
+import { ordersOf, outboxCount, payAndNotify, paymentEnv, placedCheckout, stockOf } from '../../helpers/payments.ts'
 
 // The order-expiry job, run by the worker: after 30 minutes without a payment webhook it asks
 // Stripe (here its double) for the intent's real status before cancelling anything.
@@ -14,11 +14,11 @@ t.test('reconciliation: the expiry job confirms a payment whose webhook was lost
   const processing = await placedCheckout(env)
   const paidInTime = await placedCheckout(env)
   const unpaidStockBefore = await stockOf(env, unpaid.variants)
-  await deliver(env, stripe.signedEvent(intentEvent('payment_intent.succeeded', paidInTime.intentId)))
+  await payAndNotify(env, stripe, paidInTime.intentId)
   clock.advance(20 * 60_000)
   const recent = await placedCheckout(env)
 
-  stripe.setIntentStatus(lostWebhook.intentId, 'succeeded')
+  stripe.pay(lostWebhook.intentId) // its webhook never arrives
   stripe.setIntentStatus(processing.intentId, 'processing')
 
   const runJob = async () => {
@@ -70,4 +70,25 @@ t.test('a provider that cannot be reached leaves the orders for the next run', a
   const result = await eventually(async () => (await job.isCompleted()) && (await env.app.queues['order-expiry'].getJob(job.id!))?.returnvalue, 30_000)
   t.same(result, { confirmed: 0, cancelled: 0 })
   t.same((await ordersOf(env, placed.checkoutId)).map((o) => o.status), ['pending', 'pending'], 'not cancelled on a guess')
+})
+
+t.test('a refund left pending (a crash after its commit) is asked of Stripe by the job, once', async (t) => {
+  const clock = new ManualClock()
+  const { env, stripe } = await paymentEnv(t, { clock, worker: true })
+  const placed = await placedCheckout(env)
+  await payAndNotify(env, stripe, placed.intentId)
+  const order = (await ordersOf(env, placed.checkoutId))[0]!
+  const refundId = env.app.random.uuid()
+  await env.app.db.insertInto('refunds').values({ id: refundId, orderId: order.id, amount: 700, status: 'pending', reason: 'order cancelled', createdBy: null, createdAt: clock.now(), updatedAt: clock.now() }).execute()
+  clock.advance(2 * 60_000)
+  const runJob = async () => {
+    const job = await env.app.queues['order-expiry'].add('expire', {})
+    return eventually(async () => (await job.isCompleted()) && (await env.app.queues['order-expiry'].getJob(job.id!))?.returnvalue)
+  }
+  await runJob()
+  await runJob()
+  const refund = await env.app.db.selectFrom('refunds').select(['status', 'providerRefundId']).where('id', '=', refundId).executeTakeFirstOrThrow()
+  t.equal(refund.status, 'succeeded')
+  t.same(stripe.refunds.map((r) => [r.amount, r.metadata.refundId]), [[700, refundId]], 'one refund at Stripe, carrying our id')
+  t.match((await ordersOf(env, placed.checkoutId)).find((o) => o.id === order.id), { refundedAmount: 700, paymentStatus: 'partially_refunded' })
 })

@@ -3,7 +3,7 @@ import { ManualClock } from '../../../src/platform/clock.ts'
 import type { TestEnv } from '../../helpers/app.ts'
 import { createUser, login } from '../../helpers/auth.ts'
 import { addToCart, approvedStore, checkout, createProduct, shopper, type Shopper, type Store } from '../../helpers/commerce.ts'
-import { deliver, intentEvent, outboxCount, paymentEnv, stockOf } from '../../helpers/payments.ts'
+import { outboxCount, payAndNotify, paymentEnv, stockOf } from '../../helpers/payments.ts'
 import type { StripeDouble } from '../../helpers/stripe-double.ts'
 
 type Status = 'pending' | 'confirmed' | 'shipped' | 'delivered' | 'cancelled'
@@ -36,8 +36,7 @@ const cancelOwn = (s: Shop, order: Placed) =>
   s.env.app.inject({ method: 'POST', url: `/orders/${order.id}/cancel`, headers: order.buyer.session.headers, payload: { reason: 'changed my mind' } })
 
 async function pay (s: Shop, order: Placed): Promise<void> {
-  const res = await deliver(s.env, s.stripe.signedEvent(intentEvent('payment_intent.succeeded', order.intentId)))
-  if (res.statusCode !== 200) throw new Error(res.body)
+  await payAndNotify(s.env, s.stripe, order.intentId)
 }
 
 /** A new order of `quantity` items, driven through the real routes to `status`. */

@@ -1,11 +1,11 @@
 import t from 'tap'
 import { eventually } from '../../helpers/app.ts'
-import { deliver, intentEvent, ordersOf, outboxCount, paymentEnv, placedCheckout } from '../../helpers/payments.ts'
+import { deliver, intentEvent, ordersOf, outboxCount, payAndNotify, paymentEnv, placedCheckout } from '../../helpers/payments.ts'
 
 t.test('unsigned, wrongly signed, tampered and stale webhooks get 400 and change nothing', async (t) => {
   const { env, stripe } = await paymentEnv(t)
   const placed = await placedCheckout(env)
-  const event = intentEvent('payment_intent.succeeded', placed.intentId)
+  const event = stripe.pay(placed.intentId)
 
   const unsigned = await deliver(env, { payload: JSON.stringify(event) })
   t.equal(unsigned.statusCode, 400)
@@ -38,7 +38,7 @@ t.test('unsigned, wrongly signed, tampered and stale webhooks get 400 and change
 t.test('a signed payment_intent.succeeded confirms and pays every order of the checkout, one email each', async (t) => {
   const { env, stripe } = await paymentEnv(t, { smtp: true, worker: true })
   const placed = await placedCheckout(env)
-  const res = await deliver(env, stripe.signedEvent(intentEvent('payment_intent.succeeded', placed.intentId)))
+  const res = await deliver(env, stripe.signedEvent(stripe.pay(placed.intentId)))
   t.equal(res.statusCode, 200)
   t.same(res.json(), { received: true, duplicate: false })
 
@@ -60,7 +60,8 @@ t.test('a signed payment_intent.succeeded confirms and pays every order of the c
 t.test('the same event ten times at once: one transition, one email', async (t) => {
   const { env, stripe } = await paymentEnv(t, { smtp: true, worker: true })
   const placed = await placedCheckout(env)
-  const signed = stripe.signedEvent(intentEvent('payment_intent.succeeded', placed.intentId, 'evt_same_one'))
+  const paid = stripe.pay(placed.intentId)
+  const signed = stripe.signedEvent({ ...paid, id: 'evt_same_one' })
   const results = await Promise.all(Array.from({ length: 10 }, () => deliver(env, signed)))
   t.ok(results.every((r) => r.statusCode === 200), 'every copy is acknowledged (Stripe must not retry)')
   t.equal(results.filter((r) => r.json().duplicate === false).length, 1, 'one copy was processed')
@@ -75,7 +76,7 @@ t.test('the same event ten times at once: one transition, one email', async (t) 
   t.equal(env.smtp!.messages.filter((m) => /^Payment received/.test(m.subject)).length, 2, 'no duplicate email')
 
   // A different event for the same intent (Stripe can send one twice under two ids) is harmless too.
-  const again = await deliver(env, stripe.signedEvent(intentEvent('payment_intent.succeeded', placed.intentId)))
+  const again = await deliver(env, stripe.signedEvent({ ...paid, id: 'evt_same_two' }))
   t.same(again.json(), { received: true, duplicate: false })
   t.equal(await outboxCount(env, 'payment-confirmed'), 2, 'an already paid order is not confirmed again')
 })
@@ -83,32 +84,32 @@ t.test('the same event ten times at once: one transition, one email', async (t) 
 t.test('payment_failed after succeeded changes nothing; before it, marks the orders failed; success still wins', async (t) => {
   const { env, stripe } = await paymentEnv(t)
   const paidFirst = await placedCheckout(env)
-  await deliver(env, stripe.signedEvent(intentEvent('payment_intent.succeeded', paidFirst.intentId)))
+  await payAndNotify(env, stripe, paidFirst.intentId)
   const late = await deliver(env, stripe.signedEvent(intentEvent('payment_intent.payment_failed', paidFirst.intentId)))
   t.equal(late.statusCode, 200)
   t.same((await ordersOf(env, paidFirst.checkoutId)).map((o) => [o.status, o.paymentStatus]), [['confirmed', 'paid'], ['confirmed', 'paid']], 'a late failure never overwrites paid')
 
   const failedFirst = await placedCheckout(env)
-  await deliver(env, stripe.signedEvent(intentEvent('payment_intent.payment_failed', failedFirst.intentId)))
+  await deliver(env, stripe.signedEvent(stripe.failPayment(failedFirst.intentId)))
   t.same((await ordersOf(env, failedFirst.checkoutId)).map((o) => [o.status, o.paymentStatus]), [['pending', 'failed'], ['pending', 'failed']], 'a failure marks them failed')
-  await deliver(env, stripe.signedEvent(intentEvent('payment_intent.succeeded', failedFirst.intentId)))
+  await payAndNotify(env, stripe, failedFirst.intentId)
   t.same((await ordersOf(env, failedFirst.checkoutId)).map((o) => [o.status, o.paymentStatus]), [['confirmed', 'paid'], ['confirmed', 'paid']], 'a retry that succeeds confirms them')
 
   const unknown = await deliver(env, stripe.signedEvent(intentEvent('payment_intent.succeeded', 'pi_not_ours')))
   t.equal(unknown.statusCode, 200, 'an event for an intent that is not ours is acknowledged and ignored')
 })
 
-t.test('charge.refunded for the whole charge marks the checkout\'s orders refunded', async (t) => {
+t.test('charge.refunded applies the provider\'s refunds, partial or whole', async (t) => {
   const { env, stripe } = await paymentEnv(t)
   const placed = await placedCheckout(env)
-  await deliver(env, stripe.signedEvent(intentEvent('payment_intent.succeeded', placed.intentId)))
+  await payAndNotify(env, stripe, placed.intentId)
   const total = (await ordersOf(env, placed.checkoutId)).reduce((sum, o) => sum + o.totalAmount, 0)
-  const partial = { id: 'evt_charge_partial', object: 'event', type: 'charge.refunded', data: { object: { id: 'ch_1', object: 'charge', payment_intent: placed.intentId, amount_refunded: total - 1 } } }
-  await deliver(env, stripe.signedEvent(partial))
-  t.same((await ordersOf(env, placed.checkoutId)).map((o) => o.paymentStatus), ['paid', 'paid'], 'a partial charge refund cannot be split over orders: left as it is')
-  const whole = { ...partial, id: 'evt_charge_whole', data: { object: { ...partial.data.object, amount_refunded: total } } }
-  await deliver(env, stripe.signedEvent(whole))
-  const orders = await ordersOf(env, placed.checkoutId)
+  await deliver(env, stripe.signedEvent(stripe.refundAtProvider(placed.intentId, total - 1)))
+  let orders = await ordersOf(env, placed.checkoutId)
+  t.equal(orders.reduce((sum, o) => sum + o.refundedAmount, 0), total - 1, 'a partial refund at the provider is spread over the orders')
+  t.same(orders.map((o) => o.paymentStatus).sort(), ['partially_refunded', 'refunded'])
+  await deliver(env, stripe.signedEvent(stripe.refundAtProvider(placed.intentId)))
+  orders = await ordersOf(env, placed.checkoutId)
   t.same(orders.map((o) => o.paymentStatus), ['refunded', 'refunded'])
   t.ok(orders.every((o) => o.refundedAmount === o.totalAmount))
 })
