@@ -14,13 +14,15 @@ import redis from './platform/redis.ts'
 import queues from './platform/queues.ts'
 import storage from './platform/storage.ts'
 import principal from './platform/principal.ts'
-import security from './platform/security.ts'
+import security, { fastifyTrustProxy } from './platform/security.ts'
 import idempotency from './platform/idempotency.ts'
 import docs from './platform/docs.ts'
 import health from './platform/health.ts'
 import files from './platform/files.ts'
 import type { Deps } from './platform/deps.ts'
 import { sharedSchemas } from './schemas.ts'
+import { jsonLimitsAjvPlugin } from './platform/schema-types.ts'
+import { redisScripts } from './redis-scripts.ts'
 import authGuard from './modules/auth/guard.ts'
 import auth from './modules/auth/index.ts'
 import sessions from './modules/sessions/index.ts'
@@ -59,6 +61,17 @@ function generateRequestId (given: string | string[] | undefined): string {
   return `${requestIdPrefix}-${requestCounter.toString(36)}`
 }
 
+/**
+ * The path, and the names of the query parameters without their values: queries carry search
+ * terms (an admin looking a user up by email) and other personal data that logs must not keep.
+ */
+function loggedUrl (url: string): string {
+  const at = url.indexOf('?')
+  if (at < 0) return url
+  const names = [...new URLSearchParams(url.slice(at + 1)).keys()]
+  return `${url.slice(0, at)}?${names.map((name) => `${encodeURIComponent(name)}=…`).join('&')}`
+}
+
 /** One line per request, when it completes; the 'incoming request' line only at debug. */
 class RequestLog extends LogController {
   /** Health probes are not logged: load balancers call them every few seconds. */
@@ -67,12 +80,12 @@ class RequestLog extends LogController {
   }
 
   override incomingRequest (request: FastifyRequest): void {
-    if (!this.isLogDisabled(request)) request.log.debug({ method: request.method, url: request.url }, 'incoming request')
+    if (!this.isLogDisabled(request)) request.log.debug({ method: request.method, url: loggedUrl(request.url) }, 'incoming request')
   }
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return
-    const line = { method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime * 10) / 10 }
+    const line = { method: request.method, url: loggedUrl(request.url), statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime * 10) / 10 }
     if (error) reply.log.error({ ...line, err: error }, 'request errored')
     else reply.log.info(line, 'request completed')
   }
@@ -123,16 +136,16 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     genReqId: (req) => generateRequestId(req.headers['x-request-id']),
     logController: new RequestLog({ requestIdLogLabel: 'requestId' }),
     childLoggerFactory: lazyChildLoggerFactory,
-    // A hop count is valid for Fastify (proxy-addr) though its types omit it.
-    trustProxy: config.trustProxy as boolean | string,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    trustProxy: fastifyTrustProxy(config.trustProxy),
+    // The x-json-limits keyword bounds free-form JSON (schema-types.ts FreeFormObject).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true }, plugins: [jsonLimitsAjvPlugin] },
     schemaController: { compilersFactory: { buildValidator: buildBodyStrictValidator } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(core, { config, clock: options.clock ?? systemClock, random: options.random ?? systemRandom })
   await app.register(errors)
   await app.register(db, { onQuery: options.onQuery })
-  await app.register(redis)
+  await app.register(redis, { scripts: redisScripts })
   await app.register(queues)
   await app.register(storage)
   await app.register(deps)

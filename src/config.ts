@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { isIP } from 'node:net'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
@@ -33,9 +34,10 @@ const Env = Type.Object({
   UPLOAD_DIR: Type.Optional(Type.String({ minLength: 1, description: 'a folder path' })),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, default: 5 * 1024 * 1024, description: 'an integer of bytes, at least 1024' }),
   CORS_ORIGINS: Type.String({ default: 'http://localhost:3000', description: 'comma-separated http(s) origins' }),
-  TRUST_PROXY: Type.String({ default: 'false', description: 'true, false, a hop count or a comma-separated list of addresses' }),
+  TRUST_PROXY: Type.String({ default: 'false', description: 'false, a hop count or a comma-separated list of addresses/CIDRs (or true outside production)' }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per client IP' }),
   AUTH_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20, description: 'sign-in, sign-up and code requests per minute per client IP' }),
+  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 120000, default: 3000, description: 'milliseconds, 0-120000' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
     default: 'info', description: 'a pino level'
   })
@@ -71,12 +73,19 @@ export interface Config {
   uploadDir: string
   uploadMaxBytes: number
   corsOrigins: string[]
-  trustProxy: boolean | number | string
+  /**
+   * Whose X-Forwarded-For to believe: nobody (false), the nearest n hops, the listed proxy
+   * addresses/CIDRs (or proxy-addr's names loopback, linklocal, uniquelocal), or anyone
+   * (true: development only, since any client could then choose its own address).
+   */
+  trustProxy: boolean | number | string[]
   rateLimitMax: number
   authRateLimitMax: number
   logLevel: LogLevel
   /** How often the worker moves outbox rows to their queues. */
   outboxIntervalMs: number
+  /** On SIGTERM, how long readiness answers 503 before the listener closes (load balancers see it leave). */
+  shutdownDrainMs: number
 }
 
 export class ConfigError extends Error {}
@@ -134,11 +143,33 @@ function checkUrl (name: string, value: string | undefined, protocols: string[])
   if (!protocols.includes(url.protocol)) fail(name, `must be a URL starting with ${expected} (got ${url.protocol}//)`)
 }
 
-function parseTrustProxy (value: string): boolean | number | string {
-  if (value === 'true') return true
-  if (value === 'false') return false
-  if (/^\d+$/.test(value)) return Number(value)
-  return value
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+function isProxyAddress (entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true
+  const [address, prefix, extra] = entry.split('/')
+  const version = isIP(address ?? '')
+  if (version === 0 || extra !== undefined) return false
+  if (prefix === undefined) return true
+  // Not /0: that trusts every address (like `true`), and proxy-addr throws on it when the app starts.
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (version === 4 ? 32 : 128)
+}
+
+function parseTrustProxy (value: string, production: boolean): boolean | number | string[] {
+  const trimmed = value.trim()
+  if (trimmed === 'true') {
+    // proxy-addr would take every X-Forwarded-For entry as a proxy: any client picks its own IP
+    // (and so its rate-limit key and its recorded address).
+    if (production) fail('TRUST_PROXY', 'must not be true in production: it believes any client\'s X-Forwarded-For; list your proxies\' addresses/CIDRs or give a hop count')
+    return true
+  }
+  if (trimmed === 'false') return false
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) === 0 ? false : Number(trimmed)
+  const entries = trimmed.split(',').map((entry) => entry.trim())
+  if (entries.length === 0 || !entries.every(isProxyAddress)) {
+    fail('TRUST_PROXY', `must be false, a hop count or a comma-separated list of addresses/CIDRs (got "${value}")`)
+  }
+  return entries
 }
 
 // Placeholders shipped in .env.example; production must not run with them.
@@ -225,12 +256,21 @@ export function loadConfig (source: Record<string, string | undefined> = process
     uploadDir: resolve(env.UPLOAD_DIR ?? join(dataDir, 'uploads')),
     uploadMaxBytes: env.UPLOAD_MAX_BYTES,
     corsOrigins,
-    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY, production),
     rateLimitMax: env.RATE_LIMIT_MAX,
     authRateLimitMax: env.AUTH_RATE_LIMIT_MAX,
     logLevel: env.LOG_LEVEL,
-    outboxIntervalMs: 1000
+    outboxIntervalMs: 1000,
+    shutdownDrainMs: env.SHUTDOWN_DRAIN_MS
   }
+}
+
+/**
+ * NODE_ENV alone (the environment's, else `.env`'s), for tools that must refuse an environment
+ * before anything else is validated or opened.
+ */
+export function nodeEnvOf (source: Record<string, string | undefined> = process.env): string {
+  return source.NODE_ENV || readDotenv().NODE_ENV || 'development'
 }
 
 /** For process entry points: a bad environment ends the process with one line on stderr. */

@@ -2,9 +2,11 @@ import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import helmet, { type HelmetOptions } from 'helmet'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isIPv6 } from 'node:net'
 import cors from '@fastify/cors'
 import jwt from '@fastify/jwt'
 import rateLimit from '@fastify/rate-limit'
+import type { Config } from '../config.ts'
 import { AppError, notFoundHandler } from './errors.ts'
 
 // Headers, CORS, JWT and Redis-backed rate limits, in one place. Cookies are handled by the
@@ -26,13 +28,55 @@ export function helmetHeaders (options: HelmetOptions): Record<string, string> {
 }
 
 /**
- * Requests to routes marked `limitedPerSession` that carry credentials are limited per session
- * by the authentication check (one round trip either way); a forged credential there fails
- * before touching Redis. Anonymous requests, and public routes, are limited per IP.
+ * Requests to routes marked `limitedPerSession` whose credentials the authentication check has
+ * verified (it runs first on those routes) are limited per session by that check. Everything
+ * else is limited per IP: public routes, anonymous callers, and a request that merely carries
+ * an Authorization header or a cookie (the check counts the ones it refuses here before
+ * answering 401), so forged credentials buy no exemption.
  */
 function limitedElsewhere (request: FastifyRequest): boolean {
-  return request.routeOptions.config?.limitedPerSession === true &&
-    (request.headers.authorization !== undefined || request.headers.cookie !== undefined)
+  return request.principal !== null && request.routeOptions.config?.limitedPerSession === true
+}
+
+/**
+ * The client a per-IP limit counts: an IPv4 address (also written IPv4-mapped), or an IPv6
+ * /64, the block one subscriber is given, so rotating through its addresses buys nothing.
+ */
+export function rateLimitedClient (ip: string): string {
+  if (!ip.includes(':')) return ip
+  const address = ip.split('%')[0]!.toLowerCase()
+  if (!isIPv6(address)) return ip
+  // A trailing dotted quad is the last two groups.
+  const hex = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) =>
+    `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`)
+  const [head = '', tail] = hex.split('::')
+  const part = (s: string) => s === '' ? [] : s.split(':').map((g) => parseInt(g, 16))
+  const groups = tail === undefined
+    ? part(head)
+    : [...part(head), ...Array<number>(8 - part(head).length - part(tail).length).fill(0), ...part(tail)]
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return [groups[6]! >> 8, groups[6]! & 255, groups[7]! >> 8, groups[7]! & 255].join('.')
+  }
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`
+}
+
+/**
+ * Fastify's `trustProxy` for TRUST_PROXY. A hop count becomes a function: Fastify 5 reads a
+ * bare number as "trust nobody" (it cannot check the peer), so "the nearest n hops are ours"
+ * has to be said explicitly, and holds only where clients cannot reach the API directly.
+ */
+export function fastifyTrustProxy (setting: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting !== 'number') return setting
+  return (_address, hop) => hop < setting
+}
+
+/**
+ * Whether the request came through a trusted proxy: its peer is one and it forwarded the
+ * client's address. Only then are headers the proxy or CDN adds (location) believed.
+ */
+export function cameThroughTrustedProxy (request: FastifyRequest): boolean {
+  // `ips` is the peer followed by the forwarded addresses believed (set only with trustProxy).
+  return (request.ips?.length ?? 0) > 1
 }
 
 export default fp(async (app) => {
@@ -77,6 +121,8 @@ export default fp(async (app) => {
   await app.register(cors, {
     origin: config.corsOrigins,
     credentials: true,
+    // @fastify/cors allows only GET, HEAD and POST unless told: browser apps call every route.
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     exposedHeaders: ['x-request-id', 'retry-after', 'idempotent-replayed'],
     maxAge: 600
   })
@@ -98,7 +144,7 @@ export default fp(async (app) => {
     redis: app.redis,
     nameSpace: 'rl:',
     // Keyed by a keyed hash of the IP: no client address sits in a Redis key name.
-    keyGenerator: (request) => ipKey(request.ip),
+    keyGenerator: (request) => ipKey(rateLimitedClient(request.ip)),
     allowList: limitedElsewhere,
     // Redis down must not take the API down with it; health checks report the outage.
     skipOnError: true,
