@@ -16,8 +16,8 @@ import { appendHook } from '../../platform/route-hooks.ts'
 // limited per session in the same round trip: on routes that require a sign-in this check runs
 // before the per-IP limiter, which skips a request only once the check accepted it; a request it
 // refuses is counted against its IP first, so forged headers or cookies buy no exemption.
-// On 'optional' routes an ended, expired or forged token makes the caller anonymous (and its
-// stale cookies are cleared), so a browser holding one can always sign in again.
+// On 'optional' routes an ended, expired or forged token makes the caller anonymous, so a browser
+// holding one can always sign in again; on every route its stale cookies are expired in the answer.
 
 export type AuthMode = 'user' | 'admin' | 'optional'
 
@@ -62,10 +62,11 @@ export default fp(async (app) => {
       const found = findAccessToken(request)
       /** Credentials that fail: anonymous where that is allowed, else counted per IP and refused. */
       async function refuse (error: AppError, staleCookies: 'access' | 'all'): Promise<void> {
-        if (mode === 'optional') {
-          if (found?.viaCookie) reply.header('set-cookie', staleCookieHeaders(app.config, staleCookies))
-          return
-        }
+        // Stale cookies are expired whether or not the route goes on anonymously: a browser
+        // cannot drop HttpOnly cookies itself, so a refusal that kept them (a logout with an
+        // ended session, /auth/me) would leave it sending dead credentials.
+        if (found?.viaCookie) reply.header('set-cookie', staleCookieHeaders(app.config, staleCookies))
+        if (mode === 'optional') return
         await limitPerIp.call(app, request as never, reply as never)
         throw error
       }

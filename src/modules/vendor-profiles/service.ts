@@ -58,7 +58,14 @@ async function liveProfile (deps: Deps, id: string, trx?: Trx): Promise<ProfileR
 /** A profile as the caller may see it: a hidden one is as absent as a missing one (404). */
 async function visibleProfile (deps: Deps, id: string, principal: Principal | null): Promise<ProfileRow> {
   const row = await liveProfile(deps, id)
-  if (!row || (row.reviewStatus !== 'approved' && !isPrivileged(principal, row))) throw NotFound('vendor profile')
+  if (!row) throw NotFound('vendor profile')
+  if (isPrivileged(principal, row)) return row
+  // Public: approved, and its vendor an active, not deleted user (a suspended or deleted
+  // vendor's profile leaves public view with their products).
+  const owner = row.reviewStatus === 'approved'
+    ? await deps.db.selectFrom('users').select('id').where('id', '=', row.userId).where('status', '=', 'active').where('deletedAt', 'is', null).executeTakeFirst()
+    : undefined
+  if (!owner) throw NotFound('vendor profile')
   return row
 }
 
@@ -119,6 +126,7 @@ export async function listProfiles (deps: Deps, principal: Principal | null, que
     if (query.reviewStatus) q = q.where('reviewStatus', '=', query.reviewStatus)
   } else {
     q = q.where('reviewStatus', '=', 'approved')
+      .where('userId', 'in', (eb) => eb.selectFrom('users').select('users.id').where('users.status', '=', 'active').where('users.deletedAt', 'is', null))
   }
   if (query.q) {
     const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`

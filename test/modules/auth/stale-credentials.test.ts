@@ -101,3 +101,26 @@ t.test('a refresh with a dead refresh cookie is refused and the auth cookies are
   t.equal(bodyToken.statusCode, 401)
   t.same(expiredCookies(bodyToken), [], 'a body token touches no cookie')
 })
+
+t.test('routes that require a sign-in refuse a stale cookie and expire it, so logout and /auth/me never leave a browser stuck with it', async (t) => {
+  const env = await createTestEnv(t)
+  const user = await createUser(env)
+  const res = await env.app.inject({ method: 'POST', url: '/auth/login', payload: { email: user.email, password: user.password!, mode: 'cookie' } })
+  const cookies = Object.fromEntries(res.cookies.map((c) => [c.name, c.value]))
+  const cookie = `access_token=${cookies.access_token}; refresh_token=${cookies.refresh_token}; csrf_token=${cookies.csrf_token}`
+  const headers = { cookie, 'x-csrf-token': cookies.csrf_token! }
+  t.equal((await env.app.inject({ method: 'POST', url: '/auth/logout', headers })).statusCode, 204)
+
+  for (const [method, url] of [['POST', '/auth/logout'], ['POST', '/auth/logout-all'], ['GET', '/auth/me'], ['GET', '/sessions']] as const) {
+    const stale = await env.app.inject({ method, url, headers })
+    t.equal(stale.statusCode, 401, `${method} ${url}: still refused`)
+    t.equal(stale.json().code, 'SESSION_ENDED')
+    t.same(expiredCookies(stale).sort(), ['access_token', 'csrf_token', 'refresh_token'], `${method} ${url}: the dead cookies are expired`)
+  }
+  const forged = await env.app.inject({ method: 'GET', url: '/auth/me', headers: { cookie: 'access_token=forged' } })
+  t.equal(forged.statusCode, 401)
+  t.ok(expiredCookies(forged).includes('access_token'), 'a forged cookie is expired too')
+  const bearerStale = await env.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(cookies.access_token!) })
+  t.equal(bearerStale.statusCode, 401)
+  t.same(expiredCookies(bearerStale), [], 'a bearer caller\'s cookies are not touched')
+})

@@ -158,3 +158,26 @@ t.test('a suspended vendor\'s lines already in a cart show as unavailable and le
   t.equal(placed.statusCode, 201, placed.body)
   t.same(placed.json().total, { amount: 2000, currency: 'usd' }, 'checkout charges what the cart showed')
 })
+
+t.test('a suspended or deleted vendor\'s profile leaves public view with their products; admins still see it', async (t) => {
+  const env = await createTestEnv(t)
+  const store = await approvedStore(env)
+  const admin = await login(env.app, (await createUser(env, { type: 'admin' })).email)
+  const customer = await login(env.app, (await createUser(env)).email)
+  const profile = await env.app.db.selectFrom('vendorProfiles').select('id').where('userId', '=', store.ownerId).executeTakeFirstOrThrow()
+  const views = async (headers: Record<string, string>) => [
+    (await env.app.inject({ method: 'GET', url: `/vendor-profiles/${profile.id}`, headers })).statusCode,
+    (await env.app.inject({ method: 'GET', url: `/vendor-profiles/by-user/${store.ownerId}`, headers })).statusCode,
+    (await env.app.inject({ method: 'GET', url: '/vendor-profiles', headers })).json().items.map((p: { id: string }) => p.id)
+  ]
+  t.same(await views({}), [200, 200, [profile.id]], 'public while the vendor is active')
+  const suspended = await env.app.inject({ method: 'PATCH', url: `/users/${store.ownerId}/status`, headers: admin.headers, payload: { status: 'suspended' } })
+  t.equal(suspended.statusCode, 200)
+  t.same(await views({}), [404, 404, []], 'hidden from anonymous callers once suspended')
+  t.same(await views(customer.headers), [404, 404, []], 'and from customers')
+  t.same(await views(admin.headers), [200, 200, [profile.id]], 'admins still see it')
+  await env.app.inject({ method: 'PATCH', url: `/users/${store.ownerId}/status`, headers: admin.headers, payload: { status: 'active' } })
+  t.same(await views({}), [200, 200, [profile.id]], 'back once active')
+  t.equal((await env.app.inject({ method: 'DELETE', url: `/users/${store.ownerId}`, headers: admin.headers })).statusCode, 204)
+  t.same(await views({}), [404, 404, []], 'hidden once the vendor is deleted')
+})
