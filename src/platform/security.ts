@@ -119,7 +119,9 @@ export default fp(async (app) => {
   })
 
   await app.register(cors, {
-    origin: config.corsOrigins,
+    // Decided per request: a foreign origin gets no CORS headers at all (its preflight is a plain
+    // 404), not the method and credential allowances the list form sends every preflight.
+    origin: (origin, callback) => callback(null, origin !== undefined && config.corsOrigins.includes(origin)),
     credentials: true,
     // @fastify/cors allows only GET, HEAD and POST unless told: browser apps call every route.
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],

@@ -30,4 +30,16 @@ t.test('the CORS preflight allows every method for an allowed origin, and nothin
     method: 'OPTIONS', url: '/users/me', headers: { origin: 'https://evil.example', 'access-control-request-method': 'PATCH' }
   })
   t.equal(foreign.headers['access-control-allow-origin'], undefined, 'a foreign origin gets no allowance')
+  for (const method of ['PUT', 'PATCH', 'DELETE']) {
+    for (const origin of ['https://evil.example', 'null', 'https://shop.example.evil.example']) {
+      const res = await app.inject({ method: 'OPTIONS', url: '/cart', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization' } })
+      t.notOk(Object.keys(res.headers).some((h) => h.startsWith('access-control-')), `${method} from ${origin}: no CORS header at all (${res.statusCode})`)
+    }
+  }
+  const simple = await app.inject({ method: 'GET', url: '/products', headers: { origin: 'https://evil.example' } })
+  t.equal(simple.statusCode, 200, 'a foreign origin\'s simple request is still answered (the browser withholds it)')
+  t.notOk(Object.keys(simple.headers).some((h) => h.startsWith('access-control-')), 'without CORS headers')
+  const allowed = await app.inject({ method: 'GET', url: '/products', headers: { origin: 'https://shop.example' } })
+  t.equal(allowed.headers['access-control-allow-origin'], 'https://shop.example')
+  t.match(String(allowed.headers.vary), /origin/i, 'responses vary by Origin')
 })
