@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import helmet, { type HelmetOptions } from 'helmet'
+import ipaddr from 'ipaddr.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isIPv6 } from 'node:net'
 import cors from '@fastify/cors'
 import jwt from '@fastify/jwt'
 import rateLimit from '@fastify/rate-limit'
@@ -43,21 +43,10 @@ function limitedElsewhere (request: FastifyRequest): boolean {
  * /64, the block one subscriber is given, so rotating through its addresses buys nothing.
  */
 export function rateLimitedClient (ip: string): string {
-  if (!ip.includes(':')) return ip
-  const address = ip.split('%')[0]!.toLowerCase()
-  if (!isIPv6(address)) return ip
-  // A trailing dotted quad is the last two groups.
-  const hex = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) =>
-    `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`)
-  const [head = '', tail] = hex.split('::')
-  const part = (s: string) => s === '' ? [] : s.split(':').map((g) => parseInt(g, 16))
-  const groups = tail === undefined
-    ? part(head)
-    : [...part(head), ...Array<number>(8 - part(head).length - part(tail).length).fill(0), ...part(tail)]
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return [groups[6]! >> 8, groups[6]! & 255, groups[7]! >> 8, groups[7]! & 255].join('.')
-  }
-  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`
+  if (!ip.includes(':') || !ipaddr.isValid(ip)) return ip
+  const address = ipaddr.parse(ip) as ipaddr.IPv6
+  if (address.isIPv4MappedAddress()) return address.toIPv4Address().toString()
+  return `${address.parts.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`
 }
 
 /**
