@@ -1,4 +1,4 @@
-import type { RedisScript } from './platform/redis.ts'
+import { ownedKeyScripts, type RedisScript } from './platform/redis.ts'
 import { limiterScripts } from './platform/limiter.ts'
 import { sessionScripts } from './modules/sessions/store.ts'
 
@@ -6,6 +6,7 @@ import { sessionScripts } from './modules/sessions/store.ts'
 // the API (app.ts), the worker and the scripts define them all when they create their Redis
 // client, before any traffic, never lazily (see RedisScript in platform/redis.ts).
 export const redisScripts: readonly RedisScript[] = [
+  ...ownedKeyScripts,
   ...limiterScripts,
   ...sessionScripts
 ]

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import { Type, type TObject, type TSchema } from '@sinclair/typebox'
 import { Conflict, Unprocessable } from './errors.ts'
 import { appendHook } from './route-hooks.ts'
+import { ownedKeys } from './redis.ts'
 import { Text } from './schema-types.ts'
 
 // SPEC 4: every mutating route accepts an Idempotency-Key; routes with
@@ -25,8 +26,6 @@ const RELEASING = new Set([401, 403, 404, 429])
 /** Storing a completed response is retried in the background for this long (the claim's life). */
 const STORE_RETRY_DELAYS_MS = [100, 200, 400, 800, 1600, 3200]
 const STORE_RETRY_EVERY_MS = 5000
-/** Releases a claim only while it is still this request's. */
-const RELEASE_OWN_CLAIM = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 /** `owner` tells this request's claim from a later one's, so a late release cannot end theirs. */
 interface Claim { state: 'running', fingerprint: string, owner: string }
@@ -149,7 +148,8 @@ export default fp(async (app) => {
     if (pending === null) return payload
     request.idempotency = null
     if (reply.statusCode >= 500 || RELEASING.has(reply.statusCode)) {
-      const release = () => app.redis.eval(RELEASE_OWN_CLAIM, 1, pending.redisKey, pending.claim)
+      // Only while the claim is still this request's.
+      const release = () => ownedKeys(app.redis).deleteIfOwner(pending.redisKey, pending.claim)
       await release().catch(() => keepTrying(request, release))
       return payload
     }

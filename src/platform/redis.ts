@@ -50,6 +50,21 @@ export function withScripts<T extends Redis> (redis: Redis, scripts: readonly Re
   return redis as T
 }
 
+// Keys one owner holds (a job's run lock, an idempotency claim), changed only with the owner's
+// token, so a late release or renewal cannot touch a newer owner's key.
+const IF_OWNER = "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end "
+export const ownedKeyScripts: readonly RedisScript[] = [
+  { name: 'deleteIfOwner', numberOfKeys: 1, lua: IF_OWNER + "return redis.call('DEL', KEYS[1])" },
+  { name: 'expireIfOwner', numberOfKeys: 1, lua: IF_OWNER + "return redis.call('PEXPIRE', KEYS[1], ARGV[2])" }
+]
+
+interface OwnedKeyCommands {
+  deleteIfOwner: (key: string, owner: string) => Promise<number>
+  expireIfOwner: (key: string, owner: string, ttlMs: number) => Promise<number>
+}
+
+export const ownedKeys = (redis: Redis): Redis & OwnedKeyCommands => withScripts(redis, ownedKeyScripts)
+
 /**
  * `api`: our own keys, under REDIS_PREFIX. `queue-producer`: BullMQ queues in the API (fail
  * fast, no key prefix: BullMQ prefixes its own keys). `worker`: BullMQ workers and the relay.

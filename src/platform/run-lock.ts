@@ -1,18 +1,17 @@
 import type { Redis } from 'ioredis'
+import { ownedKeys } from './redis.ts'
 
 // One run at a time across worker copies, for periodic jobs. The lock is short and renewed while
 // the run works, so a worker that dies mid-run (no release, no renewal) holds up the next runs
 // for seconds, as BullMQ's own job locks do, not for minutes.
 
 const RUN_LOCK_MS = 10_000
-const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
-const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 /** Runs `run` under the lock `key`, or returns `skipped` when another run holds it. */
 export async function runExclusive<T> (redis: Redis, key: string, token: string, run: () => Promise<T>): Promise<T | { skipped: true }> {
   if (await redis.set(key, token, 'PX', RUN_LOCK_MS, 'NX') !== 'OK') return { skipped: true }
   const renewal = setInterval(() => {
-    redis.eval(RENEW, 1, key, token, RUN_LOCK_MS).catch(() => {})
+    ownedKeys(redis).expireIfOwner(key, token, RUN_LOCK_MS).catch(() => {})
   }, RUN_LOCK_MS / 3)
   renewal.unref()
   try {
@@ -20,6 +19,6 @@ export async function runExclusive<T> (redis: Redis, key: string, token: string,
   } finally {
     clearInterval(renewal)
     // Release only our own lock; if Redis fails here, the lock lapses by itself in seconds.
-    await redis.eval(RELEASE, 1, key, token).catch(() => {})
+    await ownedKeys(redis).deleteIfOwner(key, token).catch(() => {})
   }
 }
