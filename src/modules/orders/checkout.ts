@@ -54,8 +54,10 @@ async function takeStock (trx: Trx, lines: Array<{ variantId: string, quantity: 
  * come after some of its orders were cancelled), or none when nothing is owed. The first
  * intent stored wins; a cancel that committed while ours was being made is applied to it.
  */
-async function createIntentFor (deps: OrderDeps, checkout: { id: string, totalAmount: number, currency: string, userId: string }) {
-  const owed = await owedAmount(deps.db, checkout.id)
+async function createIntentFor (deps: OrderDeps, checkout: { id: string, totalAmount: number, currency: string, userId: string }, fresh: boolean) {
+  // A checkout made by this request owes its total (a cancel racing in is caught by the check
+  // after the intent is stored, as for a retry).
+  const owed = fresh ? checkout.totalAmount : await owedAmount(deps.db, checkout.id)
   if (owed === 0) return null
   // The full total keeps the key a first attempt used; a lower amount is a different request.
   const idempotencyKey = owed === checkout.totalAmount ? `checkout-${checkout.id}` : `checkout-${checkout.id}-${owed}`
@@ -72,11 +74,12 @@ async function createIntentFor (deps: OrderDeps, checkout: { id: string, totalAm
   return created
 }
 
-async function finishPayment (deps: OrderDeps, checkoutId: string): Promise<CheckoutResult> {
+/** `fresh`: the checkout was made by this request (else a retry under its key finishes it). */
+async function finishPayment (deps: OrderDeps, checkoutId: string, fresh = false): Promise<CheckoutResult> {
   const checkout = await deps.db.selectFrom('checkouts').selectAll().where('id', '=', checkoutId).executeTakeFirstOrThrow()
   const intent = checkout.paymentIntentId
     ? { id: checkout.paymentIntentId, clientSecret: checkout.clientSecret ?? '', status: 'requires_payment_method' }
-    : await createIntentFor(deps, checkout) ?? { id: '', clientSecret: '', status: 'canceled' }
+    : await createIntentFor(deps, checkout, fresh) ?? { id: '', clientSecret: '', status: 'canceled' }
   const orderIds = await deps.db.selectFrom('orders').select('id').where('checkoutId', '=', checkoutId).orderBy('id').execute()
   const orders = await Promise.all(orderIds.map((o) => getOrder(deps, { id: o.id })))
   const paid = orders.every((o) => o.paymentStatus === 'paid')
@@ -158,5 +161,5 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
     }
     throw err
   }
-  return finishPayment(deps, checkoutId)
+  return finishPayment(deps, checkoutId, true)
 }
