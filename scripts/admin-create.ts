@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { loadConfigOrExit } from '../src/config.ts'
 import pino from 'pino'
-import type { FastifyBaseLogger } from 'fastify'
 import { connectDeps } from '../src/platform/deps.ts'
 import { redisScripts } from '../src/redis-scripts.ts'
-import { hashPassword } from '../src/modules/auth/passwords.ts'
-import { findUserByEmail, insertUser, normalizeEmail, setPasswordHash } from '../src/modules/users/service.ts'
-import { bumpProfileVersion, updateSessionsUserType } from '../src/modules/sessions/service.ts'
+import { hashPassword } from '../src/platform/passwords.ts'
+import { findUserByEmail, insertUser, normalizeEmail, setPasswordHash, setUserStatus, updateProfile } from '../src/modules/users/public.ts'
+import { loadDevConfig } from './lib/dev-env.ts'
 
 // npm run admin:create -- <email> [--name "Full Name"] [--with-password]
 // Creates a platform admin, or promotes an existing user, and prints how to sign in.
@@ -20,19 +18,19 @@ if (!email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
   process.exit(2)
 }
 
-const config = loadConfigOrExit()
-const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }) as unknown as FastifyBaseLogger, scripts: redisScripts })
-const { db, redis } = deps
+const config = loadDevConfig()
+const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }), scripts: redisScripts })
+const { db } = deps
 let exitCode = 0
 try {
   const password = args.includes('--with-password') ? randomBytes(12).toString('base64url') : null
   const existing = await findUserByEmail(db, email)
   if (existing) {
-    await db.updateTable('users').set({ type: 'admin', status: 'active', updatedAt: new Date() }).where('id', '=', existing.id).execute()
-    if (password) await setPasswordHash({ db, redis }, existing.id, await hashPassword(password))
-    // Live sessions learn the new type at once (admin routes check it per request).
-    await updateSessionsUserType({ redis }, existing.id, 'admin')
-    await bumpProfileVersion({ redis }, existing.id)
+    // Through users' own functions: live sessions learn the new type at once (admin routes
+    // check it per request), and cached profile views go stale.
+    await updateProfile(deps, existing.id, existing.id, { type: 'admin' })
+    if (existing.status !== 'active') await setUserStatus(deps, existing.id, existing.id, 'active')
+    if (password) await setPasswordHash(deps, existing.id, await hashPassword(password))
     console.log(`${normalizeEmail(email)} is now a platform admin (was ${existing.type}).`)
   } else {
     await insertUser(db, {
@@ -41,8 +39,8 @@ try {
       type: 'admin',
       status: 'active',
       passwordHash: password ? await hashPassword(password) : null,
-      verifiedAt: new Date()
-    })
+      verifiedAt: deps.clock.now()
+    }, deps.random)
     console.log(`Created platform admin ${normalizeEmail(email)}.`)
   }
   console.log('\nSign in with a one-time code sent by email:')

@@ -2,9 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import autocannon from 'autocannon'
-import { childEnv, loadConfigOrExit } from '../src/config.ts'
-import { freePort, provideLocalServices } from '../src/platform/local-services.ts'
+import { loadConfigOrExit } from '../src/config.ts'
+import { childEnv, devSecretsEnv } from './lib/dev-env.ts'
+import { freePort, provideLocalServices } from './lib/local-services.ts'
 import { migrateToLatest } from '../src/platform/migrator.ts'
+import { systemRandom } from '../src/platform/clock.ts'
 
 // npm run bench [-- --duration 5 --rounds 3 --connections 50 --only health|auth|commerce]
 // Starts the full API (the real server entry, in its own process, logging at info) and a bare
@@ -22,7 +24,9 @@ const rounds = Number(option('rounds', '3'))
 const connections = Number(option('connections', '50'))
 const only = option('only', '')
 
-const config = loadConfigOrExit(childEnv({ NODE_ENV: 'development' }))
+// The data folder's development secrets, unless the environment or .env sets them.
+const secrets = devSecretsEnv(childEnv({ NODE_ENV: 'development' }))
+const config = loadConfigOrExit(childEnv({ NODE_ENV: 'development', ...secrets }))
 const services = await provideLocalServices({
   dataDir: config.dataDir,
   databaseUrl: config.databaseUrlSet ? config.databaseUrl : undefined,
@@ -93,6 +97,7 @@ async function compare (scenarios: Array<{ name: string, url: string, pid: numbe
 
 const apiEnv = {
   NODE_ENV: 'development',
+  ...secrets,
   LOG_LEVEL: 'info',
   DATABASE_URL: services.databaseUrl,
   REDIS_URL: services.redisUrl,
@@ -112,11 +117,11 @@ async function benchUser (): Promise<{ email: string, password: string }> {
   const email = 'bench-user@example.test'
   const password = 'bench password 123'
   const { createDatabase } = await import('../src/platform/db.ts')
-  const { findUserByEmail, insertUser } = await import('../src/modules/users/service.ts')
-  const { hashPassword } = await import('../src/modules/auth/passwords.ts')
+  const { findUserByEmail, insertUser } = await import('../src/modules/users/public.ts')
+  const { hashPassword } = await import('../src/platform/passwords.ts')
   const database = createDatabase({ databaseUrl: services.databaseUrl, databasePoolMax: 2 })
   if (!await findUserByEmail(database.db, email)) {
-    await insertUser(database.db, { email, name: 'Bench User', type: 'customer', status: 'active', passwordHash: await hashPassword(password), verifiedAt: new Date() })
+    await insertUser(database.db, { email, name: 'Bench User', type: 'customer', status: 'active', passwordHash: await hashPassword(password), verifiedAt: new Date() }, systemRandom)
   }
   await database.destroy()
   return { email, password }
@@ -150,7 +155,7 @@ async function commerce (): Promise<void> {
   const pino = (await import('pino')).default
   const { connectDeps } = await import('../src/platform/deps.ts')
   const { seed, DEMO_PASSWORD } = await import('./seed.ts')
-  const { addAddress } = await import('../src/modules/users/service.ts')
+  const { addAddress } = await import('../src/modules/users/public.ts')
   const { buildApp } = await import('../src/app.ts')
   const benchConfig = { ...config, databaseUrl: services.databaseUrl, redisUrl: services.redisUrl, redisPrefix: 'bench:', logLevel: 'warn' }
   const { redisScripts } = await import('../src/redis-scripts.ts')
@@ -183,12 +188,12 @@ async function commerce (): Promise<void> {
     results.push(...catalog)
 
     // Eight shoppers, so checkouts overlap as they would in production.
-    const { hashPassword } = await import('../src/modules/auth/passwords.ts')
-    const { findUserByEmail, insertUser } = await import('../src/modules/users/service.ts')
+    const { hashPassword } = await import('../src/platform/passwords.ts')
+    const { findUserByEmail, insertUser } = await import('../src/modules/users/public.ts')
     const customers = Array.from({ length: 8 }, (_, i) => `bench-shopper-${i}@example.test`)
     const passwordHash = await hashPassword(DEMO_PASSWORD)
     for (const email of customers) {
-      if (!await findUserByEmail(deps.db, email)) await insertUser(deps.db, { email, name: 'Bench Shopper', type: 'customer', status: 'active', passwordHash, verifiedAt: new Date() })
+      if (!await findUserByEmail(deps.db, email)) await insertUser(deps.db, { email, name: 'Bench Shopper', type: 'customer', status: 'active', passwordHash, verifiedAt: deps.clock.now() }, deps.random)
     }
     const sessions: string[] = []
     for (const email of customers) {
@@ -251,7 +256,7 @@ async function commerce (): Promise<void> {
 }
 
 async function argon2PerSecond (): Promise<number> {
-  const { HASHING_CONCURRENCY } = await import('../src/modules/auth/passwords.ts')
+  const { HASHING_CONCURRENCY } = await import('../src/platform/passwords.ts')
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/argon2-loop.ts', String(duration), String(HASHING_CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', (chunk) => { out += chunk })

@@ -3,9 +3,9 @@ import { writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import pg from 'pg'
-import { loadConfigOrExit } from '../src/config.ts'
 import { migrateToLatest } from '../src/platform/migrator.ts'
-import { withDatabase } from '../src/platform/local-services.ts'
+import { loadDevConfig } from './lib/dev-env.ts'
+import { withDatabase } from './lib/local-services.ts'
 
 // npm run db:types: migrates a scratch database and regenerates src/platform/db-types.ts from
 // it with kysely-codegen. test/platform/db-types.test.ts fails when the committed file drifts.
@@ -28,7 +28,7 @@ export async function generateDbTypes (databaseUrl: string): Promise<string> {
 }
 
 async function main (): Promise<void> {
-  const config = loadConfigOrExit()
+  const config = loadDevConfig()
   const scratch = `bazaar_codegen_${process.pid}`
   const admin = new pg.Client({ connectionString: withDatabase(config.databaseUrl, 'postgres') })
   await admin.connect()

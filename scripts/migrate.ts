@@ -1,11 +1,11 @@
 import { NO_MIGRATIONS } from 'kysely/migration'
-import { loadConfigOrExit } from '../src/config.ts'
 import { createMigrator, describe } from '../src/platform/migrator.ts'
+import { loadDevConfig } from './lib/dev-env.ts'
 
 // npm run migrate [-- up | down | status]: applies migrations to DATABASE_URL.
 
 const command = process.argv[2] ?? 'up'
-const config = loadConfigOrExit()
+const config = loadDevConfig()
 const { migrator, close } = createMigrator(config.databaseUrl)
 
 try {

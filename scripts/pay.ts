@@ -1,9 +1,8 @@
 import pino from 'pino'
-import type { FastifyBaseLogger } from 'fastify'
-import { loadConfigOrExit } from '../src/config.ts'
 import { connectDeps } from '../src/platform/deps.ts'
 import { redisScripts } from '../src/redis-scripts.ts'
-import { simulatePayment } from '../src/modules/payments/service.ts'
+import { simulatePayment } from '../src/modules/payments/public.ts'
+import { loadDevConfig } from './lib/dev-env.ts'
 
 // npm run pay -- <checkoutId> [--fail]
 // The local payment simulator (development without Stripe credentials): settles a checkout
@@ -17,12 +16,12 @@ if (!checkoutId || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 }
 const outcome = args.includes('--fail') ? 'fail' : 'succeed'
 
-const config = loadConfigOrExit()
+const config = loadDevConfig()
 if (config.env === 'production') {
   console.error('pay: the payment simulator never runs in production.')
   process.exit(2)
 }
-const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }) as unknown as FastifyBaseLogger, scripts: redisScripts })
+const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }), scripts: redisScripts })
 let exitCode = 0
 try {
   const { duplicate } = await simulatePayment(deps, checkoutId, outcome)

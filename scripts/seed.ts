@@ -1,15 +1,15 @@
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
-import type { FastifyBaseLogger } from 'fastify'
-import { loadConfigOrExit, nodeEnvOf } from '../src/config.ts'
+import { nodeEnvOf } from '../src/config.ts'
 import { connectDeps, type Deps } from '../src/platform/deps.ts'
 import { redisScripts } from '../src/redis-scripts.ts'
-import { hashPassword } from '../src/modules/auth/passwords.ts'
-import { addAddress, findUserByEmail, insertUser, listAddresses } from '../src/modules/users/service.ts'
-import { createWorkspace } from '../src/modules/workspaces/service.ts'
+import { hashPassword } from '../src/platform/passwords.ts'
+import { addAddress, findUserByEmail, insertUser, listAddresses } from '../src/modules/users/public.ts'
+import { createWorkspace } from '../src/modules/workspaces/public.ts'
 import type { UserType } from '../src/platform/principal.ts'
 import type { Insertable } from 'kysely'
 import type { Products, ProductVariants } from '../src/platform/db-types.ts'
+import { loadDevConfig } from './lib/dev-env.ts'
 
 // npm run seed: a demo marketplace (an admin, approved and pending vendors with workspaces and
 // members, customers with addresses, and a catalog of 1,200 products with variants and stock),
@@ -107,7 +107,7 @@ export async function seed (deps: Deps): Promise<SeedResult> {
     const existing = await findUserByEmail(deps.db, u.email)
     if (existing) return existing
     created++
-    return insertUser(deps.db, { ...u, status: 'active', passwordHash, verifiedAt: deps.clock.now() })
+    return insertUser(deps.db, { ...u, status: 'active', passwordHash, verifiedAt: deps.clock.now() }, deps.random)
   }
 
   let products = 0
@@ -119,7 +119,7 @@ export async function seed (deps: Deps): Promise<SeedResult> {
     if (!workspace) {
       created++
       workspace = await deps.db.transaction().execute(async (trx) => {
-        const ws = await createWorkspace(trx, { name: vendor.store, slug: vendor.slug, ownerId: owner.id })
+        const ws = await createWorkspace(trx, { name: vendor.store, slug: vendor.slug, ownerId: owner.id }, deps.random)
         if (staff) await trx.insertInto('workspaceMembers').values({ workspaceId: ws.id, userId: staff.id, role: 'member' }).execute()
         return ws
       })
@@ -175,8 +175,8 @@ async function main (): Promise<void> {
     process.exitCode = 1
     return
   }
-  const config = loadConfigOrExit()
-  const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }) as unknown as FastifyBaseLogger, scripts: redisScripts })
+  const config = loadDevConfig()
+  const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }), scripts: redisScripts })
   try {
     const result = await seed(deps)
     console.log(result.created === 0 ? 'The demo marketplace is already there; nothing to add.' : `Seeded the demo marketplace (${result.created} records, ${result.products} of them products).`)

@@ -3,8 +3,9 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
-import { childEnv, loadConfigOrExit } from '../src/config.ts'
-import { provideLocalServices, withDatabase } from '../src/platform/local-services.ts'
+import { loadConfigOrExit } from '../src/config.ts'
+import { childEnv } from './lib/dev-env.ts'
+import { provideLocalServices, withDatabase } from './lib/local-services.ts'
 import { MIGRATIONS_DIR, migrateToLatest } from '../src/platform/migrator.ts'
 
 // npm test: brings up Postgres and Redis when none are configured (as `npm start` does),

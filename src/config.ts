@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { Type, type Static } from '@sinclair/typebox'
@@ -8,6 +8,8 @@ import { Value } from '@sinclair/typebox/value'
 
 // The one place that reads process.env: every process calls loadConfig() and passes the
 // result down explicitly.
+
+export const DEFAULT_DATA_DIR = './data'
 
 const Env = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
@@ -30,7 +32,7 @@ const Env = Type.Object({
   STRIPE_SECRET_KEY: Type.Optional(Type.String({ minLength: 1, description: 'a Stripe secret key' })),
   STRIPE_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 1, description: 'a Stripe webhook signing secret' })),
   STRIPE_API_URL: Type.Optional(Type.String({ description: 'an http(s) URL' })),
-  DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'a folder path' }),
+  DATA_DIR: Type.String({ minLength: 1, default: DEFAULT_DATA_DIR, description: 'a folder path' }),
   UPLOAD_DIR: Type.Optional(Type.String({ minLength: 1, description: 'a folder path' })),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, default: 5 * 1024 * 1024, description: 'an integer of bytes, at least 1024' }),
   CORS_ORIGINS: Type.String({ default: 'http://localhost:3000', description: 'comma-separated http(s) origins' }),
@@ -93,38 +95,39 @@ export class ConfigError extends Error {}
 export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/bazaar'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 
-/** Where `npm start` records the local services it started, so other processes find them. */
-export function localServicesFile (dataDir: string): string {
-  return join(dataDir, 'services.json')
+/**
+ * Where the development commands (scripts/lib/dev-env.ts) keep the secrets they generate for a
+ * data folder. Read here, never written: development uses them, production refuses them.
+ */
+export function devSecretsFile (dataDir: string): string {
+  return join(dataDir, 'secrets.json')
 }
 
-export interface LocalServicesRecord { databaseUrl?: string, redisUrl?: string }
-
-export function readLocalServices (dataDir: string): LocalServicesRecord {
-  const file = localServicesFile(dataDir)
-  if (!existsSync(file)) return {}
+function readDevSecrets (dataDir: string): { jwtSecret?: string, encryptionKey?: string } | undefined {
+  const file = devSecretsFile(dataDir)
+  if (!existsSync(file)) return undefined
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as LocalServicesRecord
+    return JSON.parse(readFileSync(file, 'utf8')) as { jwtSecret?: string, encryptionKey?: string }
   } catch {
-    return {}
+    return undefined
   }
-}
-
-interface DevSecrets { jwtSecret: string, encryptionKey: string }
-
-/** Development secrets are generated once per data folder and kept there (mode 600). */
-function devSecrets (dataDir: string): DevSecrets {
-  const file = join(dataDir, 'secrets.json')
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets
-  const secrets = { jwtSecret: randomBytes(48).toString('base64url'), encryptionKey: randomBytes(48).toString('base64url') }
-  mkdirSync(dataDir, { recursive: true })
-  writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
-  return secrets
 }
 
 function readDotenv (): Record<string, string> {
   const file = resolve('.env')
   return existsSync(file) ? parseDotenv(readFileSync(file)) : {}
+}
+
+/**
+ * The variables as given, before validation: `.env`, overridden by the environment's non-empty
+ * values. What loadConfig() validates.
+ */
+export function givenEnv (source: Record<string, string | undefined> = process.env): Record<string, string> {
+  const given: Record<string, string> = { ...readDotenv() }
+  for (const [key, value] of Object.entries(source)) {
+    if (value !== undefined && value !== '') given[key] = value
+  }
+  return given
 }
 
 function fail (name: string, why: string): never {
@@ -180,10 +183,7 @@ const PLACEHOLDER = /change[-_ ]?me|example|placeholder/i
  * Throws ConfigError with one line naming the first bad variable.
  */
 export function loadConfig (source: Record<string, string | undefined> = process.env): Config {
-  const raw: Record<string, unknown> = { ...readDotenv() }
-  for (const [key, value] of Object.entries(source)) {
-    if (value !== undefined && value !== '') raw[key] = value
-  }
+  const raw: Record<string, unknown> = givenEnv(source)
   const env = Value.Default(Env, Value.Convert(Env, Value.Clean(Env, { ...raw }))) as Env
   const [first] = Value.Errors(Env, env)
   if (first) {
@@ -214,21 +214,30 @@ export function loadConfig (source: Record<string, string | undefined> = process
       ['STRIPE_WEBHOOK_SECRET', env.STRIPE_WEBHOOK_SECRET]] as const) {
       if (value === undefined) fail(name, 'is required in production')
     }
-    const dev = existsSync(join(dataDir, 'secrets.json')) ? devSecrets(dataDir) : undefined
+    const dev = readDevSecrets(dataDir)
     for (const [name, value] of [['JWT_SECRET', jwtSecret], ['ENCRYPTION_KEY', encryptionKey]] as const) {
       if (PLACEHOLDER.test(value!) || value === dev?.jwtSecret || value === dev?.encryptionKey) {
         fail(name, 'is a development default; production needs a secret of its own')
       }
     }
   } else {
-    if (jwtSecret === undefined || encryptionKey === undefined) {
-      const dev = devSecrets(dataDir)
-      jwtSecret ??= dev.jwtSecret
-      encryptionKey ??= dev.encryptionKey
+    if (env.NODE_ENV === 'development') {
+      // The data folder's development secrets (the development commands, scripts/lib/dev-env.ts,
+      // generate them), never per-process random ones: an API and a worker started separately
+      // must share the key, or neither can open what the other sealed.
+      const dev = readDevSecrets(dataDir)
+      jwtSecret ??= dev?.jwtSecret
+      encryptionKey ??= dev?.encryptionKey
+      for (const [name, value] of [['JWT_SECRET', jwtSecret], ['ENCRYPTION_KEY', encryptionKey]] as const) {
+        if (value === undefined) fail(name, `is not set: \`npm start\` (or any development command) generates development secrets into ${devSecretsFile(env.DATA_DIR)}; or set it in .env`)
+      }
     }
-    const local = readLocalServices(dataDir)
-    databaseUrl ??= local.databaseUrl ?? DEFAULT_DATABASE_URL
-    redisUrl ??= local.redisUrl ?? DEFAULT_REDIS_URL
+    // Tests: throwaway ones, in memory. Processes that must agree are given theirs explicitly.
+    jwtSecret ??= randomBytes(32).toString('base64url')
+    encryptionKey ??= randomBytes(32).toString('base64url')
+    // The default local ports; the development commands pass the URLs of the services they provide.
+    databaseUrl ??= DEFAULT_DATABASE_URL
+    redisUrl ??= DEFAULT_REDIS_URL
   }
 
   return {
@@ -284,11 +293,6 @@ export function loadConfigOrExit (source: Record<string, string | undefined> = p
     }
     throw err
   }
-}
-
-/** The environment for a child process of ours: this one's, with the given overrides. */
-export function childEnv (overrides: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  return { ...process.env, ...overrides }
 }
 
 /** True when this process was started with its output on a terminal. */

@@ -1,11 +1,17 @@
 import type { TSchema } from '@sinclair/typebox'
 import { ProblemDetails } from './platform/errors.ts'
-import { UserView } from './modules/users/schemas.ts'
-import { SessionView } from './modules/sessions/schemas.ts'
-import { Tokens } from './modules/auth/schemas.ts'
-import { WorkspaceView } from './modules/workspaces/schemas.ts'
 import { Money } from './platform/money.ts'
+import { Tokens } from './modules/auth/public.ts'
+import { SessionView } from './modules/sessions/public.ts'
+import { UserView, AddressView } from './modules/users/public.ts'
+import { WorkspaceView } from './modules/workspaces/public.ts'
+import { ProfileView } from './modules/vendor-profiles/public.ts'
+import { ProductView } from './modules/products/public.ts'
+import { CartView } from './modules/cart/public.ts'
+import { OrderView } from './modules/orders/public.ts'
 
-// Schemas that several domains return, registered once at the root (by $id) so every domain's
-// routes can reference them and the OpenAPI document lists each once.
-export const sharedSchemas: TSchema[] = [ProblemDetails, Money, UserView, SessionView, Tokens, WorkspaceView]
+// Every schema with an $id, registered once at the root: routes reference them with typed
+// Type.Ref(Schema), and the OpenAPI document lists each once under components.
+export const sharedSchemas: TSchema[] = [
+  ProblemDetails, Money, Tokens, SessionView, UserView, AddressView, WorkspaceView, ProfileView, ProductView, CartView, OrderView
+]

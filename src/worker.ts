@@ -1,29 +1,40 @@
 import { fileURLToPath } from 'node:url'
 import { Worker, type Processor } from 'bullmq'
 import closeWithGrace from 'close-with-grace'
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from 'pino'
 import { loadConfigOrExit, type Config } from './config.ts'
 import { createLogger } from './platform/logger.ts'
 import { closeRedis, createRedis } from './platform/redis.ts'
 import type { QueueName } from './platform/queues.ts'
-import { createMailer, type EmailTemplate } from './platform/mail.ts'
+import { createMailer, templateRegistry, type EmailTemplate } from './platform/mail.ts'
 import type { Clock } from './platform/clock.ts'
 import { connectDeps } from './platform/deps.ts'
-import { emailTemplates } from './emails.ts'
+import { authEmails } from './modules/auth/public.ts'
+import { sessionEmails } from './modules/sessions/public.ts'
+import { userEmails } from './modules/users/public.ts'
+import { workspaceEmails } from './modules/workspaces/public.ts'
+import { vendorProfileEmails } from './modules/vendor-profiles/public.ts'
+import { orderEmails } from './modules/orders/public.ts'
 import { redisScripts } from './redis-scripts.ts'
 import { createEmailProcessor } from './jobs/email.ts'
 import { createOutboxProcessor } from './jobs/outbox.ts'
 import { createFilesProcessor } from './jobs/files.ts'
 import { createSessionCleanupProcessor } from './jobs/session-cleanup.ts'
 import { createOrderExpiryProcessor } from './jobs/order-expiry.ts'
-import { createPaymentGateway } from './modules/payments/gateway.ts'
+import { createPaymentGateway } from './platform/payment-provider.ts'
 
 // The worker process: one BullMQ Worker per queue, plus the job schedulers for periodic work.
 // Any number of copies can run; each job is safe to run twice.
 
+/** Every email the system sends: each domain defines its own; only the worker knows them all. */
+export const emailTemplates = templateRegistry(
+  ...Object.values(authEmails), ...Object.values(sessionEmails), ...Object.values(userEmails),
+  ...Object.values(workspaceEmails), ...Object.values(vendorProfileEmails), ...Object.values(orderEmails)
+)
+
 export interface WorkerOptions {
   clock?: Clock
-  logger?: FastifyBaseLogger
+  logger?: Logger
   templates?: Record<string, EmailTemplate<any>>
   /** Queues this worker consumes (default: all). */
   queues?: QueueName[]
@@ -51,7 +62,7 @@ const CONCURRENCY: Record<QueueName, number> = {
 const STALLED_JOBS = { lockDuration: 5000, stalledInterval: 2000, maxStalledCount: 2 }
 
 export async function startWorker (config: Config, options: WorkerOptions = {}): Promise<RunningWorker> {
-  const log = options.logger ?? (createLogger(config, 'worker') as unknown as FastifyBaseLogger)
+  const log = options.logger ?? createLogger(config, 'worker')
   const { deps, producer, close } = await connectDeps(config, { log, scripts: redisScripts, clock: options.clock })
   const { db, queues, sealer, storage } = deps
   const mailer = createMailer(config, log)

@@ -1,5 +1,5 @@
 import { verify } from '@node-rs/argon2'
-import { hashPassword } from '../../src/modules/auth/passwords.ts'
+import { hashPassword } from '../../src/platform/passwords.ts'
 
 // The yardstick for sign-in: argon2id verifications with Bazaar's parameters and the API's
 // hashing concurrency, straight on the library, for `duration` seconds; prints verifications/s.

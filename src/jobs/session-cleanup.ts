@@ -1,6 +1,6 @@
 import type { Deps } from '../platform/deps.ts'
-import { runExclusive } from '../platform/run-lock.ts'
-import { finalizeExpiredSessions } from '../modules/sessions/service.ts'
+import { withLock } from '../platform/run-lock.ts'
+import { finalizeExpiredSessions } from '../modules/sessions/public.ts'
 
 const LOCK_KEY = 'lock:session-cleanup'
 
@@ -11,7 +11,7 @@ const LOCK_KEY = 'lock:session-cleanup'
  */
 export function createSessionCleanupProcessor (deps: Deps) {
   return async (): Promise<{ finalized: number, skipped?: true }> => {
-    const result = await runExclusive(deps.redis, LOCK_KEY, deps.random.token(16), async () => ({ finalized: await finalizeExpiredSessions(deps) }))
+    const result = await withLock(deps.redis, LOCK_KEY, deps.random.token(16), async () => ({ finalized: await finalizeExpiredSessions(deps) }))
     return 'skipped' in result ? { finalized: 0, skipped: true } : result
   }
 }

@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from 'pino'
 import type { Redis } from 'ioredis'
 import type { Config } from '../config.ts'
 import { systemClock, systemRandom, type Clock, type Random } from './clock.ts'
@@ -22,7 +22,7 @@ export interface Deps {
   clock: Clock
   random: Random
   storage: FileStorage
-  log: FastifyBaseLogger
+  log: Logger
 }
 
 /**
@@ -30,7 +30,7 @@ export interface Deps {
  * our keys, and a patient Redis connection for queues. `close` closes what it opened.
  * `scripts` (every module's, from src/redis-scripts.ts) are defined before the client is used.
  */
-export async function connectDeps (config: Config, options: { log: FastifyBaseLogger, scripts: readonly RedisScript[], clock?: Clock, random?: Random }): Promise<{ deps: Deps, producer: Redis, close: () => Promise<void> }> {
+export async function connectDeps (config: Config, options: { log: Logger, scripts: readonly RedisScript[], clock?: Clock, random?: Random }): Promise<{ deps: Deps, producer: Redis, close: () => Promise<void> }> {
   const database = createDatabase(config, undefined, (err) => options.log.warn({ err: err.message }, 'a postgres connection was lost'))
   const redis = createRedis(config, 'api', options.scripts)
   const producer = createRedis(config, 'worker')

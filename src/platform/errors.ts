@@ -36,11 +36,21 @@ export type ProblemDetails = Static<typeof ProblemDetails>
 export type ProblemFieldError = Static<typeof ProblemFieldError>
 
 /** Reference to the shared problem schema, for route response maps. */
-export const Problem = Type.Ref('ProblemDetails') as unknown as TSchema
+export const Problem = Type.Ref(ProblemDetails)
 
 /** `{ 400: Problem, 404: Problem }` for the listed status codes. */
 export function problems (...statuses: number[]): Record<number, TSchema> {
   return Object.fromEntries(statuses.map((s) => [s, Problem]))
+}
+
+export interface ErrorOptions {
+  /** JSON pointer into the request, e.g. '/body/email': the problem's `errors` names it. */
+  field?: string
+  /** What is wrong with `field`; defaults to the detail. */
+  fieldDetail?: string
+  extra?: Record<string, unknown>
+  headers?: Record<string, string>
+  cause?: unknown
 }
 
 export class AppError extends Error {
@@ -51,28 +61,43 @@ export class AppError extends Error {
   /** Response headers that belong to this error, e.g. retry-after. */
   readonly headers: Record<string, string> | undefined
 
-  constructor (status: number, code: string, detail: string, options: { errors?: ProblemFieldError[], extra?: Record<string, unknown>, headers?: Record<string, string>, cause?: unknown } = {}) {
+  constructor (status: number, code: string, detail: string, options: ErrorOptions = {}) {
     super(detail, { cause: options.cause })
     this.name = 'AppError'
     this.status = status
     this.code = code
-    this.errors = options.errors
+    this.errors = options.field === undefined ? undefined : [{ pointer: options.field, detail: options.fieldDetail ?? detail }]
     this.extra = options.extra
     this.headers = options.headers
   }
 }
 
-export const BadRequest = (code: string, detail: string, errors?: ProblemFieldError[]) => new AppError(400, code, detail, { errors })
-export const InvalidField = (pointer: string, detail: string) =>
-  new AppError(400, 'VALIDATION_FAILED', `${pointer.replace(/^\//, '')} ${detail}`, { errors: [{ pointer, detail }] })
-export const Unauthorized = (code = 'UNAUTHORIZED', detail = 'Authentication is required.') => new AppError(401, code, detail)
-export const Forbidden = (detail = 'You are not allowed to do this.', code = 'FORBIDDEN') => new AppError(403, code, detail)
-export const NotFound = (what = 'resource') => new AppError(404, 'NOT_FOUND', `${what} not found`)
-export const Conflict = (code: string, detail: string) => new AppError(409, code, detail)
-export const Unprocessable = (code: string, detail: string) => new AppError(422, code, detail)
-export const TooManyRequests = (retryAfterSeconds: number, detail = `Too many attempts; retry in ${retryAfterSeconds} s.`) =>
-  new AppError(429, 'RATE_LIMITED', detail, { headers: { 'retry-after': String(retryAfterSeconds) } })
-export const ServiceUnavailable = (code: string, detail: string, extra?: Record<string, unknown>) => new AppError(503, code, detail, { extra })
+const factory = (status: number) => (code: string, detail: string, options?: ErrorOptions): AppError =>
+  new AppError(status, code, detail, options)
+
+export const BadRequest = factory(400)
+export const Unauthorized = factory(401)
+export const Forbidden = factory(403)
+export const NotFound = factory(404)
+export const Conflict = factory(409)
+export const Gone = factory(410)
+export const PayloadTooLarge = factory(413)
+export const UnsupportedMediaType = factory(415)
+export const Unprocessable = factory(422)
+export const TooManyRequests = factory(429)
+export const BadGateway = factory(502)
+export const ServiceUnavailable = factory(503)
+
+/** Headers for a TooManyRequests error. */
+export function retryAfter (seconds: number): Record<string, string> {
+  return { 'retry-after': String(seconds) }
+}
+
+/** A Postgres unique violation (SQLSTATE 23505), optionally on the named constraint. */
+export function isUniqueViolation (err: unknown, constraint?: string): boolean {
+  const e = err as { code?: unknown, constraint?: unknown } | null
+  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint)
+}
 
 const CODE_BY_STATUS: Record<number, string> = {
   400: 'BAD_REQUEST',
@@ -193,7 +218,7 @@ export function toProblem (error: unknown, requestId: string): ProblemDetails & 
 
 /** Unknown routes answer 404 in the problem shape (installed with the rate limiter in security.ts). */
 export async function notFoundHandler (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  return sendProblem(reply, NotFound(`route ${request.method} ${request.url.split('?')[0]}`))
+  return sendProblem(reply, NotFound('NOT_FOUND', `route ${request.method} ${request.url.split('?')[0]} not found`))
 }
 
 export function sendProblem (reply: FastifyReply, error: unknown): FastifyReply {

@@ -24,7 +24,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const file = await app.storage.open(`public/${request.params.key}`)
-    if (!file) throw NotFound('file')
+    if (!file) throw NotFound('NOT_FOUND', 'file not found')
     reply
       .type(file.contentType)
       .header('content-length', file.size)

@@ -102,7 +102,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   const readiness = async (request: FastifyRequest, reply: FastifyReply) => {
     if (app.lifecycle.shuttingDown) {
       return sendProblem(reply, ServiceUnavailable('SHUTTING_DOWN', 'The server is shutting down.', {
-        checks: { postgres: { status: 'down' }, redis: { status: 'down' } }
+        extra: { checks: { postgres: { status: 'down' }, redis: { status: 'down' } } }
       }))
     }
     const admin = isAdmin(request)
@@ -113,7 +113,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     const checks = { postgres: visible(postgres, admin), redis: visible(redis, admin) }
     const failed = Object.entries(checks).filter(([, c]) => c.status === 'down').map(([name]) => name)
     if (failed.length > 0) {
-      return sendProblem(reply, ServiceUnavailable('NOT_READY', `Unavailable: ${failed.join(', ')}`, { checks }))
+      return sendProblem(reply, ServiceUnavailable('NOT_READY', `Unavailable: ${failed.join(', ')}`, { extra: { checks } }))
     }
     return { status: 'ok' as const, checks }
   }

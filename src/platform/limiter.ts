@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { TooManyRequests } from './errors.ts'
+import { TooManyRequests, retryAfter } from './errors.ts'
 import { withScripts, type RedisScript } from './redis.ts'
 
 // Fixed-window counters in Redis for limits the HTTP rate limiter cannot key (per account,
@@ -39,13 +39,19 @@ export async function hit (redis: Redis, limit: Limit, subject: string): Promise
 export async function ensureUnder (redis: Redis, limit: Limit, subject: string): Promise<void> {
   const key = keyOf(limit, subject)
   const [count, ttl] = await redis.multi().get(key).pttl(key).exec() as [[null, string | null], [null, number]]
-  if (Number(count[1] ?? 0) >= limit.max) throw TooManyRequests(Math.max(1, Math.ceil((ttl[1] > 0 ? ttl[1] : limit.windowMs) / 1000)))
+  if (Number(count[1] ?? 0) >= limit.max) {
+    const wait = Math.max(1, Math.ceil((ttl[1] > 0 ? ttl[1] : limit.windowMs) / 1000))
+    throw TooManyRequests('RATE_LIMITED', `Too many attempts; retry in ${wait} s.`, { headers: retryAfter(wait) })
+  }
 }
 
 /** Counts a hit and throws 429 when it goes over the limit. */
 export async function consume (redis: Redis, limit: Limit, subject: string): Promise<void> {
   const { count, resetMs } = await hit(redis, limit, subject)
-  if (count > limit.max) throw TooManyRequests(Math.max(1, Math.ceil(resetMs / 1000)))
+  if (count > limit.max) {
+    const wait = Math.max(1, Math.ceil(resetMs / 1000))
+    throw TooManyRequests('RATE_LIMITED', `Too many attempts; retry in ${wait} s.`, { headers: retryAfter(wait) })
+  }
 }
 
 export async function reset (redis: Redis, limit: Limit, subject: string): Promise<void> {

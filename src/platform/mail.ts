@@ -5,19 +5,47 @@ import nodemailer, { type Transporter } from 'nodemailer'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.ts'
 import type { Sealer } from './crypto.ts'
-import type { EmailJob } from './queues.ts'
+import type { Queryable } from './db.ts'
+import { addToOutbox } from './outbox.ts'
+import type { EmailJob, Queues } from './queues.ts'
 
-// Email: templates render a text and an HTML part; the worker sends through SMTP, or, in
-// development without SMTP_URL, writes .eml files to the mail outbox folder.
+// Email: each domain defines the templates it sends (defineTemplate) and enqueues them by
+// template object, so the variables are typed; the worker, which alone knows every template,
+// renders them and sends through SMTP, or, in development without SMTP_URL, writes .eml files
+// to the mail outbox folder.
 
 export interface RenderedEmail { subject: string, text: string, html: string }
 
 export interface EmailTemplate<Vars> {
+  /** Stable: queued jobs and outbox rows name their template by it. */
+  readonly name: string
   render: (vars: Vars) => RenderedEmail
 }
 
-export function defineTemplate<Vars> (render: (vars: Vars) => RenderedEmail): EmailTemplate<Vars> {
-  return { render }
+export function defineTemplate<Vars> (name: string, render: (vars: Vars) => RenderedEmail): EmailTemplate<Vars> {
+  return { name, render }
+}
+
+/** The worker's lookup of every template by name; two templates with one name are a bug. */
+export function templateRegistry (...templates: ReadonlyArray<EmailTemplate<any>>): Record<string, EmailTemplate<any>> {
+  const byName: Record<string, EmailTemplate<any>> = {}
+  for (const template of templates) {
+    // Modules hand in their emails.ts wholesale: anything else exported there is a mistake.
+    if (typeof template?.name !== 'string' || typeof template.render !== 'function') throw new Error('not an email template: define it with defineTemplate')
+    if (byName[template.name]) throw new Error(`two email templates are named ${template.name}`)
+    byName[template.name] = template
+  }
+  return byName
+}
+
+/** Queues an email now (codes and links whose state lives in Redis anyway). */
+export async function enqueueEmail<Vars> (deps: { queues: Queues, sealer: Sealer }, template: EmailTemplate<Vars>, to: string, vars: Vars): Promise<void> {
+  await deps.queues.email.add(template.name, sealEmail(deps.sealer, template.name, { to, vars: vars as Record<string, unknown> }))
+}
+
+/** Writes an email to the outbox in the caller's transaction (SPEC 9): it exists iff the change does. */
+export async function emailInTransaction<Vars> (trx: Queryable, sealer: Sealer, template: EmailTemplate<Vars>, to: string, vars: Vars): Promise<void> {
+  await addToOutbox(trx, 'email', template.name, sealEmail(sealer, template.name, { to, vars: vars as Record<string, unknown> }))
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }

@@ -6,7 +6,8 @@ export const Money = Type.Object({
   currency: Type.String({ pattern: '^[a-z]{3}$', description: 'ISO 4217, lower case' })
 }, { $id: 'Money', examples: [{ amount: 1999, currency: 'usd' }] })
 export type Money = Static<typeof Money>
-export const MoneyRef = Type.Ref('Money')
+/** Typed reference to the shared Money schema (registered once, by $id). */
+export const MoneyRef = Type.Ref(Money)
 
 /** The most one payment can charge, in minor units: Stripe's limit (eight digits) for most currencies. */
 export const MAX_CHARGE = 99_999_999

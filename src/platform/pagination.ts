@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { InvalidField } from './errors.ts'
+import { BadRequest } from './errors.ts'
 import { Text } from './schema-types.ts'
 
 // SPEC 4 lists: ?limit= (1-100, default 20) and ?cursor= (opaque, keyset-based);
@@ -55,7 +55,7 @@ export function decodeCursor<const K extends readonly CursorKind[]> (cursor: str
       if (decoded.every((v) => v !== undefined)) return decoded as { [I in keyof K]: Decoded<K[I]> }
     }
   } catch {}
-  throw InvalidField('/querystring/cursor', 'is not a cursor this list issued')
+  throw BadRequest('VALIDATION_FAILED', 'querystring/cursor is not a cursor this list issued', { field: '/querystring/cursor', fieldDetail: 'is not a cursor this list issued' })
 }
 
 /** Given limit+1 fetched rows, the page and the cursor for the next one. */

@@ -1,8 +1,12 @@
 import fp from 'fastify-plugin'
-import { AppError, Unauthorized } from './errors.ts'
+import { Type, type Static } from '@sinclair/typebox'
+import { Unauthorized } from './errors.ts'
 
 // Who is calling. The platform only knows the shape; the auth module's hook fills it in.
-export type UserType = 'customer' | 'vendor' | 'admin'
+
+/** The kinds of account: declared once, here, since every principal carries one. */
+export const UserType = Type.Union([Type.Literal('customer'), Type.Literal('vendor'), Type.Literal('admin')])
+export type UserType = Static<typeof UserType>
 
 export interface Principal {
   userId: string
@@ -25,13 +29,13 @@ export const STEP_UP_SECONDS = 10 * 60
  */
 export function requireRecentAuthentication (principal: Principal, now: Date): void {
   if (Math.floor(now.getTime() / 1000) - principal.authTime > STEP_UP_SECONDS) {
-    throw new AppError(401, 'REAUTH_REQUIRED', 'This action needs a recent sign-in: authenticate again (password or code) and retry.')
+    throw Unauthorized('REAUTH_REQUIRED', 'This action needs a recent sign-in: authenticate again (password or code) and retry.')
   }
 }
 
 /** The signed-in caller, for routes whose auth option guarantees one. */
 export function principalOf (request: { principal: Principal | null }): Principal {
-  if (!request.principal) throw Unauthorized()
+  if (!request.principal) throw Unauthorized('UNAUTHORIZED', 'Authentication is required.')
   return request.principal
 }
 

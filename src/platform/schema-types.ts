@@ -1,5 +1,5 @@
 import type AjvCompiler from '@fastify/ajv-compiler'
-import { Type, type ObjectOptions, type StringOptions, type TRecord, type TSchema, type TString, type TUnknown, type TUnsafe } from '@sinclair/typebox'
+import { Type, type ObjectOptions, type StringOptions, type TObject, type TProperties, type TRecord, type TSchema, type TString, type TUnknown, type TUnsafe } from '@sinclair/typebox'
 
 // Response timestamps: ISO 8601 strings on the wire (fast-json-stringify turns a Date into
 // one), Date objects in the code that returns them.
@@ -9,6 +9,16 @@ export const Timestamp = (options: { description?: string } = {}): TUnsafe<Date>
 export const NullableTimestamp = () => Type.Union([Timestamp(), Type.Null()])
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+
+/** A UUID (every id we issue is one). */
+export const Uuid = (options: { description?: string } = {}): TString => Type.String({ format: 'uuid', ...options })
+
+/** A request object that refuses members it does not list (a typo is a 400, not silently ignored). */
+export const Strict = <T extends TProperties>(properties: T, options: ObjectOptions = {}): TObject<T> =>
+  Type.Object(properties, { additionalProperties: false, ...options })
+
+// Shared $id schemas (src/schemas.ts registers them once) are referenced with Type.Ref(Schema),
+// typed by the schema itself, never by a 'Name' string.
 
 // Text from clients never carries NUL: Postgres cannot store it in text or jsonb (the insert
 // fails, a 500), and C-string consumers truncate at it. Nor an unpaired UTF-16 surrogate: it is

@@ -7,7 +7,7 @@ import cors from '@fastify/cors'
 import jwt from '@fastify/jwt'
 import rateLimit from '@fastify/rate-limit'
 import type { Config } from '../config.ts'
-import { AppError, notFoundHandler } from './errors.ts'
+import { TooManyRequests, notFoundHandler } from './errors.ts'
 
 // Headers, CORS, JWT and Redis-backed rate limits, in one place. Cookies are handled by the
 // auth module, the only one that sets them, so other routes carry no cookie hooks.
@@ -140,7 +140,7 @@ export default fp(async (app) => {
     // Redis down must not take the API down with it; health checks report the outage.
     skipOnError: true,
     errorResponseBuilder: (_request, context) =>
-      new AppError(context.statusCode, 'RATE_LIMITED', `Too many requests; retry in ${context.after}.`)
+      TooManyRequests('RATE_LIMITED', `Too many requests; retry in ${context.after}.`)
   })
   // Probing unknown paths counts against the limit too.
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler)

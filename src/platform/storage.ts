@@ -4,6 +4,8 @@ import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import fp from 'fastify-plugin'
 import { newId } from './clock.ts'
+import type { Trx } from './db.ts'
+import { addToOutbox } from './outbox.ts'
 
 // Uploaded files live under generated keys, never the client's file name. The interface is
 // small so an S3-compatible store can replace the local disk.
@@ -95,5 +97,16 @@ export default fp(async (app) => {
 declare module 'fastify' {
   interface FastifyInstance {
     storage: FileStorage
+  }
+}
+
+/** A stored file that a change orphans is removed by the worker, if and only if the change commits. */
+const FILES_PER_JOB = 200
+
+export async function removeFilesLater (trx: Trx, keys: Array<string | null | undefined>): Promise<void> {
+  const present = keys.filter((k): k is string => typeof k === 'string' && k.length > 0)
+  // In batches: a whole store's images would make one job too large to retry cheaply.
+  for (let i = 0; i < present.length; i += FILES_PER_JOB) {
+    await addToOutbox(trx, 'files', 'remove', { keys: present.slice(i, i + FILES_PER_JOB) })
   }
 }

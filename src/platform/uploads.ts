@@ -2,9 +2,9 @@ import { createWriteStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import multipart, { type MultipartFile } from '@fastify/multipart'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { fileTypeFromFile } from 'file-type'
-import { AppError } from './errors.ts'
+import { PayloadTooLarge, UnsupportedMediaType } from './errors.ts'
 import { newStorageKey, type FileStorage, type Visibility } from './storage.ts'
 
 // An upload is streamed to a temporary file, its type is sniffed from its bytes (the name and
@@ -42,7 +42,7 @@ export interface StoredUpload {
 }
 
 const tooLarge = (field: string, maxBytes: number) =>
-  new AppError(413, 'PAYLOAD_TOO_LARGE', `${field} is larger than ${maxBytes} bytes`, { errors: [{ pointer: `/body/${field}`, detail: `must be at most ${maxBytes} bytes` }] })
+  PayloadTooLarge('PAYLOAD_TOO_LARGE', `${field} is larger than ${maxBytes} bytes`, { field: `/body/${field}`, fieldDetail: `must be at most ${maxBytes} bytes` })
 
 export async function storeUpload (storage: FileStorage, part: MultipartFile, options: { accept: readonly string[], visibility: Visibility, maxBytes: number }): Promise<StoredUpload> {
   const temp = await storage.tempPath()
@@ -51,9 +51,9 @@ export async function storeUpload (storage: FileStorage, part: MultipartFile, op
     if (part.file.truncated) throw tooLarge(part.fieldname, options.maxBytes)
     const sniffed = await fileTypeFromFile(temp)
     if (!sniffed || !options.accept.includes(sniffed.mime)) {
-      throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE',
+      throw UnsupportedMediaType('UNSUPPORTED_MEDIA_TYPE',
         `${part.fieldname} must be ${options.accept.join(', ')} (detected from its content: ${sniffed?.mime ?? 'unknown'})`,
-        { errors: [{ pointer: `/body/${part.fieldname}`, detail: `must be one of ${options.accept.join(', ')}` }] })
+        { field: `/body/${part.fieldname}`, fieldDetail: `must be one of ${options.accept.join(', ')}` })
     }
     const key = newStorageKey(options.visibility, sniffed.mime)
     await storage.put(key, temp)
@@ -63,5 +63,22 @@ export async function storeUpload (storage: FileStorage, part: MultipartFile, op
     throw err
   } finally {
     await rm(temp, { force: true })
+  }
+}
+
+/**
+ * Runs `work`, which stores uploads and records each in `stored`; if it fails, every file it
+ * stored is removed: a request that failed keeps nothing half-done.
+ */
+export async function withStoredUploads<T> (app: { storage: FileStorage, log: FastifyBaseLogger }, work: (stored: StoredUpload[]) => Promise<T>): Promise<T> {
+  const stored: StoredUpload[] = []
+  try {
+    return await work(stored)
+  } catch (err) {
+    // The request's own error is the answer; a file that could not be removed is logged, not lost track of.
+    await Promise.all(stored.map((upload) => app.storage.remove(upload.key).catch((removal: Error) => {
+      app.log.warn({ key: upload.key, err: removal.message }, 'could not remove an upload of a failed request')
+    })))
+    throw err
   }
 }

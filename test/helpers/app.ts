@@ -11,6 +11,8 @@ import type { Clock } from '../../src/platform/clock.ts'
 import { createTestDatabase } from './database.ts'
 import { startSmtpServer, type TestSmtp } from './smtp.ts'
 
+export { eventually } from './eventually.ts'
+
 // One call gives a test file an app on its own database (cloned from the migrated template),
 // its own Redis key and queue prefixes, temporary upload and mail folders, and optionally a
 // real SMTP server and the real worker code; t.teardown closes all of it.
@@ -149,20 +151,4 @@ export async function createTestEnv (t: Tap, options: TestEnvOptions = {}): Prom
   }
   if (options.worker) env.worker = await env.startWorker(options.worker === true ? {} : options.worker)
   return env
-}
-
-/** Polls `check` until it returns a truthy value or the time is up. */
-export async function eventually<T> (check: () => Promise<T> | T, timeoutMs = 10000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await check()
-      if (value) return value
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`)
-    await new Promise((resolve) => setTimeout(resolve, intervalMs))
-  }
 }

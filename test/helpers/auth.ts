@@ -1,7 +1,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { randomBytes } from 'node:crypto'
-import { hashPassword } from '../../src/modules/auth/passwords.ts'
-import { insertUser, type NewUser, type UserRow } from '../../src/modules/users/service.ts'
+import { hashPassword } from '../../src/platform/passwords.ts'
+import { insertUser, type NewUser, type UserRow } from '../../src/modules/users/public.ts'
 import type { TestEnv } from './app.ts'
 import type { ReceivedMail } from './smtp.ts'
 
@@ -28,7 +28,7 @@ export async function createUser (env: TestEnv, fields: Partial<NewUser> & { pas
     passwordHash: password ? await hashOf(password) : null,
     phone: fields.phone ?? null,
     verifiedAt: new Date()
-  })
+  }, env.app.random)
   return { ...user, password }
 }
 

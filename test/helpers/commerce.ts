@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { TestEnv } from './app.ts'
 import { createUser, login, type SignedIn } from './auth.ts'
-import { createWorkspace } from '../../src/modules/workspaces/service.ts'
-import { addAddress } from '../../src/modules/users/service.ts'
+import { createWorkspace } from '../../src/modules/workspaces/public.ts'
+import { addAddress } from '../../src/modules/users/public.ts'
 
 // Stores, products and shoppers for commerce tests, made through the real routes where the
 // behaviour matters and written directly where they are only scenery.
@@ -13,7 +13,7 @@ export interface Shopper { id: string, email: string, session: SignedIn, address
 export async function approvedStore (env: TestEnv, options: { approved?: boolean, name?: string } = {}): Promise<Store> {
   const owner = await createUser(env, { type: 'vendor', name: 'Store Owner' })
   const name = options.name ?? `Store ${randomBytes(3).toString('hex')}`
-  const workspace = await env.app.db.transaction().execute((trx) => createWorkspace(trx, { name, ownerId: owner.id }))
+  const workspace = await env.app.db.transaction().execute((trx) => createWorkspace(trx, { name, ownerId: owner.id }, env.app.random))
   await env.app.db.insertInto('vendorProfiles').values({
     id: env.app.random.uuid(),
     userId: owner.id,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { withDatabase } from '../../src/platform/local-services.ts'
+import { withDatabase } from '../../scripts/lib/local-services.ts'
 
 // Each test file gets its own database, cloned from the migrated template that `npm test`
 // prepared (a file copy: milliseconds), and dropped in teardown.

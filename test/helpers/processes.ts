@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { connect } from 'node:net'
 import type { Config } from '../../src/config.ts'
-import { freePort } from '../../src/platform/local-services.ts'
+import { freePort } from '../../scripts/lib/local-services.ts'
+import { WITHOUT_COVERAGE } from './child-coverage.ts'
 
 // Real API and worker processes (`node --import tsx src/server.ts`, `src/worker.ts`) on a test
 // file's database and prefixes, for what only a process can show: that it stays alive, how it
@@ -24,6 +25,7 @@ export interface SpawnedProcess {
 export function processEnv (config: Config, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...WITHOUT_COVERAGE,
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     DATA_DIR: config.dataDir,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { TestEnv } from './app.ts'
 import { createUser, login, type SignedIn } from './auth.ts'
-import { createWorkspace } from '../../src/modules/workspaces/service.ts'
+import { createWorkspace } from '../../src/modules/workspaces/public.ts'
 
 export type Role = 'owner' | 'admin' | 'member' | 'non-member' | 'other-owner'
 export const ROLES: Role[] = ['owner', 'admin', 'member', 'non-member', 'other-owner']
@@ -26,8 +26,8 @@ export async function tenancy (env: TestEnv): Promise<Tenancy> {
     'other-owner': await make('Other Owner')
   }
   const [a, b] = await env.app.db.transaction().execute(async (trx) => {
-    const a = await createWorkspace(trx, { name: `Store ${randomUUID().slice(0, 6)}`, ownerId: users.owner.id })
-    const b = await createWorkspace(trx, { name: `Rival ${randomUUID().slice(0, 6)}`, ownerId: users['other-owner'].id })
+    const a = await createWorkspace(trx, { name: `Store ${randomUUID().slice(0, 6)}`, ownerId: users.owner.id }, env.app.random)
+    const b = await createWorkspace(trx, { name: `Rival ${randomUUID().slice(0, 6)}`, ownerId: users['other-owner'].id }, env.app.random)
     await trx.insertInto('workspaceMembers').values([
       { workspaceId: a.id, userId: users.admin.id, role: 'admin' },
       { workspaceId: a.id, userId: users.member.id, role: 'member' }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import t from 'tap'
 import { createTestEnv } from '../helpers/app.ts'
 import { bearer, codeFrom, createUser, login, PASSWORD } from '../helpers/auth.ts'
+import { WITHOUT_COVERAGE } from '../helpers/child-coverage.ts'
 
 t.test('the queue dashboard is for platform admins only', async (t) => {
   const env = await createTestEnv(t)
@@ -34,7 +35,7 @@ t.test('admin:create creates an admin who can sign in, and promotes an existing 
   const env = await createTestEnv(t, { smtp: true, worker: true })
   const run = (args: string[]) => new Promise<{ code: number | null, out: string }>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin-create.ts', ...args], {
-      env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: env.config.databaseUrl, REDIS_PREFIX: env.config.redisPrefix, DATA_DIR: env.config.dataDir, LOG_LEVEL: 'silent' },
+      env: { ...process.env, ...WITHOUT_COVERAGE, NODE_ENV: 'test', DATABASE_URL: env.config.databaseUrl, REDIS_PREFIX: env.config.redisPrefix, DATA_DIR: env.config.dataDir, LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let out = ''

@@ -1,15 +1,17 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../src/config.ts'
+import { devSecrets, devSecretsEnv } from '../../scripts/lib/dev-env.ts'
+import { WITHOUT_COVERAGE } from '../helpers/child-coverage.ts'
 
 const dataDir = () => mkdtempSync(join(tmpdir(), 'bazaar-config-'))
 
 t.test('a malformed DATABASE_URL stops the server entry with one line naming it', async (t) => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, NODE_ENV: 'development', DATA_DIR: dataDir(), DATABASE_URL: 'not a url', LOG_LEVEL: 'silent' },
+    env: { ...process.env, ...WITHOUT_COVERAGE, NODE_ENV: 'development', DATA_DIR: dataDir(), DATABASE_URL: 'not a url', LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let stderr = ''
@@ -58,10 +60,60 @@ t.test('production requires its own secrets and services', async (t) => {
   t.throws(() => loadConfig({ ...complete, ENCRYPTION_KEY: 'change-me-change-me-change-me-change-me' }), { message: /ENCRYPTION_KEY is a development default/ })
 
   // The development secrets generated in this data folder are refused in production.
-  const dev = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir })
+  const dev = devSecrets(dir)
   t.ok(dev.jwtSecret.length >= 32, 'development generates a secret')
-  t.equal(loadConfig({ NODE_ENV: 'development', DATA_DIR: dir }).jwtSecret, dev.jwtSecret, 'and keeps it in the data folder')
+  t.equal(devSecrets(dir).jwtSecret, dev.jwtSecret, 'and keeps it in the data folder')
   t.throws(() => loadConfig({ ...complete, JWT_SECRET: dev.jwtSecret }), { message: /JWT_SECRET is a development default/ })
+})
+
+t.test('development without secrets stops, naming the variable and where to get it', async (t) => {
+  const dir = dataDir()
+  const secret = 'c'.repeat(40)
+  t.throws(() => loadConfig({ NODE_ENV: 'development', DATA_DIR: dir, ENCRYPTION_KEY: secret }),
+    { message: `Invalid environment: JWT_SECRET is not set: \`npm start\` (or any development command) generates development secrets into ${join(dir, 'secrets.json')}; or set it in .env` })
+  t.throws(() => loadConfig({ NODE_ENV: 'development', DATA_DIR: dir, JWT_SECRET: secret }),
+    { message: /^Invalid environment: ENCRYPTION_KEY is not set: .*; or set it in \.env$/ })
+  t.throws(() => loadConfig({ NODE_ENV: 'development', DATA_DIR: dir }), { message: /^Invalid environment: JWT_SECRET is not set/ })
+  t.equal(loadConfig({ NODE_ENV: 'development', DATA_DIR: dir, JWT_SECRET: secret, ENCRYPTION_KEY: secret }).jwtSecret, secret)
+})
+
+t.test('development processes started on their own share the data folder\'s secrets', async (t) => {
+  const dir = dataDir()
+  const dev = devSecrets(dir)
+  const api = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir })
+  const worker = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir })
+  t.equal(api.jwtSecret, dev.jwtSecret)
+  t.equal(api.encryptionKey, dev.encryptionKey)
+  t.equal(worker.encryptionKey, api.encryptionKey, 'an API and a worker can open what the other sealed')
+  const secret = 'd'.repeat(40)
+  t.equal(loadConfig({ NODE_ENV: 'development', DATA_DIR: dir, JWT_SECRET: secret }).jwtSecret, secret, 'the environment wins')
+})
+
+t.test('tests without secrets get throwaway ones, in memory', async (t) => {
+  const dir = dataDir()
+  const one = loadConfig({ NODE_ENV: 'test', DATA_DIR: dir })
+  const two = loadConfig({ NODE_ENV: 'test', DATA_DIR: dir })
+  t.ok(one.jwtSecret.length >= 32 && one.encryptionKey.length >= 32)
+  t.not(one.jwtSecret, one.encryptionKey)
+  t.not(one.encryptionKey, two.encryptionKey, 'a new pair per call')
+  t.notOk(existsSync(join(dir, 'secrets.json')), 'nothing is written')
+})
+
+t.test('the development commands supply the data folder\'s secrets, unless they are set', async (t) => {
+  const dir = dataDir()
+  const dev = devSecrets(dir)
+  t.same(devSecretsEnv({ NODE_ENV: 'development', DATA_DIR: dir }), { JWT_SECRET: dev.jwtSecret, ENCRYPTION_KEY: dev.encryptionKey })
+  t.same(devSecretsEnv({ DATA_DIR: dir, JWT_SECRET: 'd'.repeat(40) }), { ENCRYPTION_KEY: dev.encryptionKey }, 'only the missing one')
+  t.same(devSecretsEnv({ NODE_ENV: 'production', DATA_DIR: dir }), {}, 'never in production')
+  const config = loadConfig({ NODE_ENV: 'development', DATA_DIR: dir, ...devSecretsEnv({ NODE_ENV: 'development', DATA_DIR: dir }) })
+  t.equal(config.encryptionKey, dev.encryptionKey)
+
+  // .env counts as set: the children read it themselves.
+  writeFileSync(join(dir, '.env'), `JWT_SECRET=${'e'.repeat(40)}\n`)
+  const cwd = process.cwd()
+  process.chdir(dir)
+  t.teardown(() => process.chdir(cwd))
+  t.same(devSecretsEnv({ NODE_ENV: 'development', DATA_DIR: dir }), { ENCRYPTION_KEY: dev.encryptionKey })
 })
 
 t.test('.env fills what the environment leaves unset', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createTestEnv, eventually } from '../helpers/app.ts'
 import { startPrivateRedis } from '../helpers/redis-server.ts'
 import { bearer, createUser, login } from '../helpers/auth.ts'
-import { freePort } from '../../src/platform/local-services.ts'
+import { freePort } from '../../scripts/lib/local-services.ts'
 
 // Whatever the route, a backing service that is down answers 503 DEPENDENCY_UNAVAILABLE (retry
 // shortly), never 500: Redis stopped, Postgres refusing connections, Postgres's host not

@@ -1,19 +1,18 @@
 import { Writable } from 'node:stream'
-import pino from 'pino'
+import pino, { type Logger } from 'pino'
 import t from 'tap'
-import type { FastifyBaseLogger } from 'fastify'
 import { Job } from 'bullmq'
 import { createTestEnv, eventually } from '../helpers/app.ts'
 import { uniqueEmail } from '../helpers/auth.ts'
 import { createEmailProcessor } from '../../src/jobs/email.ts'
 import { createMailer, sealEmail } from '../../src/platform/mail.ts'
-import { emailTemplates } from '../../src/emails.ts'
+import { emailTemplates } from '../../src/worker.ts'
 import type { EmailJob } from '../../src/platform/queues.ts'
 
-function memoryLogger (): { log: FastifyBaseLogger, lines: () => string } {
+function memoryLogger (): { log: Logger, lines: () => string } {
   let out = ''
   const stream = new Writable({ write (chunk, _enc, done) { out += chunk; done() } })
-  return { log: pino({ level: 'debug' }, stream) as unknown as FastifyBaseLogger, lines: () => out }
+  return { log: pino({ level: 'debug' }, stream), lines: () => out }
 }
 
 t.test('an email job run again after its send completed does not send again', async (t) => {

@@ -48,8 +48,12 @@ t.test('readiness names Redis while it is unreachable and recovers without a res
   t.equal((await app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200, 'liveness is unaffected')
 
   await redis.start()
-  await eventually(async () => (await app.inject({ method: 'GET', url: '/health/ready' })).statusCode === 200, 15000)
-  t.pass('ready again once Redis is back')
+  const ready = await eventually(async () => {
+    const res = await app.inject({ method: 'GET', url: '/health/ready' })
+    return res.statusCode === 200 ? res : null
+  }, 15000)
+  t.equal(ready.statusCode, 200, 'ready again once Redis is back')
+  t.match(ready.json(), { status: 'ok', checks: { postgres: { status: 'up' }, redis: { status: 'up' } } }, 'with both checks up')
 })
 
 t.test('readiness answers 503 while shutting down', async (t) => {

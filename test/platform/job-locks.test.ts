@@ -5,7 +5,7 @@ import { redisScripts } from '../../src/redis-scripts.ts'
 import { createSessionCleanupProcessor } from '../../src/jobs/session-cleanup.ts'
 import { createOrderExpiryProcessor } from '../../src/jobs/order-expiry.ts'
 import type { Deps } from '../../src/platform/deps.ts'
-import { createPaymentGateway } from '../../src/modules/payments/gateway.ts'
+import { createPaymentGateway } from '../../src/platform/payment-provider.ts'
 
 // The periodic jobs run one at a time across workers by a lock in Redis. A worker that dies
 // mid-run leaves its lock behind: it must lapse within seconds (BullMQ hands the job to another

@@ -8,7 +8,7 @@ import { createSealer } from '../../src/platform/crypto.ts'
 
 // A template of the test's own: the pipeline under test is outbox → relay → queue → worker → SMTP.
 const templates = {
-  notice: defineTemplate((vars: { subject: string, line: string }) => ({
+  notice: defineTemplate('notice', (vars: { subject: string, line: string }) => ({
     subject: vars.subject,
     text: vars.line,
     html: layout(vars.subject, html`<p>${vars.line}</p>`)

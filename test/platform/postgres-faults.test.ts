@@ -131,12 +131,14 @@ t.test('API and worker processes survive Postgres ending their connections under
     return call(`/payments/simulator/${checkout.id}/succeed`, { method: 'POST' }, who)
   }
   const blockedPayments = rows.map((row) => pay(row.userId))
-  await eventually(async () => {
+  const waitingOnOutbox = async (): Promise<number> => {
     const { rows: waiting } = await locker.query("select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'outbox' and not l.granted")
-    // One per payment, and the worker's relay job (it runs every second).
-    return waiting[0].n >= rows.length + 1
-  }, 10000, 100)
-  t.pass('the payments and the worker\'s relay job are waiting on the outbox, mid-statement')
+    return waiting[0].n
+  }
+  // One per payment, and the worker's relay job (it runs every second).
+  await eventually(async () => (await waitingOnOutbox()) >= rows.length + 1, 10000, 100)
+  const waiting = await waitingOnOutbox()
+  t.ok(waiting >= rows.length + 1, `the payments and the worker's relay job are waiting on the outbox, mid-statement (${waiting} waiting, ${rows.length + 1} expected)`)
   await terminateBackends(env.config.databaseUrl)
   await locker.end().catch(() => {})
   const paid = await Promise.all(blockedPayments)

@@ -1,6 +1,5 @@
 import t from 'tap'
 import pino from 'pino'
-import type { FastifyBaseLogger } from 'fastify'
 import { createTestEnv } from '../helpers/app.ts'
 import { redisScripts } from '../../src/redis-scripts.ts'
 import { connectDeps } from '../../src/platform/deps.ts'
@@ -25,7 +24,7 @@ t.test('every module\'s scripts are listed once and defined on the API\'s client
 
 t.test('the worker\'s and scripts\' clients (connectDeps) define them too; a client created without them is refused, not patched', async (t) => {
   const { config } = await createTestEnv(t, { api: false })
-  const { deps, close } = await connectDeps(config, { log: pino({ level: 'silent' }) as unknown as FastifyBaseLogger, scripts: redisScripts })
+  const { deps, close } = await connectDeps(config, { log: pino({ level: 'silent' }), scripts: redisScripts })
   t.teardown(close)
   for (const name of names) t.type((deps.redis as unknown as Record<string, unknown>)[name], 'function', `${name} is defined`)
 

@@ -3,6 +3,7 @@ import { request } from 'node:http'
 import t, { type Test } from 'tap'
 import { testConfig } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/database.ts'
+import { WITHOUT_COVERAGE } from '../helpers/child-coverage.ts'
 
 function get (port: number, path: string): Promise<{ status: number, body: string }> {
   return new Promise((resolve, reject) => {
@@ -23,6 +24,7 @@ async function startFixture (t: Test, env: Record<string, string> = {}): Promise
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/slow-server.ts'], {
     env: {
       ...process.env,
+      ...WITHOUT_COVERAGE,
       NODE_ENV: 'test',
       PORT: '0',
       LOG_LEVEL: 'silent',

@@ -5,15 +5,16 @@ import pg from 'pg'
 import t from 'tap'
 import { testConfig } from '../helpers/app.ts'
 import { createEmptyDatabase } from '../helpers/database.ts'
-import { freePort, provideLocalServices } from '../../src/platform/local-services.ts'
+import { freePort, provideLocalServices } from '../../scripts/lib/local-services.ts'
+import { WITHOUT_COVERAGE } from '../helpers/child-coverage.ts'
 
 t.test('npm start migrates an empty database, runs API and worker, prints the URLs and stops on SIGINT', async (t) => {
   const database = await createEmptyDatabase()
   t.teardown(() => database.drop())
   const config = testConfig()
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/start.ts'], {
-    env: { ...process.env, NODE_ENV: 'development', PORT: String(port), LOG_LEVEL: 'warn', DATA_DIR: config.dataDir, DATABASE_URL: database.url, REDIS_PREFIX: config.redisPrefix },
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    env: { ...process.env, ...WITHOUT_COVERAGE, NODE_ENV: 'development', PORT: String(port), LOG_LEVEL: 'warn', DATA_DIR: config.dataDir, DATABASE_URL: database.url, REDIS_PREFIX: config.redisPrefix },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''

@@ -4,6 +4,7 @@ import t from 'tap'
 import { testConfig } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/database.ts'
 import { createDatabase } from '../../src/platform/db.ts'
+import { WITHOUT_COVERAGE } from '../helpers/child-coverage.ts'
 
 // The seed creates accounts with a published password: it must never run against production,
 // even with a complete, valid production environment.
@@ -16,6 +17,7 @@ t.test('npm run seed refuses NODE_ENV=production with a clear message, a non-zer
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/seed.ts'], {
     env: {
       ...process.env,
+      ...WITHOUT_COVERAGE,
       NODE_ENV: 'production',
       DATABASE_URL: database.url,
       REDIS_URL: config.redisUrl,

@@ -1,7 +1,7 @@
 import { fastifyCookie } from '@fastify/cookie'
 import type { FastifyReply } from 'fastify'
 import type { Config } from '../../config.ts'
-import type { Tokens } from './tokens.ts'
+import type { Tokens } from './schemas.ts'
 
 // Cookie mode (SPEC 5.4): tokens as HttpOnly, SameSite=Lax cookies (Secure in production), the
 // refresh cookie scoped to /auth. A readable csrf_token cookie backs the double-submit check

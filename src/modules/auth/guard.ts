@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin'
+import type { Config } from '../../config.ts'
 import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
-import { Forbidden, Problem, TooManyRequests, Unauthorized, type AppError } from '../../platform/errors.ts'
-import { touchSession } from '../sessions/service.ts'
+import { Forbidden, Problem, TooManyRequests, Unauthorized, retryAfter, type AppError } from '../../platform/errors.ts'
+import { touchSession } from '../sessions/public.ts'
 import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, readCookies, staleCookieHeaders } from './cookies.ts'
 import { isAccessClaims } from './tokens.ts'
 import { appendHook } from '../../platform/route-hooks.ts'
@@ -44,16 +45,21 @@ export function checkCsrf (request: FastifyRequest, allowedOrigins: string[]): v
   const origin = request.headers.origin
   if (origin !== undefined) {
     if (allowedOrigins.includes(origin)) return
-    throw Forbidden('Cross-site request refused: Origin is not allowed.', 'CSRF_FAILED')
+    throw Forbidden('CSRF_FAILED', 'Cross-site request refused: Origin is not allowed.')
   }
   const expected = readCookies(request.headers.cookie)[CSRF_COOKIE]
   const given = request.headers[CSRF_HEADER]
   if (expected && typeof given === 'string' && given === expected) return
-  throw Forbidden('Cross-site request refused: send the X-CSRF-Token header.', 'CSRF_FAILED')
+  throw Forbidden('CSRF_FAILED', 'Cross-site request refused: send the X-CSRF-Token header.')
+}
+
+/** Where a cookie-authenticated unsafe request may come from: the CORS origins and our own. */
+export function allowedOrigins (config: Pick<Config, 'corsOrigins' | 'publicUrl'>): string[] {
+  return [...config.corsOrigins, new URL(config.publicUrl).origin]
 }
 
 export default fp(async (app) => {
-  const origins = [...app.config.corsOrigins, new URL(app.config.publicUrl).origin]
+  const origins = allowedOrigins(app.config)
   // The per-IP limiter's own handler: the same counters as its hook on every route.
   const limitPerIp = app.rateLimit()
 
@@ -86,7 +92,8 @@ export default fp(async (app) => {
         return refuse(Unauthorized('SESSION_ENDED', 'The session has ended; sign in again.'), 'all')
       }
       if (session.requestsThisMinute > app.config.rateLimitMax) {
-        throw TooManyRequests(60 - Math.floor(app.clock.now().getTime() / 1000) % 60)
+        const wait = 60 - Math.floor(app.clock.now().getTime() / 1000) % 60
+        throw TooManyRequests('RATE_LIMITED', `Too many attempts; retry in ${wait} s.`, { headers: retryAfter(wait) })
       }
       if (found.viaCookie && UNSAFE.has(request.method)) checkCsrf(request, origins)
       request.principal = {
@@ -97,7 +104,7 @@ export default fp(async (app) => {
         authTime: session.authTime,
         profileVersion: session.profileVersion
       }
-      if (mode === 'admin' && session.userType !== 'admin') throw Forbidden('Platform admins only.')
+      if (mode === 'admin' && session.userType !== 'admin') throw Forbidden('FORBIDDEN', 'Platform admins only.')
     }
   }
 

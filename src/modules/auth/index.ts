@@ -7,19 +7,20 @@ import { principalOf } from '../../platform/principal.ts'
 import { bodyDefaultsToEmpty } from '../../platform/route-hooks.ts'
 import { cameThroughTrustedProxy } from '../../platform/security.ts'
 import { createSmsSender } from '../../platform/sms.ts'
-import type { ClientRequest } from '../sessions/device.ts'
+import type { ClientRequest } from '../sessions/public.ts'
 import { clearAuthCookies, readCookies, REFRESH_COOKIE, setAuthCookies } from './cookies.ts'
-import { checkCsrf } from './guard.ts'
+import { allowedOrigins, checkCsrf } from './guard.ts'
+import { me } from './me.ts'
 import { sendSigninCode, verifySigninCode } from './otp.ts'
+import { changePassword, forgotPassword, login, resetPassword } from './password-flows.ts'
 import {
   Accepted, ChangePasswordBody, ForgotBody, LoginBody, MeResponse, OtpSendBody, OtpVerifyBody, RefreshBody, RefreshResponse,
   ResendBody, ResetBody, ResumeBody, SignedInResponse, SignupAccepted, SignupBody, SignupCompleted, VerifySignupBody
 } from './schemas.ts'
-import {
-  changePassword, forgotPassword, login, logout, logoutEverywhere, me, refresh, resetPassword,
-  type AuthDeps, type SignedIn, type SignInContext
-} from './service.ts'
+import type { SignedIn, SignInContext } from './sign-in.ts'
+import { logout, logoutEverywhere } from './sign-out.ts'
 import { resendSignupCode, resumeSignup, startSignup, verifySignup } from './signup.ts'
+import { refresh, type AuthDeps } from './tokens.ts'
 
 const tags = ['auth']
 
@@ -32,7 +33,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
 
   const deps: AuthDeps = { ...app.deps, signAccessToken: (claims) => app.jwt.sign(claims) }
   const sms = createSmsSender(app.config, app.log)
-  const origins = [...app.config.corsOrigins, new URL(app.config.publicUrl).origin]
+  const origins = allowedOrigins(app.config)
 
   const clientOf = (request: FastifyRequest): ClientRequest => ({
     ip: request.ip,

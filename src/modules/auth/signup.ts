@@ -1,22 +1,24 @@
-import { sameDigest } from '../../platform/crypto.ts'
-import { AppError, Conflict, TooManyRequests } from '../../platform/errors.ts'
-import { hit, reset, type Limit } from '../../platform/limiter.ts'
-import { enqueueEmail } from '../../emails.ts'
-import { findUserByEmail, insertUser, normalizeEmail, toUserView, type UserView } from '../users/service.ts'
-import { createWorkspace, type WorkspaceView } from '../workspaces/service.ts'
-import type { Analytics } from '../sessions/service.ts'
-import { hashPassword } from './passwords.ts'
-import { accountSubject, signIn, type AuthDeps, type SignedIn, type SignInContext } from './service.ts'
+import { BadRequest, Conflict, TooManyRequests, isUniqueViolation, retryAfter } from '../../platform/errors.ts'
+import { hit, type Limit } from '../../platform/limiter.ts'
+import { enqueueEmail } from '../../platform/mail.ts'
+import { clearTries, codeMatches, countTry, decoyHash, issueCode, type CodeKind } from '../../platform/one-time-code.ts'
+import { hashPassword } from '../../platform/passwords.ts'
+import { publicUrl } from '../../platform/public-url.ts'
+import { findUserByEmail, insertUser, normalizeEmail, signupAccountExistsEmail, toUserView, type UserRow } from '../users/public.ts'
+import { createWorkspace, type WorkspaceView } from '../workspaces/public.ts'
+import { signupCodeEmail, welcomeEmail } from './emails.ts'
+import {
+  aliasKey, byEmailKey, CODE_COOLDOWN_MS, codesKey, cooldownKey, loadPendingSignup, pendingKey, resolveSignupId, SIGNUP_TTL_MS, startCooldown,
+  storePendingSignup, type PendingSignup
+} from './pending-signup.ts'
+import type { SignupAccepted, SignupBody } from './schemas.ts'
+import { accountSubject, signIn, type SignedIn, type SignInContext } from './sign-in.ts'
+import type { AuthDeps } from './tokens.ts'
 
-// Deferred sign-up (SPEC 5.1): nothing reaches Postgres until the emailed code is confirmed.
-// The pending sign-up is one sealed value in Redis (AES-256-GCM; a password only as its
-// argon2id hash) under a random id, with a 24 h TTL. An already-registered email goes through
-// the same steps and gets the same answer; only the email it receives differs.
+// Deferred sign-up (SPEC 5.1): nothing reaches Postgres until the emailed code is confirmed
+// (until then the sign-up waits in Redis: pending-signup.ts). An already-registered email goes
+// through the same steps and gets the same answer; only the email it receives differs.
 
-export const SIGNUP_TTL_MS = 24 * 3600_000
-const CODE_COOLDOWN_MS = 60_000
-/** Wrong codes per code: then it burns and a new one must be asked for. */
-const MAX_ATTEMPTS = 5
 /** Codes per sign-up (the first and four more): asking for another burns the sign-up. */
 const CODES_PER_SIGNUP = 5
 const SIGNUPS_PER_EMAIL: Limit = { name: 'signup', max: 10, windowMs: 3600_000 }
@@ -24,103 +26,39 @@ const SIGNUPS_PER_EMAIL: Limit = { name: 'signup', max: 10, windowMs: 3600_000 }
 // sign-up (or resumed id) they go through.
 const RESENDS_PER_EMAIL: Limit = { name: 'signup-resend', max: 6, windowMs: 3600_000 }
 const TRIES_PER_EMAIL: Limit = { name: 'signup-tries', max: 10, windowMs: 3600_000 }
-/** Tries on a sign-up's current code (subject: the sign-up id), cleared when a new code is sent. */
-const CODE_TRIES: Limit = { name: 'signup-code-tries', max: MAX_ATTEMPTS, windowMs: SIGNUP_TTL_MS }
-
-interface PendingSignup {
-  email: string
-  name: string
-  passwordHash: string | null
-  type: 'customer' | 'vendor'
-  workspaceName: string | null
-  phone: string | null
-  analytics: Analytics | null
-  /** The email already has an account: it is told so, and no code can complete this sign-up. */
-  accountExists: boolean
-  /** Keyed hash of `<id>:<code>`; null once burnt. */
-  codeHash: string | null
-  /** Too many codes: nothing completes this sign-up any more; it must be started again. */
-  burnt?: boolean
-  expiresAt: number
-}
-
-export interface SignupInput {
-  email: string
-  name: string
-  password?: string
-  type?: 'customer' | 'vendor'
-  workspaceName?: string
-  phone?: string
-  analytics?: Analytics
-}
-
-export interface SignupAccepted { signupId: string, expiresAt: Date }
-
-const pendingKey = (id: string) => `signup:${id}`
-const codesKey = (id: string) => `signup:${id}:codes`
-const cooldownKey = (id: string) => `signup:${id}:cooldown`
-const byEmailKey = (subject: string) => `signup:email:${subject}`
-/** A fresh id handed out by resume, standing for the sign-up's own id (which is never revealed). */
-const aliasKey = (id: string) => `signup:alias:${id}`
-const sealContext = (id: string) => `signup:${id}`
-
-function codeHash (deps: AuthDeps, id: string, code: string): string {
-  return deps.sealer.secretHash(`signup:${id}:${code}`)
-}
-
-async function load (deps: AuthDeps, id: string): Promise<PendingSignup | null> {
-  const sealed = await deps.redis.get(pendingKey(id))
-  if (!sealed) return null
-  try {
-    return deps.sealer.open<PendingSignup>(sealed, sealContext(id))
-  } catch {
-    // Tampered with, or sealed under another key: as good as absent.
-    return null
-  }
-}
-
-async function store (deps: AuthDeps, id: string, pending: PendingSignup): Promise<void> {
-  const ttl = Math.max(1000, pending.expiresAt - deps.clock.now().getTime())
-  await deps.redis.set(pendingKey(id), deps.sealer.seal(pending, sealContext(id)), 'PX', ttl)
-}
+/** Five wrong tries on a sign-up's current code (subject: the sign-up id) burn it; a new code starts afresh. */
+const SIGNUP_CODE: CodeKind = { purpose: 'signup', tries: { name: 'signup-code-tries', max: 5, windowMs: SIGNUP_TTL_MS } }
 
 /** Emails the sign-up's next code (or, for a registered email, says so); `linkId` goes in the link. */
 async function sendCode (deps: AuthDeps, id: string, pending: PendingSignup, linkId = id): Promise<PendingSignup> {
   if (pending.accountExists) {
-    await enqueueEmail(deps, 'signup-account-exists', pending.email, {
+    await enqueueEmail(deps, signupAccountExistsEmail, pending.email, {
       name: pending.name,
-      signInLink: `${deps.config.publicUrl}/sign-in`,
-      resetLink: `${deps.config.publicUrl}/forgot-password`
+      signInLink: publicUrl(deps.config, '/sign-in'),
+      resetLink: publicUrl(deps.config, '/forgot-password')
     })
     // A code no one is sent (and that never completes: accountExists), so that wrong codes are
     // answered as for an unknown email: INVALID_CODE, then CODE_BURNT after five, not at once.
-    return { ...pending, codeHash: codeHash(deps, id, deps.random.token(16)) }
+    return { ...pending, codeHash: decoyHash(deps, SIGNUP_CODE, id) }
   }
-  const code = deps.random.digits(6)
-  await enqueueEmail(deps, 'signup-code', pending.email, {
+  const { code, hash } = issueCode(deps, SIGNUP_CODE, id)
+  await enqueueEmail(deps, signupCodeEmail, pending.email, {
     name: pending.name,
     code,
-    link: `${deps.config.publicUrl}/sign-up/verify?signupId=${linkId}&code=${code}`,
+    link: publicUrl(deps.config, `/sign-up/verify?signupId=${linkId}&code=${code}`),
     minutes: Math.round((pending.expiresAt - deps.clock.now().getTime()) / 60_000)
   })
-  return { ...pending, codeHash: codeHash(deps, id, code) }
+  return { ...pending, codeHash: hash }
 }
 
-/** The sign-up an id stands for: itself, or the one a resumed id was handed out for. */
-async function resolveId (deps: AuthDeps, id: string): Promise<string> {
-  return (await deps.redis.get(aliasKey(id))) ?? id
-}
-
-/** Starts a sign-up's one-minute cooldown between codes; false when one is running. */
-async function startCooldown (deps: AuthDeps, id: string): Promise<boolean> {
-  return await deps.redis.set(cooldownKey(id), '1', 'PX', CODE_COOLDOWN_MS, 'NX') === 'OK'
-}
-
-export async function startSignup (deps: AuthDeps, input: SignupInput): Promise<SignupAccepted> {
+export async function startSignup (deps: AuthDeps, input: SignupBody): Promise<SignupAccepted> {
   const email = normalizeEmail(input.email)
   const subject = accountSubject(deps, email)
   const { count, resetMs } = await hit(deps.redis, SIGNUPS_PER_EMAIL, subject)
-  if (count > SIGNUPS_PER_EMAIL.max) throw TooManyRequests(Math.ceil(resetMs / 1000))
+  if (count > SIGNUPS_PER_EMAIL.max) {
+    const wait = Math.ceil(resetMs / 1000)
+    throw TooManyRequests('RATE_LIMITED', `Too many attempts; retry in ${wait} s.`, { headers: retryAfter(wait) })
+  }
 
   // Same work for both branches (lookup, hash, seal, enqueue), so neither timing nor answer
   // tells whether the email is registered.
@@ -148,13 +86,13 @@ export async function startSignup (deps: AuthDeps, input: SignupInput): Promise<
   await deps.redis.pexpire(byEmailKey(subject), SIGNUP_TTL_MS)
   if (previous) {
     await deps.redis.del(pendingKey(previous), codesKey(previous), cooldownKey(previous))
-    await reset(deps.redis, CODE_TRIES, previous)
+    await clearTries(deps.redis, SIGNUP_CODE, previous)
   }
   await deps.redis.multi()
     .set(codesKey(id), 1, 'PX', SIGNUP_TTL_MS)
     .set(cooldownKey(id), '1', 'PX', CODE_COOLDOWN_MS)
     .exec()
-  await store(deps, id, pending)
+  await storePendingSignup(deps, id, pending)
   return { signupId: id, expiresAt: new Date(pending.expiresAt) }
 }
 
@@ -169,13 +107,14 @@ async function nextCode (deps: AuthDeps, id: string, pending: PendingSignup, lin
   const codes = await deps.redis.incr(codesKey(id))
   await deps.redis.pexpire(codesKey(id), SIGNUP_TTL_MS)
   if (codes > CODES_PER_SIGNUP) {
-    await store(deps, id, { ...pending, codeHash: null, burnt: true })
+    await storePendingSignup(deps, id, { ...pending, codeHash: null, burnt: true })
     return 'skipped'
   }
   if ((await hit(deps.redis, RESENDS_PER_EMAIL, accountSubject(deps, pending.email))).count > RESENDS_PER_EMAIL.max) return 'skipped'
   const next = await sendCode(deps, id, { ...pending, ...changes }, linkId)
-  await reset(deps.redis, CODE_TRIES, id)
-  await store(deps, id, next)
+  // Only now does the new code replace the old: a send that failed leaves its tries counted.
+  await clearTries(deps.redis, SIGNUP_CODE, id)
+  await storePendingSignup(deps, id, next)
   return 'sent'
 }
 
@@ -185,13 +124,13 @@ async function nextCode (deps: AuthDeps, id: string, pending: PendingSignup, lin
  * more. Nothing tells whether the id is real, burnt or capped: each answers 202, the same way.
  */
 export async function resendSignupCode (deps: AuthDeps, signupId: string): Promise<SignupAccepted> {
-  const id = await resolveId(deps, signupId)
+  const id = await resolveSignupId(deps, signupId)
   if (!await startCooldown(deps, id)) {
     const wait = Math.max(1, Math.ceil(await deps.redis.pttl(cooldownKey(id)) / 1000))
-    throw TooManyRequests(wait, `A code was sent less than a minute ago; retry in ${wait} s.`)
+    throw TooManyRequests('RATE_LIMITED', `A code was sent less than a minute ago; retry in ${wait} s.`, { headers: retryAfter(wait) })
   }
   const expiresAt = deps.clock.now().getTime() + SIGNUP_TTL_MS
-  const pending = await load(deps, id)
+  const pending = await loadPendingSignup(deps, id)
   if (pending && !pending.burnt) await nextCode(deps, id, pending, signupId, { expiresAt })
   return { signupId, expiresAt: new Date(expiresAt) }
 }
@@ -207,7 +146,7 @@ export async function resumeSignup (deps: AuthDeps, email: string): Promise<Sign
   const fresh = deps.random.uuid()
   const expiresAt = deps.clock.now().getTime() + SIGNUP_TTL_MS
   const id = await deps.redis.get(byEmailKey(accountSubject(deps, email)))
-  const pending = id ? await load(deps, id) : null
+  const pending = id ? await loadPendingSignup(deps, id) : null
   let sent = false
   if (id && pending && !pending.burnt && await startCooldown(deps, id)) {
     // The alias exists before the mail with its link goes out.
@@ -222,29 +161,29 @@ export async function resumeSignup (deps: AuthDeps, email: string): Promise<Sign
 
 // One answer for a wrong code, whether the id is real, resumed or made up.
 const invalidCode = () =>
-  new AppError(400, 'INVALID_CODE', 'The code is wrong or has expired.', { errors: [{ pointer: '/body/code', detail: 'is wrong or has expired' }] })
+  BadRequest('INVALID_CODE', 'The code is wrong or has expired.', { field: '/body/code', fieldDetail: 'is wrong or has expired' })
 const codeBurnt = () =>
-  new AppError(400, 'CODE_BURNT', 'Too many wrong codes: request a new code (or, if none arrives, start the sign-up again).', { errors: [{ pointer: '/body/code', detail: 'too many wrong attempts; request a new code' }] })
+  BadRequest('CODE_BURNT', 'Too many wrong codes: request a new code (or, if none arrives, start the sign-up again).', { field: '/body/code', fieldDetail: 'too many wrong attempts; request a new code' })
 
-export interface SignupCompleted extends SignedIn { workspace: WorkspaceView | null }
+export interface SignedUp extends SignedIn { workspace: WorkspaceView | null }
 
-export async function verifySignup (deps: AuthDeps, input: { signupId: string, code: string }, context: SignInContext): Promise<SignupCompleted & { user: UserView }> {
-  const id = await resolveId(deps, input.signupId)
+export async function verifySignup (deps: AuthDeps, input: { signupId: string, code: string }, context: SignInContext): Promise<SignedUp> {
+  const id = await resolveSignupId(deps, input.signupId)
   // Counted before anything is judged, atomically, so parallel guesses cannot exceed the budget.
-  const { count: attempts } = await hit(deps.redis, CODE_TRIES, id)
-  const pending = await load(deps, id)
-  if (!pending) throw attempts > MAX_ATTEMPTS ? codeBurnt() : invalidCode()
+  const withinTries = await countTry(deps.redis, SIGNUP_CODE, id)
+  const pending = await loadPendingSignup(deps, id)
+  if (!pending) throw withinTries ? invalidCode() : codeBurnt()
   // Only tries that would be judged count against the email's hourly budget.
   const { codeHash: expected } = pending
-  if (attempts > MAX_ATTEMPTS || expected === null ||
+  if (!withinTries || expected === null ||
     (await hit(deps.redis, TRIES_PER_EMAIL, accountSubject(deps, pending.email))).count > TRIES_PER_EMAIL.max) {
-    if (expected !== null) await store(deps, id, { ...pending, codeHash: null })
+    if (expected !== null) await storePendingSignup(deps, id, { ...pending, codeHash: null })
     throw codeBurnt()
   }
-  if (pending.accountExists || !sameDigest(codeHash(deps, id, input.code), expected)) throw invalidCode()
+  if (pending.accountExists || !codeMatches(deps.sealer, SIGNUP_CODE, id, input.code, expected)) throw invalidCode()
 
   const now = deps.clock.now()
-  let created: { user: Awaited<ReturnType<typeof insertUser>>, workspace: WorkspaceView | null }
+  let created: { user: UserRow, workspace: WorkspaceView | null }
   try {
     // The user, and the workspace a vendor or a named workspace asks for, in one transaction.
     created = await deps.db.transaction().execute(async (trx) => {
@@ -256,18 +195,18 @@ export async function verifySignup (deps: AuthDeps, input: { signupId: string, c
         passwordHash: pending.passwordHash,
         phone: pending.phone,
         verifiedAt: now
-      })
+      }, deps.random)
       const wantsWorkspace = pending.workspaceName !== null || pending.type === 'vendor'
-      const workspace = wantsWorkspace ? await createWorkspace(trx, { name: pending.workspaceName ?? `${pending.name}'s store`, ownerId: user.id }) : null
+      const workspace = wantsWorkspace ? await createWorkspace(trx, { name: pending.workspaceName ?? `${pending.name}'s store`, ownerId: user.id }, deps.random) : null
       return { user, workspace }
     })
   } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw Conflict('EMAIL_TAKEN', 'An account with this email was created meanwhile; sign in instead.')
+    if (isUniqueViolation(err)) throw Conflict('EMAIL_TAKEN', 'An account with this email was created meanwhile; sign in instead.')
     throw err
   }
   await deps.redis.del(pendingKey(id), codesKey(id), cooldownKey(id), byEmailKey(accountSubject(deps, pending.email)))
-  await reset(deps.redis, CODE_TRIES, id)
+  await clearTries(deps.redis, SIGNUP_CODE, id)
   const signedIn = await signIn(deps, created.user, 'signup', { ...context, analytics: context.analytics ?? pending.analytics ?? undefined }, created.workspace?.id ?? null)
-  await enqueueEmail(deps, 'welcome', created.user.email, { name: created.user.name, appLink: deps.config.publicUrl })
+  await enqueueEmail(deps, welcomeEmail, created.user.email, { name: created.user.name, appLink: publicUrl(deps.config, '') })
   return { ...signedIn, user: toUserView(created.user), workspace: created.workspace }
 }

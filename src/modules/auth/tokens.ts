@@ -1,8 +1,11 @@
-import { randomBytes } from 'node:crypto'
+import type { Deps } from '../../platform/deps.ts'
+import { Unauthorized } from '../../platform/errors.ts'
 import type { UserType } from '../../platform/principal.ts'
+import { rotateRefreshToken } from '../sessions/public.ts'
+import type { Tokens } from './schemas.ts'
 
-// Access tokens are short-lived JWTs naming the session; refresh tokens are opaque
-// (`<session id>.<256-bit secret>`), stored only as a keyed hash, and rotate on every use.
+// Access tokens are short-lived JWTs naming the session; refresh tokens are opaque, and the
+// session (module sessions) issues, rotates and judges them.
 
 export interface AccessClaims {
   sub: string
@@ -18,25 +21,40 @@ export interface AccessClaims {
   exp: number
 }
 
-export interface Tokens {
-  accessToken: string
-  refreshToken: string
-  tokenType: 'Bearer'
-  expiresIn: number
-}
-
 export type SignAccessToken = (claims: AccessClaims) => string
+
+/** What issuing tokens needs: the JWT signer (the API's), next to the usual dependencies. */
+export interface AuthDeps extends Deps {
+  signAccessToken: SignAccessToken
+}
 
 export interface TokenSubject { userId: string, sessionId: string, userType: UserType, authTime: number }
 
-export function issueTokens (sign: SignAccessToken, ttlSeconds: number, now: Date, subject: TokenSubject, refreshToken: string): Tokens {
+export function issueTokens (deps: Pick<AuthDeps, 'signAccessToken' | 'config' | 'random'>, now: Date, subject: TokenSubject, refreshToken: string): Tokens {
+  const ttl = deps.config.accessTokenTtl
   const iat = Math.floor(now.getTime() / 1000)
-  const accessToken = sign({ sub: subject.userId, sid: subject.sessionId, typ: subject.userType, auth_time: subject.authTime, tkn: 'access', jti: randomBytes(9).toString('base64url'), iat, exp: iat + ttlSeconds })
-  return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: ttlSeconds }
+  const accessToken = deps.signAccessToken({
+    sub: subject.userId, sid: subject.sessionId, typ: subject.userType, auth_time: subject.authTime, tkn: 'access', jti: deps.random.token(9), iat, exp: iat + ttl
+  })
+  return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: ttl }
 }
 
 export function isAccessClaims (value: unknown): value is AccessClaims {
   const c = value as Partial<AccessClaims> | null
   return typeof c === 'object' && c !== null && c.tkn === 'access' && typeof c.sub === 'string' &&
     typeof c.sid === 'string' && typeof c.auth_time === 'number'
+}
+
+/** New tokens for a refresh token, which is rotated (or, presented again, ends its session). */
+export async function refresh (deps: AuthDeps, refreshToken: string | undefined): Promise<Tokens> {
+  if (!refreshToken) throw Unauthorized('INVALID_REFRESH_TOKEN', 'Send the refresh token in the body or the refresh_token cookie.')
+  const outcome = await rotateRefreshToken(deps, refreshToken)
+  if (outcome.kind === 'reuse') {
+    throw Unauthorized('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been ended. Sign in again.')
+  }
+  if (outcome.kind !== 'ok') throw Unauthorized('INVALID_REFRESH_TOKEN', 'The refresh token is invalid or its session has ended.')
+  const { session } = outcome
+  return issueTokens(deps, deps.clock.now(), {
+    userId: session.userId, sessionId: outcome.sessionId, userType: session.userType, authTime: session.authTime
+  }, outcome.refreshToken)
 }

@@ -2,14 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { problems } from '../../platform/errors.ts'
 import { principalOf } from '../../platform/principal.ts'
-import { AddItemBody, CartRef, CartView, ItemParams, QuantityBody } from './schemas.ts'
+import { AddItemBody, CartRef, ItemParams, QuantityBody } from './schemas.ts'
 import { addToCart, clearCart, getCart, removeCartItem, setCartQuantity } from './service.ts'
 
 const tags = ['cart']
 
 const cart: FastifyPluginAsyncTypebox = async (app) => {
   const { deps } = app
-  app.addSchema(CartView)
 
   app.get('/cart', {
     config: { auth: 'user' },

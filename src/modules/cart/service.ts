@@ -1,49 +1,24 @@
 import type { Deps } from '../../platform/deps.ts'
-import type { Queryable } from '../../platform/db.ts'
-import { AppError, NotFound } from '../../platform/errors.ts'
+import type { Queryable, Trx } from '../../platform/db.ts'
+import { Conflict, NotFound } from '../../platform/errors.ts'
 import { discounted, money, type Money } from '../../platform/money.ts'
-import { sellableVariant, variantOnSale } from '../products/service.ts'
-import { MAX_LINE_QUANTITY } from './schemas.ts'
+import { outOfStock, sellableVariant, variantFacts } from '../products/public.ts'
+import { MAX_LINE_QUANTITY, type CartLine, type CartView } from './schemas.ts'
 
 // The cart (SPEC 8.3): lines point at variants; prices are read live, never stored, so the
 // cart always shows what checkout will charge.
 
-export interface CartLine {
-  id: string
-  variantId: string
-  productId: string
-  workspaceId: string
-  title: string
-  size: string | null
-  sku: string
-  quantity: number
-  stock: number
-  /** On sale now (products' onSale: the catalog's rule). */
-  sold: boolean
-  available: boolean
-  unitPrice: Money
-  lineTotal: Money
-}
-export interface CartView { items: CartLine[], totals: Money[], itemCount: number }
-
-export const outOfStock = (variantId: string, available: number) =>
-  new AppError(409, 'OUT_OF_STOCK', `Only ${available} left of variant ${variantId}.`, { extra: { variantId, available } })
-
 /** Cart lines with what checkout needs: live prices, stock and whether the product is still sold. */
 export async function cartLines (db: Queryable, userId: string): Promise<CartLine[]> {
   const rows = await db.selectFrom('cartItems as c')
-    .innerJoin('productVariants as v', 'v.id', 'c.variantId')
-    .innerJoin('products as p', 'p.id', 'v.productId')
-    .select([
-      'c.id', 'c.variantId', 'c.quantity', 'p.id as productId', 'p.workspaceId', 'p.title', 'v.size', 'v.sku', 'v.stock',
-      'v.priceAmount as variantPrice', 'p.priceAmount', 'p.discountPercentage', 'p.currency',
-      variantOnSale('v', 'p').as('sold')
-    ])
+    .innerJoin(variantFacts(db).as('v'), 'v.id', 'c.variantId')
+    .select(['c.id', 'c.variantId', 'c.quantity', 'v.productId', 'v.workspaceId', 'v.title', 'v.size', 'v.sku', 'v.stock', 'v.listAmount', 'v.discountPercentage', 'v.currency', 'v.sold'])
     .where('c.userId', '=', userId)
     .orderBy('c.createdAt').orderBy('c.id')
     .execute()
   return rows.map((r) => {
-    const unit = discounted(r.variantPrice ?? r.priceAmount, r.discountPercentage)
+    const unit = discounted(r.listAmount, r.discountPercentage)
+    const sold = r.sold === true
     return {
       id: r.id,
       variantId: r.variantId,
@@ -54,8 +29,8 @@ export async function cartLines (db: Queryable, userId: string): Promise<CartLin
       sku: r.sku,
       quantity: r.quantity,
       stock: r.stock,
-      sold: r.sold === true,
-      available: r.sold === true && r.stock >= r.quantity,
+      sold,
+      available: sold && r.stock >= r.quantity,
       unitPrice: money(unit, r.currency),
       lineTotal: money(unit * r.quantity, r.currency)
     }
@@ -79,7 +54,7 @@ export async function addToCart (deps: Deps, userId: string, variantId: string, 
   await deps.db.transaction().execute(async (trx) => {
     // Off sale is "not found", as in the catalog: whether such a variant exists is not revealed.
     const variant = await sellableVariant(trx, variantId)
-    if (!variant) throw new AppError(404, 'NOT_FOUND', 'variant not found', { errors: [{ pointer: '/body/variantId', detail: 'is not a variant on sale' }] })
+    if (!variant) throw NotFound('NOT_FOUND', 'variant not found', { field: '/body/variantId', fieldDetail: 'is not a variant on sale' })
     const { stock } = variant
     const line = await trx.insertInto('cartItems')
       .values({ id: deps.random.uuid(), userId, variantId, quantity })
@@ -91,7 +66,7 @@ export async function addToCart (deps: Deps, userId: string, variantId: string, 
     if (line.quantity > stock) throw outOfStock(variantId, stock)
     // Adding must not build a line that PATCH could not set.
     if (line.quantity > MAX_LINE_QUANTITY) {
-      throw new AppError(409, 'QUANTITY_LIMIT', `A cart line holds at most ${MAX_LINE_QUANTITY}.`, { errors: [{ pointer: '/body/quantity', detail: `would make the line more than ${MAX_LINE_QUANTITY}` }] })
+      throw Conflict('QUANTITY_LIMIT', `A cart line holds at most ${MAX_LINE_QUANTITY}.`, { field: '/body/quantity', fieldDetail: `would make the line more than ${MAX_LINE_QUANTITY}` })
     }
   })
   return getCart(deps, userId)
@@ -100,10 +75,10 @@ export async function addToCart (deps: Deps, userId: string, variantId: string, 
 export async function setCartQuantity (deps: Deps, userId: string, itemId: string, quantity: number): Promise<CartView> {
   await deps.db.transaction().execute(async (trx) => {
     const item = await trx.selectFrom('cartItems').select('variantId').where('id', '=', itemId).where('userId', '=', userId).forUpdate().executeTakeFirst()
-    if (!item) throw NotFound('cart item')
+    if (!item) throw NotFound('NOT_FOUND', 'cart item not found')
     // The line exists (GET /cart lists it), so its product going off sale is a conflict, not a 404.
     const variant = await sellableVariant(trx, item.variantId)
-    if (!variant) throw new AppError(409, 'PRODUCT_UNAVAILABLE', 'This product is no longer sold; remove the line from the cart.', { extra: { variantIds: [item.variantId] } })
+    if (!variant) throw Conflict('PRODUCT_UNAVAILABLE', 'This product is no longer sold; remove the line from the cart.', { extra: { variantIds: [item.variantId] } })
     const { stock } = variant
     if (quantity > stock) throw outOfStock(item.variantId, stock)
     await trx.updateTable('cartItems').set({ quantity, updatedAt: deps.clock.now() }).where('id', '=', itemId).execute()
@@ -113,7 +88,12 @@ export async function setCartQuantity (deps: Deps, userId: string, itemId: strin
 
 export async function removeCartItem (deps: Deps, userId: string, itemId: string): Promise<void> {
   const result = await deps.db.deleteFrom('cartItems').where('id', '=', itemId).where('userId', '=', userId).executeTakeFirst()
-  if (Number(result.numDeletedRows) === 0) throw NotFound('cart item')
+  if (Number(result.numDeletedRows) === 0) throw NotFound('NOT_FOUND', 'cart item not found')
+}
+
+/** Locks the user's cart rows: two checkouts of one cart cannot both take it. */
+export async function lockCart (trx: Trx, userId: string): Promise<void> {
+  await trx.selectFrom('cartItems').select('id').where('userId', '=', userId).forUpdate().execute()
 }
 
 export async function clearCart (db: Queryable, userId: string): Promise<void> {

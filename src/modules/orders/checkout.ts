@@ -1,12 +1,16 @@
-import { sql } from 'kysely'
-import type { Trx } from '../../platform/db.ts'
-import { AppError, Conflict } from '../../platform/errors.ts'
-import { MAX_CHARGE, type Money } from '../../platform/money.ts'
+import { Conflict, isUniqueViolation, NotFound } from '../../platform/errors.ts'
+import { MAX_CHARGE } from '../../platform/money.ts'
 import type { Principal } from '../../platform/principal.ts'
-import { cartLines, clearCart, outOfStock } from '../cart/service.ts'
-import { findAddress } from '../users/service.ts'
-import { emailAboutOrder, getOrder, recordHistory, type OrderDeps, type OrderView, type ShippingAddress } from './service.ts'
-import { owedAmount, syncIntentAmountQuietly } from './settlement.ts'
+import { cartLines, clearCart, lockCart } from '../cart/public.ts'
+import { takeStock } from '../products/public.ts'
+import { findAddress } from '../users/public.ts'
+import { orderPlacedEmail } from './emails.ts'
+import { recordHistory } from './lifecycle.ts'
+import { emailAboutOrder } from './notifications.ts'
+import type { OrderDeps } from './order-deps.ts'
+import { createCheckoutIntent } from './payment-intent.ts'
+import { ordersOfCheckout } from './queries.ts'
+import type { CheckoutBody, CheckoutResponse, ShippingAddress } from './schemas.ts'
 
 // Checkout (SPEC 8.4). One transaction takes the stock for every line (rows locked in id
 // order, so concurrent multi-item checkouts cannot deadlock; a guarded decrement, so stock
@@ -14,74 +18,20 @@ import { owedAmount, syncIntentAmountQuietly } from './settlement.ts'
 // of that moment, empties the cart and writes the emails to the outbox. Then one
 // PaymentIntent covers the total, created with an idempotency key derived from the checkout.
 
-export interface CheckoutInput { shippingAddressId?: string, shippingAddress?: ShippingAddress, note?: string }
-export interface CheckoutResult {
-  checkoutId: string
-  orders: OrderView[]
-  total: Money
-  payment: { provider: 'stripe' | 'simulator', paymentIntentId: string, clientSecret: string, status: string }
-}
-
-async function shippingAddressOf (deps: OrderDeps, userId: string, input: CheckoutInput): Promise<ShippingAddress> {
-  if (input.shippingAddress) return input.shippingAddress
-  const address = await findAddress(deps.db, userId, input.shippingAddressId!)
-  if (!address) throw new AppError(404, 'NOT_FOUND', 'address not found', { errors: [{ pointer: '/body/shippingAddressId', detail: 'is not one of your addresses' }] })
+async function shippingAddressOf (deps: OrderDeps, userId: string, input: CheckoutBody): Promise<ShippingAddress> {
+  if ('shippingAddress' in input) return input.shippingAddress
+  const address = await findAddress(deps.db, userId, input.shippingAddressId)
+  if (!address) throw NotFound('NOT_FOUND', 'address not found', { field: '/body/shippingAddressId', fieldDetail: 'is not one of your addresses' })
   return { street: address.street, city: address.city, state: address.state, zipCode: address.zipCode, country: address.country }
 }
 
-async function takeStock (trx: Trx, lines: Array<{ variantId: string, quantity: number }>): Promise<void> {
-  const wanted = new Map<string, number>()
-  for (const line of lines) wanted.set(line.variantId, (wanted.get(line.variantId) ?? 0) + line.quantity)
-  const ids = [...wanted.keys()].sort()
-  // Locks taken in one global order (variant id): two checkouts sharing variants queue up
-  // instead of deadlocking.
-  const rows = await trx.selectFrom('productVariants').select(['id', 'stock']).where('id', 'in', ids).orderBy('id').forUpdate().execute()
-  for (const row of rows) {
-    if (row.stock < wanted.get(row.id)!) throw outOfStock(row.id, row.stock)
-  }
-  const values = sql.join(ids.map((id) => sql`(${id}::uuid, ${wanted.get(id)!}::int)`))
-  // Guarded anyway: the decrement applies only where the stock covers it.
-  const updated = await sql<{ id: string }>`
-    update product_variants v set stock = v.stock - x.quantity, updated_at = now()
-    from (values ${values}) as x(id, quantity)
-    where v.id = x.id and v.stock >= x.quantity
-    returning v.id`.execute(trx)
-  if (updated.rows.length !== ids.length) throw Conflict('OUT_OF_STOCK', 'Some items sold out during checkout.')
-}
-
-/**
- * Creates the checkout's intent for what it still owes (a retry after a failed creation may
- * come after some of its orders were cancelled), or none when nothing is owed. The first
- * intent stored wins; a cancel that committed while ours was being made is applied to it.
- */
-async function createIntentFor (deps: OrderDeps, checkout: { id: string, totalAmount: number, currency: string, userId: string }, fresh: boolean) {
-  // A checkout made by this request owes its total (a cancel racing in is caught by the check
-  // after the intent is stored, as for a retry).
-  const owed = fresh ? checkout.totalAmount : await owedAmount(deps.db, checkout.id)
-  if (owed === 0) return null
-  // The full total keeps the key a first attempt used; a lower amount is a different request.
-  const idempotencyKey = owed === checkout.totalAmount ? `checkout-${checkout.id}` : `checkout-${checkout.id}-${owed}`
-  const created = await deps.gateway.createIntent({ checkoutId: checkout.id, amount: owed, currency: checkout.currency, userId: checkout.userId, idempotencyKey })
-  const stored = await deps.db.updateTable('checkouts').set({ paymentIntentId: created.id, clientSecret: created.clientSecret })
-    .where('id', '=', checkout.id).where('paymentIntentId', 'is', null).returning('id').executeTakeFirst()
-  if (!stored) {
-    // A concurrent retry stored its intent first: that one stands, ours is never handed out.
-    const winner = await deps.db.selectFrom('checkouts').select(['paymentIntentId', 'clientSecret']).where('id', '=', checkout.id).executeTakeFirstOrThrow()
-    if (winner.paymentIntentId !== created.id) await deps.gateway.cancelIntent(created.id).catch((err) => deps.log.warn({ checkoutId: checkout.id, err }, 'an unused payment intent could not be cancelled'))
-    return { id: winner.paymentIntentId!, clientSecret: winner.clientSecret ?? '', status: 'requires_payment_method' }
-  }
-  if (await owedAmount(deps.db, checkout.id) !== owed) await syncIntentAmountQuietly(deps, checkout.id)
-  return created
-}
-
 /** `fresh`: the checkout was made by this request (else a retry under its key finishes it). */
-async function finishPayment (deps: OrderDeps, checkoutId: string, fresh = false): Promise<CheckoutResult> {
+async function finishPayment (deps: OrderDeps, checkoutId: string, fresh = false): Promise<CheckoutResponse> {
   const checkout = await deps.db.selectFrom('checkouts').selectAll().where('id', '=', checkoutId).executeTakeFirstOrThrow()
   const intent = checkout.paymentIntentId
     ? { id: checkout.paymentIntentId, clientSecret: checkout.clientSecret ?? '', status: 'requires_payment_method' }
-    : await createIntentFor(deps, checkout, fresh) ?? { id: '', clientSecret: '', status: 'canceled' }
-  const orderIds = await deps.db.selectFrom('orders').select('id').where('checkoutId', '=', checkoutId).orderBy('id').execute()
-  const orders = await Promise.all(orderIds.map((o) => getOrder(deps, { id: o.id })))
+    : await createCheckoutIntent(deps, checkout, fresh) ?? { id: '', clientSecret: '', status: 'canceled' }
+  const orders = await ordersOfCheckout(deps, checkoutId)
   const paid = orders.every((o) => o.paymentStatus === 'paid')
   return {
     checkoutId,
@@ -91,9 +41,13 @@ async function finishPayment (deps: OrderDeps, checkoutId: string, fresh = false
   }
 }
 
-export async function checkout (deps: OrderDeps, principal: Principal, idempotencyKey: string, input: CheckoutInput): Promise<CheckoutResult> {
+async function checkoutUnderKey (deps: OrderDeps, userId: string, idempotencyKey: string) {
+  return deps.db.selectFrom('checkouts').select('id').where('userId', '=', userId).where('idempotencyKey', '=', idempotencyKey).executeTakeFirst()
+}
+
+export async function checkout (deps: OrderDeps, principal: Principal, idempotencyKey: string, input: CheckoutBody): Promise<CheckoutResponse> {
   // A checkout made under this key already (its payment step failed, say): finish that one.
-  const previous = await deps.db.selectFrom('checkouts').select('id').where('userId', '=', principal.userId).where('idempotencyKey', '=', idempotencyKey).executeTakeFirst()
+  const previous = await checkoutUnderKey(deps, principal.userId, idempotencyKey)
   if (previous) return finishPayment(deps, previous.id)
 
   const shippingAddress = await shippingAddressOf(deps, principal.userId, input)
@@ -102,11 +56,11 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
   try {
     checkoutId = await deps.db.transaction().execute(async (trx) => {
       // The cart's rows are locked first: two checkouts of one cart cannot both take it.
-      await trx.selectFrom('cartItems').select('id').where('userId', '=', principal.userId).forUpdate().execute()
+      await lockCart(trx, principal.userId)
       const lines = await cartLines(trx, principal.userId)
       if (lines.length === 0) throw Conflict('CART_EMPTY', 'The cart is empty.')
       const unavailable = lines.filter((l) => !l.sold)
-      if (unavailable.length > 0) throw new AppError(409, 'PRODUCT_UNAVAILABLE', 'Some products are no longer sold; remove them from the cart.', { extra: { variantIds: unavailable.map((l) => l.variantId) } })
+      if (unavailable.length > 0) throw Conflict('PRODUCT_UNAVAILABLE', 'Some products are no longer sold; remove them from the cart.', { extra: { variantIds: unavailable.map((l) => l.variantId) } })
       const currencies = new Set(lines.map((l) => l.unitPrice.currency))
       if (currencies.size > 1) throw Conflict('MIXED_CURRENCIES', 'One checkout pays in one currency: check out each currency separately.')
       const total = lines.reduce((sum, l) => sum + l.lineTotal.amount, 0)
@@ -148,15 +102,15 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
           lineAmount: l.lineTotal.amount
         }))).execute()
         await recordHistory(trx, deps, orderId, null, 'pending', 'customer', principal.userId, 'checkout')
-        await emailAboutOrder(trx, deps, orderId, 'order-placed')
+        await emailAboutOrder(trx, deps, orderId, orderPlacedEmail)
       }
       await clearCart(trx, principal.userId)
       return id
     })
   } catch (err) {
     // The same key raced in from another process: that checkout stands.
-    if ((err as { constraint?: string }).constraint === 'checkouts_user_key') {
-      const raced = await deps.db.selectFrom('checkouts').select('id').where('userId', '=', principal.userId).where('idempotencyKey', '=', idempotencyKey).executeTakeFirst()
+    if (isUniqueViolation(err, 'checkouts_user_key')) {
+      const raced = await checkoutUnderKey(deps, principal.userId, idempotencyKey)
       if (raced) return finishPayment(deps, raced.id)
     }
     throw err

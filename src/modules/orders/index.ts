@@ -3,20 +3,20 @@ import { problems } from '../../platform/errors.ts'
 import { Page } from '../../platform/pagination.ts'
 import { principalOf } from '../../platform/principal.ts'
 import { bodyDefaultsToEmpty } from '../../platform/route-hooks.ts'
-import type { PaymentGateway } from '../payments/gateway.ts'
+import type { PaymentGateway } from '../../platform/payment-provider.ts'
+import { can, workspaceOf } from '../workspaces/public.ts'
 import { checkout } from './checkout.ts'
+import { cancelOwnOrder, setOrderStatus } from './lifecycle.ts'
+import type { OrderDeps } from './order-deps.ts'
+import { getOrder, listOrders } from './queries.ts'
+import { refundOrder } from './refunds.ts'
 import {
-  CancelBody, CheckoutBody, CheckoutResponse, ListQuery, OrderParams, OrderRef, OrderView, RefundBody, StatusBody, WorkspaceListQuery,
+  CancelBody, CheckoutBody, CheckoutResponse, ListQuery, OrderParams, OrderRef, RefundBody, StatusBody, WorkspaceListQuery,
   WorkspaceOrderParams, WorkspaceParams
 } from './schemas.ts'
-import { can } from '../workspaces/permissions.ts'
-import { workspaceOf } from '../workspaces/guard.ts'
-import { cancelOwnOrder, getOrder, listOrders, refundOrder, setOrderStatus, type OrderDeps } from './service.ts'
-import type { OrderStatus } from './transitions.ts'
 
 const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (app, { gateway }) => {
   const deps: OrderDeps = { ...app.deps, gateway }
-  app.addSchema(OrderView)
   const tags = ['orders']
 
   app.post('/orders', {
@@ -54,7 +54,7 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
   app.get('/workspaces/:wid/orders', {
     config: { auth: 'user', workspace: 'orders:manage' },
     schema: { tags: wsTags, summary: 'The workspace\'s orders, newest first', params: WorkspaceParams, querystring: WorkspaceListQuery, response: { 200: Page(OrderRef) } }
-  }, async (request) => listOrders(deps, { workspaceId: request.params.wid, status: request.query.status as OrderStatus | undefined }, request.query))
+  }, async (request) => listOrders(deps, { workspaceId: request.params.wid, status: request.query.status }, request.query))
 
   app.get('/workspaces/:wid/orders/:id', {
     config: { auth: 'user', workspace: 'orders:manage' },
@@ -73,7 +73,7 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
     }
   }, async (request) => {
     const access = { workspaceId: request.params.wid, canRefund: can(workspaceOf(request).role, 'orders:refund') }
-    return setOrderStatus(deps, principalOf(request), access, request.params.id, request.body.status as OrderStatus, request.body.reason)
+    return setOrderStatus(deps, principalOf(request), access, request.params.id, request.body.status, request.body.reason)
   })
 
   app.post('/workspaces/:wid/orders/:id/refund', {

@@ -2,19 +2,19 @@ import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Deps } from '../../platform/deps.ts'
 import type { Trx } from '../../platform/db.ts'
-import { AppError } from '../../platform/errors.ts'
-import { formatMoney, money } from '../../platform/money.ts'
-import { emailInTransaction } from '../../emails.ts'
-import type { ProviderRefund } from '../payments/gateway.ts'
-import type { OrderDeps } from './service.ts'
-import { reconcileRefunds } from './settlement.ts'
+import { AppError, BadGateway, Conflict, Unprocessable } from '../../platform/errors.ts'
+import { requireRecentAuthentication, type Principal } from '../../platform/principal.ts'
+import { lockOrder } from './lifecycle.ts'
+import type { OrderDeps } from './order-deps.ts'
+import { reconcileRefunds } from './payment-outcomes.ts'
+import { getOrder } from './queries.ts'
+import { settleRefund } from './refund-settlement.ts'
+import type { OrderView } from './schemas.ts'
+import { holdsPayment } from './transitions.ts'
 
 // Refunds. A refund is opened (a `pending` row) under the order's row lock, in the transaction
 // that decides it, then asked of the provider after commit with a key derived from its id, and
-// settled once: `pending → succeeded` is a guarded update, and only the statement that makes
-// it adds the amount to the order. Whoever learns of the provider's refund first (our own
-// request, a webhook that read the provider's list, the retry job) settles it; the others find
-// it settled. Lock order everywhere: checkout, then orders by id, then refunds.
+// settled once (refund-settlement.ts). Lock order everywhere: checkout, then orders by id, then refunds.
 
 async function inFlight (trx: Trx, orderId: string): Promise<number> {
   const row = await trx.selectFrom('refunds').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), sql<number>`0`).as('amount'))
@@ -39,81 +39,36 @@ export async function openRefund (trx: Trx, deps: Deps, orderId: string, amount:
   return id
 }
 
-const AT_PROVIDER = 'refunded at the payment provider'
-
-/** Changes what a (locked) order shows as refunded. */
-async function changeRefunded (trx: Trx, deps: Deps, orderId: string, amount: number) {
-  return trx.updateTable('orders').set((eb) => ({
-    refundedAmount: eb('refundedAmount', '+', amount),
-    paymentStatus: sql`case when refunded_amount + ${amount} >= paid_amount then 'refunded' when refunded_amount + ${amount} = 0 then 'paid' else 'partially_refunded' end`,
-    updatedAt: deps.clock.now()
-  })).where('id', '=', orderId).returning(['id', 'userId', 'workspaceId', 'totalAmount', 'currency']).executeTakeFirstOrThrow()
-}
-
 /**
- * A refund made in Stripe's dashboard while all that was left of the charge was already on its
- * way back in our refunds could only be counted on an order whose money was in flight; when
- * that refund of ours settles, the overlap is moved (as parts of the same provider refund) to
- * the other orders of the checkout that still hold money, so no order shows more refunded than
- * it paid and the refund our provider then refuses is reconciled for what is really left.
+ * Refunds part or all of what was paid for an order (recent sign-in needed). The row lock, and
+ * counting refunds still in flight, make concurrent refunds and cancels of one order add up to
+ * at most what was paid.
  */
-async function moveProviderShares (trx: Trx, deps: Deps, orderId: string, checkoutId: string, overlap: number): Promise<void> {
-  const rows = await trx.selectFrom('refunds').select(['id', 'amount', 'providerRefundId']).where('orderId', '=', orderId).where('status', '=', 'succeeded')
-    .where('reason', '=', AT_PROVIDER).orderBy('createdAt', 'desc').orderBy('id').execute()
-  const targets = (await trx.selectFrom('orders').select(['id', 'status', 'paidAmount', 'refundedAmount']).where('checkoutId', '=', checkoutId).where('id', '!=', orderId)
-    .orderBy('id').execute()).sort((a, b) => Number(b.status === 'cancelled') - Number(a.status === 'cancelled'))
-  let left = overlap
-  for (const row of rows) {
-    let kept = row.amount
-    for (const target of targets) {
-      const share = Math.min(target.paidAmount - target.refundedAmount, kept, left)
-      if (share <= 0) continue
-      const now = deps.clock.now()
-      await trx.insertInto('refunds').values({ id: deps.random.uuid(), orderId: target.id, amount: share, status: 'succeeded', providerRefundId: row.providerRefundId, reason: AT_PROVIDER, createdBy: null, createdAt: now, updatedAt: now }).execute()
-      await changeRefunded(trx, deps, target.id, share)
-      target.refundedAmount += share
-      kept -= share
-      left -= share
+export async function refundOrder (deps: OrderDeps, principal: Principal, workspaceId: string, orderId: string, requested?: number, reason?: string, requestKey?: string): Promise<OrderView> {
+  requireRecentAuthentication(principal, deps.clock.now())
+  const refundId = await deps.db.transaction().execute(async (trx) => {
+    const order = await lockOrder(trx, { id: orderId, workspaceId })
+    // A retry of a request whose refund was opened (the provider was unreachable: 502, which
+    // frees the Idempotency-Key) asks for that same refund again, never for a second one.
+    const id = requestKey ? refundIdFor(orderId, principal.userId, requestKey) : undefined
+    const earlier = id ? await trx.selectFrom('refunds').select(['id', 'amount', 'status']).where('id', '=', id).where('orderId', '=', orderId).executeTakeFirst() : undefined
+    if (earlier) {
+      if (requested !== undefined && requested !== earlier.amount) throw Unprocessable('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a refund of another amount.')
+      if (earlier.status === 'failed') throw Conflict('PAYMENT_PROVIDER_REJECTED', 'The payment provider refused this refund.')
+      return earlier.id
     }
-    if (kept === 0) await trx.deleteFrom('refunds').where('id', '=', row.id).execute()
-    else if (kept !== row.amount) await trx.updateTable('refunds').set({ amount: kept, updatedAt: deps.clock.now() }).where('id', '=', row.id).execute()
-    await changeRefunded(trx, deps, orderId, kept - row.amount)
-    if (left === 0) break
-  }
-  if (left > 0) deps.log.error({ orderId, checkoutId, overlap: left }, 'refunds of an order exceed what it paid and fit nowhere else')
-}
-
-/** Adds a settled refund to its (locked) order and tells the customer. */
-async function addToOrder (trx: Trx, deps: Deps, orderId: string, amount: number): Promise<void> {
-  const order = await changeRefunded(trx, deps, orderId, amount)
-  const who = await trx.selectFrom('users').select(['email', 'name']).where('id', '=', order.userId).executeTakeFirstOrThrow()
-  const store = await trx.selectFrom('workspaces').select('name').where('id', '=', order.workspaceId).executeTakeFirstOrThrow()
-  await emailInTransaction(trx, deps.sealer, 'order-refunded', who.email, {
-    name: who.name,
-    orderId: order.id,
-    storeName: store.name,
-    total: formatMoney(money(order.totalAmount, order.currency)),
-    refunded: formatMoney(money(amount, order.currency)),
-    link: `${deps.config.publicUrl}/orders/${order.id}`
+    if (!holdsPayment(order.paymentStatus)) {
+      throw Conflict('NOT_REFUNDABLE', `There is no payment to refund (payment status: ${order.paymentStatus}).`)
+    }
+    const refundable = await refundableAmount(trx, order)
+    const amount = requested ?? refundable
+    if (amount <= 0 || amount > refundable) {
+      throw Conflict('REFUND_TOO_LARGE', `At most ${refundable} can be refunded.`, { field: '/body/amount', fieldDetail: `must be at most ${Math.max(refundable, 0)}` })
+    }
+    return openRefund(trx, deps, orderId, amount, principal.userId, reason ?? null, id)
   })
-}
-
-/** Marks our refund done at the provider, once; returns whether this call settled it. */
-export async function settleRefund (trx: Trx, deps: Deps, refundId: string, providerRefundId: string): Promise<boolean> {
-  const refund = await trx.selectFrom('refunds as r').innerJoin('orders as o', 'o.id', 'r.orderId').select(['r.orderId', 'o.checkoutId']).where('r.id', '=', refundId).executeTakeFirst()
-  if (!refund) return false
-  // The lock order of every money decision: the checkout, then its orders by id.
-  await trx.selectFrom('checkouts').select('id').where('id', '=', refund.checkoutId).forUpdate().execute()
-  await trx.selectFrom('orders').select('id').where('checkoutId', '=', refund.checkoutId).orderBy('id').forUpdate().execute()
-  // A refund marked failed that the provider did make after all (a lost response) counts too.
-  const settled = await trx.updateTable('refunds').set({ status: 'succeeded', providerRefundId, updatedAt: deps.clock.now() })
-    .where('id', '=', refundId).where('status', 'in', ['pending', 'failed']).returning(['amount', 'orderId']).executeTakeFirst()
-  if (!settled) return false
-  const order = await trx.selectFrom('orders').select(['paidAmount', 'refundedAmount']).where('id', '=', settled.orderId).executeTakeFirstOrThrow()
-  const overlap = order.refundedAmount + settled.amount - order.paidAmount
-  if (overlap > 0) await moveProviderShares(trx, deps, settled.orderId, refund.checkoutId, overlap)
-  await addToOrder(trx, deps, settled.orderId, settled.amount)
-  return true
+  await executeRefund(deps, refundId)
+  return getOrder(deps, { id: orderId })
 }
 
 /**
@@ -127,7 +82,7 @@ export async function executeRefund (deps: OrderDeps, refundId: string, options:
   if (refund.status !== 'pending') return
   let providerRefund
   try {
-    if (!refund.paymentIntentId) throw new AppError(409, 'PAYMENT_PROVIDER_REJECTED', 'the checkout has no payment intent')
+    if (!refund.paymentIntentId) throw Conflict('PAYMENT_PROVIDER_REJECTED', 'the checkout has no payment intent')
     providerRefund = await deps.gateway.refund({
       paymentIntentId: refund.paymentIntentId,
       amount: refund.amount,
@@ -143,7 +98,7 @@ export async function executeRefund (deps: OrderDeps, refundId: string, options:
       if (options.reconcileOnRefusal !== false) await reconcileRefunds(deps, refund.checkoutId).catch((e) => deps.log.error({ checkoutId: refund.checkoutId, err: e }, 'refunds could not be reconciled'))
       throw err
     }
-    throw new AppError(502, 'PAYMENT_PROVIDER_ERROR', 'The refund is recorded but the payment provider could not be reached; it is retried automatically.', { cause: err })
+    throw BadGateway('PAYMENT_PROVIDER_ERROR', 'The refund is recorded but the payment provider could not be reached; it is retried automatically.', { cause: err })
   }
   await deps.db.transaction().execute((trx) => settleRefund(trx, deps, refund.id, providerRefund.id))
 }
@@ -165,46 +120,6 @@ export async function retryPendingRefunds (deps: OrderDeps, olderThanMs = 60_000
   const rows = await deps.db.selectFrom('refunds').select('id').where('status', '=', 'pending').where('updatedAt', '<', cutoff).orderBy('createdAt').limit(batch).execute()
   await executeRefunds(deps, rows.map((r) => r.id))
   return rows.length
-}
-
-/**
- * Applies the provider's list of refunds of a checkout whose payment is applied and whose
- * checkout and order rows the caller has locked: ours are settled; the others (made in the
- * provider's dashboard) are recorded once by provider id and spread over the live orders.
- * Returns the amount that fitted nowhere (0 normally).
- */
-export async function applyProviderRefunds (trx: Trx, deps: Deps, checkoutId: string, providerRefunds: ProviderRefund[]): Promise<number> {
-  let unplaced = 0
-  for (const pr of providerRefunds.filter((r) => r.status === 'succeeded' || r.status === 'pending')) {
-    const ours = pr.metadata.refundId
-      ? await trx.selectFrom('refunds as r').innerJoin('orders as o', 'o.id', 'r.orderId').select('r.id').where('r.id', '=', pr.metadata.refundId).where('o.checkoutId', '=', checkoutId).executeTakeFirst()
-      : undefined
-    if (ours) { await settleRefund(trx, deps, ours.id, pr.id); continue }
-    const known = await trx.selectFrom('refunds').select('id').where('providerRefundId', '=', pr.id).executeTakeFirst()
-    if (known) continue
-    const orders = await trx.selectFrom('orders').select(['id', 'status'])
-      .where('checkoutId', '=', checkoutId).where('paidAmount', '>', 0).orderBy('id').forUpdate().execute()
-    let left = pr.amount
-    // Where it belongs least ambiguously first: what cancelled orders still hold, then the
-    // standing orders; both net of our refunds in flight. Last (the provider refuses ours if
-    // the charge cannot cover them, and they are reconciled then), whatever was paid.
-    for (const pass of ['cancelled', 'standing', 'any'] as const) {
-      for (const order of orders) {
-        if (left === 0) break
-        if ((pass === 'cancelled') !== (order.status === 'cancelled') && pass !== 'any') continue
-        const current = await trx.selectFrom('orders').select(['paidAmount', 'refundedAmount']).where('id', '=', order.id).executeTakeFirstOrThrow()
-        const room = pass === 'any' ? current.paidAmount - current.refundedAmount : await refundableAmount(trx, { id: order.id, ...current })
-        const share = Math.min(room, left)
-        if (share <= 0) continue
-        const now = deps.clock.now()
-        await trx.insertInto('refunds').values({ id: deps.random.uuid(), orderId: order.id, amount: share, status: 'succeeded', providerRefundId: pr.id, reason: AT_PROVIDER, createdBy: null, createdAt: now, updatedAt: now }).execute()
-        await addToOrder(trx, deps, order.id, share)
-        left -= share
-      }
-    }
-    unplaced += left
-  }
-  return unplaced
 }
 
 /**

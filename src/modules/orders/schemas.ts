@@ -1,14 +1,16 @@
-import { Type } from '@sinclair/typebox'
-import { MoneyRef } from '../../platform/money.ts'
-import { Nullable, Text, Timestamp } from '../../platform/schema-types.ts'
+import { Type, type Static } from '@sinclair/typebox'
+import { Money } from '../../platform/money.ts'
+import { Nullable, NullableTimestamp, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
 
-const strict = { additionalProperties: false } as const
-const Uuid = Type.String({ format: 'uuid' })
-export const OrderStatus = Type.Union(['pending', 'confirmed', 'shipped', 'delivered', 'cancelled'].map((s) => Type.Literal(s)))
-const PaymentStatus = Type.Union(['unpaid', 'paid', 'failed', 'refunded', 'partially_refunded'].map((s) => Type.Literal(s)))
-const Actor = Type.Union(['customer', 'workspace', 'payment', 'system'].map((s) => Type.Literal(s)))
+export const OrderStatus = Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('shipped'), Type.Literal('delivered'), Type.Literal('cancelled')])
+export type OrderStatus = Static<typeof OrderStatus>
+export const PaymentStatus = Type.Union([Type.Literal('unpaid'), Type.Literal('paid'), Type.Literal('failed'), Type.Literal('refunded'), Type.Literal('partially_refunded')])
+export type PaymentStatus = Static<typeof PaymentStatus>
+/** Who moves an order: its customer, its workspace, the payment, or the system (expiry). */
+export const Actor = Type.Union([Type.Literal('customer'), Type.Literal('workspace'), Type.Literal('payment'), Type.Literal('system')])
+export type Actor = Static<typeof Actor>
 
-export const ShippingAddress = Type.Object({
+export const ShippingAddress = Strict({
   name: Type.Optional(Text({ minLength: 1, maxLength: 120 })),
   street: Text({ minLength: 1, maxLength: 200 }),
   city: Text({ minLength: 1, maxLength: 120 }),
@@ -16,46 +18,56 @@ export const ShippingAddress = Type.Object({
   zipCode: Text({ minLength: 1, maxLength: 20 }),
   country: Type.String({ pattern: '^[A-Za-z]{2}$' }),
   phone: Type.Optional(Nullable(Type.String({ pattern: '^\\+?[0-9 ()-]{6,20}$' })))
-}, strict)
+})
+export type ShippingAddress = Static<typeof ShippingAddress>
 
 export const CheckoutBody = Type.Union([
-  Type.Object({ shippingAddressId: Uuid, note: Type.Optional(Text({ maxLength: 1000 })) }, strict),
-  Type.Object({ shippingAddress: ShippingAddress, note: Type.Optional(Text({ maxLength: 1000 })) }, strict)
+  Strict({ shippingAddressId: Uuid(), note: Type.Optional(Text({ maxLength: 1000 })) }),
+  Strict({ shippingAddress: ShippingAddress, note: Type.Optional(Text({ maxLength: 1000 })) })
 ], { examples: [{ shippingAddressId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f', note: 'Leave at the door' }] })
+export type CheckoutBody = Static<typeof CheckoutBody>
+
+export const OrderItemView = Type.Object({
+  id: Uuid(),
+  productId: Uuid(),
+  variantId: Uuid(),
+  title: Type.String(),
+  size: Nullable(Type.String()),
+  sku: Type.String(),
+  unitPrice: Type.Ref(Money),
+  quantity: Type.Integer(),
+  lineTotal: Type.Ref(Money)
+})
+export type OrderItemView = Static<typeof OrderItemView>
+
+export const HistoryView = Type.Object({ from: Nullable(OrderStatus), to: OrderStatus, actor: Actor, actorId: Nullable(Uuid()), reason: Nullable(Type.String()), at: Timestamp() })
+export type HistoryView = Static<typeof HistoryView>
 
 export const OrderView = Type.Object({
-  id: Uuid,
-  checkoutId: Uuid,
-  workspaceId: Uuid,
-  userId: Uuid,
+  id: Uuid(),
+  checkoutId: Uuid(),
+  workspaceId: Uuid(),
+  userId: Uuid(),
   status: OrderStatus,
   paymentStatus: PaymentStatus,
-  total: MoneyRef,
-  refunded: MoneyRef,
-  items: Type.Array(Type.Object({
-    id: Uuid,
-    productId: Uuid,
-    variantId: Uuid,
-    title: Type.String(),
-    size: Nullable(Type.String()),
-    sku: Type.String(),
-    unitPrice: MoneyRef,
-    quantity: Type.Integer(),
-    lineTotal: MoneyRef
-  })),
-  history: Type.Array(Type.Object({ from: Nullable(OrderStatus), to: OrderStatus, actor: Actor, actorId: Nullable(Uuid), reason: Nullable(Type.String()), at: Timestamp() })),
+  total: Type.Ref(Money),
+  refunded: Type.Ref(Money),
+  items: Type.Array(OrderItemView),
+  history: Type.Array(HistoryView),
   shippingAddress: Type.Record(Type.String(), Type.Unknown()),
   note: Nullable(Type.String()),
-  paidAt: Type.Union([Timestamp(), Type.Null()]),
+  paidAt: NullableTimestamp(),
   createdAt: Timestamp(),
   updatedAt: Timestamp()
 }, { $id: 'OrderView' })
-export const OrderRef = Type.Ref('OrderView')
+export type OrderView = Static<typeof OrderView>
+/** Registered by the orders plugin; responses name it rather than repeat it. */
+export const OrderRef = Type.Ref(OrderView)
 
 export const CheckoutResponse = Type.Object({
-  checkoutId: Uuid,
+  checkoutId: Uuid(),
   orders: Type.Array(OrderRef, { description: 'one per workspace' }),
-  total: MoneyRef,
+  total: Type.Ref(Money),
   payment: Type.Object({
     provider: Type.Union([Type.Literal('stripe'), Type.Literal('simulator')]),
     paymentIntentId: Type.String(),
@@ -63,15 +75,16 @@ export const CheckoutResponse = Type.Object({
     status: Type.String()
   })
 })
+export type CheckoutResponse = Static<typeof CheckoutResponse>
 
-export const OrderParams = Type.Object({ id: Uuid })
-export const WorkspaceOrderParams = Type.Object({ wid: Uuid, id: Uuid })
-export const WorkspaceParams = Type.Object({ wid: Uuid })
-export const ListQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Text({ maxLength: 512 })) }, strict)
-export const WorkspaceListQuery = Type.Object({ status: Type.Optional(OrderStatus), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Text({ maxLength: 512 })) }, strict)
-export const CancelBody = Type.Object({ reason: Type.Optional(Text({ minLength: 1, maxLength: 500 })) }, strict)
-export const StatusBody = Type.Object({ status: OrderStatus, reason: Type.Optional(Text({ minLength: 1, maxLength: 500 })) }, { ...strict, examples: [{ status: 'shipped' }] })
-export const RefundBody = Type.Object({
+export const OrderParams = Type.Object({ id: Uuid() })
+export const WorkspaceOrderParams = Type.Object({ wid: Uuid(), id: Uuid() })
+export const WorkspaceParams = Type.Object({ wid: Uuid() })
+export const ListQuery = Strict({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Text({ maxLength: 512 })) })
+export const WorkspaceListQuery = Strict({ status: Type.Optional(OrderStatus), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Text({ maxLength: 512 })) })
+export const CancelBody = Strict({ reason: Type.Optional(Text({ minLength: 1, maxLength: 500 })) })
+export const StatusBody = Strict({ status: OrderStatus, reason: Type.Optional(Text({ minLength: 1, maxLength: 500 })) }, { examples: [{ status: 'shipped' }] })
+export const RefundBody = Strict({
   amount: Type.Optional(Type.Integer({ minimum: 1, description: 'minor units; default: all that is left to refund' })),
   reason: Type.Optional(Text({ minLength: 1, maxLength: 500 }))
-}, { ...strict, examples: [{ amount: 500, reason: 'damaged item' }] })
+}, { examples: [{ amount: 500, reason: 'damaged item' }] })

@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { NotFound, problems } from '../../platform/errors.ts'
-import { Text } from '../../platform/schema-types.ts'
 import { principalOf } from '../../platform/principal.ts'
-import type { PaymentGateway } from './gateway.ts'
-import { processPaymentEvent, simulatePayment } from './service.ts'
+import type { PaymentGateway } from '../../platform/payment-provider.ts'
+import { checkoutOfOwner, type OrderDeps } from '../orders/public.ts'
+import { processPaymentEvent } from './events.ts'
+import { EventReceipt, SimulatorParams, WebhookHeaders } from './schemas.ts'
+import { simulatePayment } from './simulator.ts'
 
 const tags = ['payments']
 
 const payments: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (app, { gateway }) => {
-  const deps = { ...app.deps, gateway }
+  const deps: OrderDeps = { ...app.deps, gateway }
 
   // The webhook signature covers the exact bytes sent: in this scope JSON bodies stay raw.
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_request, body, done) => done(null, body))
@@ -20,8 +21,8 @@ const payments: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (
       tags,
       summary: 'Stripe webhook: signature-verified, each event processed once',
       description: 'payment_intent.succeeded confirms the checkout\'s orders when amount_received and currency match what the checkout owes (otherwise nothing is confirmed and the payment is kept for review), refunding the share of orders cancelled before it arrived; payment_intent.payment_failed marks them failed (never overriding a success); charge.refunded re-reads the intent and its refunds from Stripe and records each refund once. Unsigned, tampered or stale (over 5 minutes) requests get 400 and change nothing.',
-      headers: Type.Object({ 'stripe-signature': Type.Optional(Text()) }),
-      response: { 200: Type.Object({ received: Type.Literal(true), duplicate: Type.Boolean() }), ...problems(400, 502) }
+      headers: WebhookHeaders,
+      response: { 200: EventReceipt, ...problems(400, 502) }
     }
   }, async (request) => {
     const event = gateway.verifyWebhook(request.body as Buffer, request.headers['stripe-signature'], deps.clock.now())
@@ -35,13 +36,14 @@ const payments: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (
       schema: {
         tags,
         summary: 'Local payment simulator (no Stripe credentials; never in production): pay or fail a checkout',
-        params: Type.Object({ checkoutId: Type.String({ format: 'uuid' }), outcome: Type.Union([Type.Literal('succeed'), Type.Literal('fail')]) }),
-        response: { 200: Type.Object({ received: Type.Literal(true), duplicate: Type.Boolean() }), ...problems(404) }
+        params: SimulatorParams,
+        response: { 200: EventReceipt, ...problems(404) }
       }
     }, async (request) => {
       const principal = principalOf(request)
-      const owner = await deps.db.selectFrom('checkouts').select('userId').where('id', '=', request.params.checkoutId).executeTakeFirst()
-      if (!owner || (owner.userId !== principal.userId && principal.type !== 'admin')) throw NotFound('checkout')
+      // An admin may settle anyone's checkout; a user only their own (another's is not found).
+      const checkout = await checkoutOfOwner(deps.db, request.params.checkoutId, principal.type === 'admin' ? null : principal.userId)
+      if (!checkout) throw NotFound('NOT_FOUND', 'checkout not found')
       return { received: true as const, ...(await simulatePayment(deps, request.params.checkoutId, request.params.outcome)) }
     })
   }

@@ -3,22 +3,18 @@ import { Type } from '@sinclair/typebox'
 import { BadRequest, problems } from '../../platform/errors.ts'
 import { Page } from '../../platform/pagination.ts'
 import { principalOf } from '../../platform/principal.ts'
-import { acceptUploads, IMAGE_TYPES, storeUpload, type StoredUpload } from '../../platform/uploads.ts'
+import { acceptUploads, IMAGE_TYPES, storeUpload, withStoredUploads } from '../../platform/uploads.ts'
+import { getCatalogProduct, listCategories, searchCatalog } from './catalog.ts'
+import { addProductImages, deleteProductImage, reorderProductImages } from './images.ts'
+import { createProduct, deleteProduct, getWorkspaceProduct, listWorkspaceProducts, updateProduct } from './manage.ts'
 import {
   CatalogQuery, Categories, CreateProductBody, ImageOrderBody, ImageParams, ImageView, ManageListQuery, ProductParams, ProductRef,
-  ProductView, UpdateProductBody, WorkspaceParams, WorkspaceProductParams
+  UpdateProductBody, WorkspaceParams, WorkspaceProductParams
 } from './schemas.ts'
-import {
-  addProductImages, createProduct, deleteProduct, deleteProductImage, getCatalogProduct, getWorkspaceProduct, listCategories,
-  listWorkspaceProducts, reorderProductImages, searchCatalog, updateProduct
-} from './service.ts'
 
 const products: FastifyPluginAsyncTypebox = async (app) => {
   const { deps } = app
-  app.addSchema(ProductView)
   await acceptUploads(app)
-
-  // ---- Public catalog ----
 
   app.get('/products', {
     schema: {
@@ -37,8 +33,6 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/categories', {
     schema: { tags: ['catalog'], summary: 'Categories in the catalog, with how many products each has', response: { 200: Categories } }
   }, async () => ({ items: await listCategories(deps) }))
-
-  // ---- Management (workspace permission products:write) ----
 
   const manage = { auth: 'user', workspace: 'products:write' } as const
   const tags = ['products']
@@ -81,17 +75,14 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Object({ images: Type.Array(ImageView) }), ...problems(409, 413, 415) }
     }
   }, async (request, reply) => {
-    const stored: StoredUpload[] = []
-    try {
+    const images = await withStoredUploads(app, async (stored) => {
       for await (const part of request.files()) {
         stored.push(await storeUpload(app.storage, part, { accept: IMAGE_TYPES, visibility: 'public', maxBytes: app.config.uploadMaxBytes }))
       }
-      if (stored.length === 0) throw BadRequest('VALIDATION_FAILED', 'Send at least one image file.', [{ pointer: '/body/images', detail: 'is required' }])
-      return reply.code(201).send({ images: await addProductImages(deps, request.params.wid, request.params.id, stored) })
-    } catch (err) {
-      await Promise.all(stored.map((s) => app.storage.remove(s.key)))
-      throw err
-    }
+      if (stored.length === 0) throw BadRequest('VALIDATION_FAILED', 'Send at least one image file.', { field: '/body/images', fieldDetail: 'is required' })
+      return addProductImages(deps, request.params.wid, request.params.id, stored)
+    })
+    return reply.code(201).send({ images })
   })
 
   app.patch('/workspaces/:wid/products/:id/images', {

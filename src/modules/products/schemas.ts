@@ -1,26 +1,26 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { MAX_CHARGE, MoneyRef } from '../../platform/money.ts'
-import { Nullable, Text, Timestamp } from '../../platform/schema-types.ts'
+import { Nullable, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
 
-const strict = { additionalProperties: false } as const
-const Uuid = Type.String({ format: 'uuid' })
-export const Size = Type.Union(['S', 'M', 'L', 'XL', 'XXL'].map((s) => Type.Literal(s)))
+export const SIZES = ['S', 'M', 'L', 'XL', 'XXL'] as const
+export const Size = Type.Union(SIZES.map((s) => Type.Literal(s)))
+export type Size = Static<typeof Size>
 const Word = Text({ minLength: 1, maxLength: 60 })
 const Currency = Type.String({ pattern: '^[A-Za-z]{3}$', description: 'ISO 4217' })
 /** Amounts in Postgres `integer` columns (filters): a larger one must be a 400, not a failed query. */
 export const MAX_AMOUNT = 2_147_483_647
 /** A price is at most what one payment can charge, so every product can be bought. */
-const PriceIn = Type.Object({ amount: Type.Integer({ minimum: 0, maximum: MAX_CHARGE, description: 'minor units' }), currency: Currency }, strict)
+const PriceIn = Strict({ amount: Type.Integer({ minimum: 0, maximum: MAX_CHARGE, description: 'minor units' }), currency: Currency })
 
-const VariantIn = Type.Object({
-  id: Type.Optional(Type.String({ format: 'uuid', description: 'on update: an existing variant to keep' })),
+const VariantIn = Strict({
+  id: Type.Optional(Uuid({ description: 'on update: an existing variant to keep' })),
   size: Type.Optional(Nullable(Size)),
   sku: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
   stock: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
   price: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: MAX_CHARGE, description: 'minor units; overrides the product price for this variant' })))
-}, strict)
+})
 
-const Faq = Type.Array(Type.Object({ question: Text({ minLength: 1, maxLength: 500 }), answer: Text({ minLength: 1, maxLength: 5000 }) }, strict), { maxItems: 50 })
+const Faq = Type.Array(Strict({ question: Text({ minLength: 1, maxLength: 500 }), answer: Text({ minLength: 1, maxLength: 5000 }) }), { maxItems: 50 })
 
 const productFields = {
   title: Text({ minLength: 1, maxLength: 200 }),
@@ -33,11 +33,10 @@ const productFields = {
   isActive: Type.Optional(Type.Boolean())
 }
 
-export const CreateProductBody = Type.Object({
+export const CreateProductBody = Strict({
   ...productFields,
   variants: Type.Array(VariantIn, { minItems: 1, maxItems: 20, description: 'one variant without size for a product without sizes; otherwise one per size' })
 }, {
-  ...strict,
   examples: [{
     title: 'Linen shirt',
     description: 'Breathable linen, relaxed fit.',
@@ -51,26 +50,28 @@ export const CreateProductBody = Type.Object({
 })
 export type CreateProductBody = Static<typeof CreateProductBody>
 
-export const UpdateProductBody = Type.Object({
+export const UpdateProductBody = Strict({
   ...Type.Partial(Type.Object(productFields)).properties,
   variants: Type.Optional(Type.Array(VariantIn, { minItems: 1, maxItems: 20, description: 'the full list: ids keep variants, no id adds one, a missing id retires it' }))
-}, { ...strict, minProperties: 1 })
+}, { minProperties: 1 })
 export type UpdateProductBody = Static<typeof UpdateProductBody>
 
 export const VariantView = Type.Object({
-  id: Uuid,
+  id: Uuid(),
   size: Nullable(Size),
   sku: Type.String(),
   stock: Type.Integer(),
   price: MoneyRef,
   finalPrice: MoneyRef
 })
+export type VariantView = Static<typeof VariantView>
 
-export const ImageView = Type.Object({ id: Uuid, url: Type.String(), position: Type.Integer() })
+export const ImageView = Type.Object({ id: Uuid(), url: Type.String(), position: Type.Integer() })
+export type ImageView = Static<typeof ImageView>
 
 export const ProductView = Type.Object({
-  id: Uuid,
-  workspaceId: Uuid,
+  id: Uuid(),
+  workspaceId: Uuid(),
   title: Type.String(),
   description: Type.String(),
   price: MoneyRef,
@@ -85,30 +86,34 @@ export const ProductView = Type.Object({
   createdAt: Timestamp(),
   updatedAt: Timestamp()
 }, { $id: 'ProductView' })
-export const ProductRef = Type.Ref('ProductView')
+export type ProductView = Static<typeof ProductView>
+export const ProductRef = Type.Ref(ProductView)
 
-export const CatalogQuery = Type.Object({
+export const CatalogQuery = Strict({
   q: Type.Optional(Text({ minLength: 1, maxLength: 200, description: 'full-text search over title, keywords and description' })),
   category: Type.Optional(Text({ maxLength: 60 })),
-  workspaceId: Type.Optional(Uuid),
+  workspaceId: Type.Optional(Uuid()),
   size: Type.Optional(Size),
   minPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AMOUNT, description: 'minor units, on the price after discount' })),
   maxPrice: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AMOUNT, description: 'minor units, on the price after discount' })),
   sort: Type.Optional(Type.Union(['relevance', 'newest', 'price_asc', 'price_desc'].map((s) => Type.Literal(s)), { default: 'relevance', description: 'relevance needs q; without it, newest' })),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Text({ maxLength: 512 }))
-}, strict)
+})
 export type CatalogQuery = Static<typeof CatalogQuery>
 
-export const ManageListQuery = Type.Object({
+export const ManageListQuery = Strict({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Text({ maxLength: 512 }))
-}, strict)
+})
+export type ManageListQuery = Static<typeof ManageListQuery>
 
-export const ProductParams = Type.Object({ id: Uuid })
-export const WorkspaceProductParams = Type.Object({ wid: Uuid, id: Uuid })
-export const WorkspaceParams = Type.Object({ wid: Uuid })
-export const ImageParams = Type.Object({ wid: Uuid, id: Uuid, imageId: Uuid })
-export const ImageOrderBody = Type.Object({ order: Type.Array(Uuid, { minItems: 1, maxItems: 50, uniqueItems: true, description: 'every image id of the product, in the new order' }) }, strict)
+export const ProductParams = Type.Object({ id: Uuid() })
+export const WorkspaceProductParams = Type.Object({ wid: Uuid(), id: Uuid() })
+export const WorkspaceParams = Type.Object({ wid: Uuid() })
+export const ImageParams = Type.Object({ wid: Uuid(), id: Uuid(), imageId: Uuid() })
+export const ImageOrderBody = Strict({ order: Type.Array(Uuid(), { minItems: 1, maxItems: 50, uniqueItems: true, description: 'every image id of the product, in the new order' }) })
 
-export const Categories = Type.Object({ items: Type.Array(Type.Object({ name: Type.String(), count: Type.Integer() })) }, { examples: [{ items: [{ name: 'shirts', count: 120 }] }] })
+export const Category = Type.Object({ name: Type.String(), count: Type.Integer() })
+export type Category = Static<typeof Category>
+export const Categories = Type.Object({ items: Type.Array(Category) }, { examples: [{ items: [{ name: 'shirts', count: 120 }] }] })

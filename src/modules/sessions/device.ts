@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import Bowser from 'bowser'
+import type { SessionType } from './schemas.ts'
 
 // What a session knows about the client: the device (from the User-Agent, parsed by bowser,
 // a maintained MIT parser), the network, and a stable fingerprint.
@@ -88,8 +89,6 @@ export function fingerprintOf (client: ClientRequest, provided?: string): string
     .map((name) => header(h, name) ?? '')
   return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32)
 }
-
-export type SessionType = 'web' | 'mobile' | 'api'
 
 /** Cookie clients are browsers; a bearer client on a phone without a browser is an app. */
 export function sessionTypeOf (device: Device, cookieMode: boolean, requested?: SessionType): SessionType {

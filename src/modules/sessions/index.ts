@@ -2,17 +2,24 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { NotFound, problems } from '../../platform/errors.ts'
 import { Page } from '../../platform/pagination.ts'
+import type { Queryable } from '../../platform/db.ts'
 import { principalOf } from '../../platform/principal.ts'
-import { membershipRole } from '../workspaces/service.ts'
+import { adminListSessions, adminSessionStats } from './admin.ts'
+import { endSession, endUserSessions } from './ending.ts'
 import { ActivityBody, AdminSessionsQuery, CurrentSessionBody, SessionIdParams, SessionRef, SessionStats, StatsQuery } from './schemas.ts'
-import {
-  adminListSessions, adminSessionStats, currentSessionView, endSession, endUserSessions, listUserSessions, recordActivity,
-  setSessionWorkspace, userOwnsLiveSession
-} from './service.ts'
+import { currentSessionView, listUserSessions, recordActivity, setSessionWorkspace, userOwnsLiveSession } from './user-sessions.ts'
 
 const tags = ['sessions']
 
-const sessions: FastifyPluginAsyncTypebox = async (app) => {
+export interface SessionRoutesOptions {
+  /**
+   * The caller's role in a workspace, null when not a member: app.ts passes workspaces'
+   * membershipRole (sessions cannot import workspaces, which depends on users, which ends sessions).
+   */
+  membershipRole: (db: Queryable, userId: string, workspaceId: string) => Promise<string | null>
+}
+
+const sessions: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { membershipRole }) => {
   const { deps } = app
 
   app.get('/sessions', {
@@ -38,7 +45,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const principal = principalOf(request)
     // Another user's session id is as unknown as a made-up one.
-    if (!await userOwnsLiveSession(deps, principal.userId, request.params.id)) throw NotFound('session')
+    if (!await userOwnsLiveSession(deps, principal.userId, request.params.id)) throw NotFound('NOT_FOUND', 'session not found')
     await endSession(deps, request.params.id, request.params.id === principal.sessionId ? 'logout' : 'revoked')
     return reply.code(204).send(null)
   })
@@ -79,10 +86,10 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const principal = principalOf(request)
     const { workspaceId } = request.body
-    if (workspaceId !== null && await membershipRole(deps.db, principal.userId, workspaceId) === null) throw NotFound('workspace')
+    if (workspaceId !== null && await membershipRole(deps.db, principal.userId, workspaceId) === null) throw NotFound('NOT_FOUND', 'workspace not found')
     await setSessionWorkspace(deps, principal.sessionId, workspaceId)
     const view = await currentSessionView(deps, principal.sessionId)
-    if (!view) throw NotFound('session')
+    if (!view) throw NotFound('NOT_FOUND', 'session not found')
     return view
   })
 
@@ -104,11 +111,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       querystring: StatsQuery,
       response: { 200: SessionStats }
     }
-  }, async (request) => {
-    const to = request.query.to ? new Date(request.query.to) : deps.clock.now()
-    const from = request.query.from ? new Date(request.query.from) : new Date(to.getTime() - 30 * 24 * 3600_000)
-    return adminSessionStats(deps, { from, to })
-  })
+  }, async (request) => adminSessionStats(deps, request.query))
 }
 
 export default sessions

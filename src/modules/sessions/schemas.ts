@@ -1,15 +1,41 @@
-import { NullableTimestamp, Timestamp } from '../../platform/schema-types.ts'
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { PageQuery } from '../../platform/pagination.ts'
+import { Nullable, NullableTimestamp, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
 
-const NullableString = Type.Union([Type.String(), Type.Null()])
-const NullableNumber = Type.Union([Type.Number(), Type.Null()])
+const NullableString = Nullable(Type.String())
+const NullableNumber = Nullable(Type.Number())
+
+export const SessionType = Type.Union([Type.Literal('web'), Type.Literal('mobile'), Type.Literal('api')])
+export type SessionType = Static<typeof SessionType>
+
+export const EndReason = Type.Union([
+  Type.Literal('logout'), Type.Literal('revoked'), Type.Literal('expired'), Type.Literal('reuse_detected'),
+  Type.Literal('password_reset'), Type.Literal('suspended')
+])
+export type EndReason = Static<typeof EndReason>
+
+const TextUpTo = (maxLength: number) => Text({ maxLength })
+
+/** What a client may tell about where it came from and what it is; recorded with its session. */
+export const Analytics = Strict({
+  referrerUrl: Type.Optional(TextUpTo(2048)),
+  landingPage: Type.Optional(TextUpTo(2048)),
+  utmSource: Type.Optional(TextUpTo(256)),
+  utmMedium: Type.Optional(TextUpTo(256)),
+  utmCampaign: Type.Optional(TextUpTo(256)),
+  utmTerm: Type.Optional(TextUpTo(256)),
+  utmContent: Type.Optional(TextUpTo(256)),
+  deviceFingerprint: Type.Optional(Text({ minLength: 8, maxLength: 128, description: 'the client\'s own stable device id' })),
+  timezone: Type.Optional(Text({ maxLength: 64, description: 'IANA zone, e.g. Europe/Paris' })),
+  sessionType: Type.Optional(SessionType)
+}, { description: 'optional attribution and device details; sign-in works without any' })
+export type Analytics = Static<typeof Analytics>
 
 export const SessionView = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  userId: Type.String({ format: 'uuid' }),
-  workspaceId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
-  sessionType: Type.Union([Type.Literal('web'), Type.Literal('mobile'), Type.Literal('api')]),
+  id: Uuid(),
+  userId: Uuid(),
+  workspaceId: Nullable(Uuid()),
+  sessionType: SessionType,
   isActive: Type.Boolean(),
   current: Type.Optional(Type.Boolean()),
   ipAddress: Type.String(),
@@ -39,11 +65,9 @@ export const SessionView = Type.Object({
   lastSeenAt: Timestamp(),
   expiresAt: Timestamp(),
   endedAt: NullableTimestamp(),
-  endReason: Type.Union([
-    Type.Literal('logout'), Type.Literal('revoked'), Type.Literal('expired'), Type.Literal('reuse_detected'),
-    Type.Literal('password_reset'), Type.Literal('suspended'), Type.Null()
-  ]),
-  sessionDurationSec: Type.Union([Type.Integer(), Type.Null()])
+  // Flat (the reasons and null side by side), as the document has always shown it.
+  endReason: Type.Union([...EndReason.anyOf, Type.Null()]),
+  sessionDurationSec: Nullable(Type.Integer())
 }, {
   $id: 'SessionView',
   examples: [{
@@ -84,31 +108,34 @@ export const SessionView = Type.Object({
     sessionDurationSec: null
   }]
 })
+export type SessionView = Static<typeof SessionView>
 
-export const SessionRef = Type.Ref('SessionView')
+export const SessionRef = Type.Ref(SessionView)
 
-export const SessionIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
+export const SessionIdParams = Type.Object({ id: Uuid() })
 
-export const ActivityBody = Type.Object({
+export const ActivityBody = Strict({
   pagesVisited: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
   actionsPerformed: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 }))
-}, { additionalProperties: false, examples: [{ pagesVisited: 3, actionsPerformed: 1 }] })
+}, { examples: [{ pagesVisited: 3, actionsPerformed: 1 }] })
 
-export const CurrentSessionBody = Type.Object({
-  workspaceId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()])
-}, { additionalProperties: false, examples: [{ workspaceId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f' }] })
+export const CurrentSessionBody = Strict({
+  workspaceId: Nullable(Uuid())
+}, { examples: [{ workspaceId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f' }] })
 
-export const AdminSessionsQuery = Type.Object({
-  userId: Type.Optional(Type.String({ format: 'uuid' })),
-  workspaceId: Type.Optional(Type.String({ format: 'uuid' })),
+export const AdminSessionsQuery = Strict({
+  userId: Type.Optional(Uuid()),
+  workspaceId: Type.Optional(Uuid()),
   active: Type.Optional(Type.Boolean()),
   ...PageQuery
-}, { additionalProperties: false })
+})
+export type AdminSessionsQuery = Static<typeof AdminSessionsQuery>
 
-export const StatsQuery = Type.Object({
+export const StatsQuery = Strict({
   from: Type.Optional(Type.String({ format: 'date-time', description: 'default: 30 days before `to`' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'default: now' }))
-}, { additionalProperties: false })
+})
+export type StatsQuery = Static<typeof StatsQuery>
 
 const Bucket = Type.Array(Type.Object({ key: Type.String(), count: Type.Integer() }))
 
@@ -121,3 +148,4 @@ export const SessionStats = Type.Object({
   byCountry: Bucket,
   byUtmSource: Bucket
 }, { examples: [{ from: '2026-10-22T00:00:00.000Z', to: '2026-11-21T00:00:00.000Z', total: 3, active: 1, byDeviceType: [{ key: 'desktop', count: 2 }, { key: 'mobile', count: 1 }], byCountry: [{ key: 'FR', count: 3 }], byUtmSource: [{ key: 'unknown', count: 3 }] }] })
+export type SessionStats = Static<typeof SessionStats>

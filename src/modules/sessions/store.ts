@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis'
+import type { Sealer } from '../../platform/crypto.ts'
 import { withScripts, type RedisScript } from '../../platform/redis.ts'
 import type { UserType } from '../../platform/principal.ts'
-import type { Device, Network, SessionType } from './device.ts'
+import type { Device, Network } from './device.ts'
+import type { SessionType } from './schemas.ts'
 
 // Sessions live in Redis (SPEC 6): the source of truth for which are active.
 //   sess:<id>       hash: ids, timestamps, counters, refresh-token hashes; the personal
@@ -42,10 +44,20 @@ export interface StoredSession {
   sealedDetails: string
 }
 
+// The context binds sealed details to their session: one session's cannot pass for another's.
+const detailsContext = (id: string) => `session:${id}`
+
+export function sealDetails (sealer: Sealer, id: string, details: SessionDetails): string {
+  return sealer.seal(details, detailsContext(id))
+}
+
+export function openDetails (sealer: Sealer, s: Pick<StoredSession, 'id' | 'sealedDetails'>): SessionDetails {
+  return sealer.open<SessionDetails>(s.sealedDetails, detailsContext(s.id))
+}
+
 export const EXPIRY_INDEX = 'sess:exp'
 export const sessionKey = (id: string) => `sess:${id}`
 export const userSessionsKey = (userId: string) => `user:${userId}:sess`
-export const profileVersionKey = (userId: string) => `user:${userId}:ver`
 
 export function expiresAt (s: Pick<StoredSession, 'lastSeenAt' | 'idleMs' | 'absoluteExpiresAt'>): number {
   return Math.min(s.lastSeenAt + s.idleMs, s.absoluteExpiresAt)

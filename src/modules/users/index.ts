@@ -5,27 +5,27 @@ import { Page } from '../../platform/pagination.ts'
 import { principalOf } from '../../platform/principal.ts'
 import {
   AddressBody, AddressParams, AddressPatch, AddressView, AdminCreateUserBody, AdminUserPatch, EmailVerifyBody, MePatchBody,
-  MePatchResponse, StatusBody, UserIdParams, UserSearchQuery
+  MePatchResponse, StatusBody, UserIdParams, UserSearchQuery, UserView
 } from './schemas.ts'
-import {
-  addAddress, adminCreateUser, confirmEmailChange, deleteAddress, findUserById, listAddresses, searchUsers, setUserStatus,
-  softDeleteUser, startEmailChange, toUserView, updateAddress, updateProfile
-} from './service.ts'
+import { findUserById, toUserView } from './accounts.ts'
+import { addAddress, deleteAddress, listAddresses, updateAddress } from './addresses.ts'
+import { adminCreateUser, searchUsers, setUserStatus, softDeleteUser } from './admin.ts'
+import { confirmEmailChange, startEmailChange } from './email-change.ts'
+import { updateProfile } from './profile.ts'
 
 const tags = ['users']
-const UserRef = Type.Ref('UserView')
-const AddressRef = Type.Ref('AddressView')
+const UserRef = Type.Ref(UserView)
+const AddressRef = Type.Ref(AddressView)
 
 const users: FastifyPluginAsyncTypebox = async (app) => {
   const { deps } = app
-  app.addSchema(AddressView)
 
   app.get('/users/me', {
     config: { auth: 'user' },
     schema: { tags, summary: 'The signed-in user', response: { 200: UserRef } }
   }, async (request) => {
     const user = await findUserById(deps.db, principalOf(request).userId)
-    if (!user) throw NotFound('user')
+    if (!user) throw NotFound('NOT_FOUND', 'user not found')
     return toUserView(user)
   })
 
@@ -76,8 +76,6 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     return reply.code(204).send(null)
   })
 
-  // ---- Platform admins ----
-
   app.get('/users', {
     config: { auth: 'admin' },
     schema: { tags: ['admin'], summary: 'Search users by part of a name or email, with filters (platform admins)', querystring: UserSearchQuery, response: { 200: Page(UserRef) } }
@@ -88,7 +86,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags: ['admin'], summary: 'A user (platform admins)', params: UserIdParams, response: { 200: UserRef, ...problems(404) } }
   }, async (request) => {
     const user = await findUserById(deps.db, request.params.id)
-    if (!user) throw NotFound('user')
+    if (!user) throw NotFound('NOT_FOUND', 'user not found')
     return toUserView(user)
   })
 
@@ -118,7 +116,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     const actor = principalOf(request)
     if (request.params.id === actor.userId) throw Conflict('CANNOT_CHANGE_SELF', 'Admins cannot change their own status.')
     const row = await setUserStatus(deps, actor.userId, request.params.id, request.body.status)
-    if (!row) throw NotFound('user')
+    if (!row) throw NotFound('NOT_FOUND', 'user not found')
     return toUserView(row)
   })
 

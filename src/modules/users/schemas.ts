@@ -1,17 +1,17 @@
-import { NullableTimestamp, Text, Timestamp } from '../../platform/schema-types.ts'
 import { Type, type Static } from '@sinclair/typebox'
+import { Nullable, NullableTimestamp, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
+import { UserType } from '../../platform/principal.ts'
 
-export const UserTypeSchema = Type.Union([Type.Literal('customer'), Type.Literal('vendor'), Type.Literal('admin')])
-export const UserStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('inactive'), Type.Literal('suspended')])
-const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()])
+export const UserStatus = Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('inactive'), Type.Literal('suspended')])
+export type UserStatus = Static<typeof UserStatus>
 
 export const UserView = Type.Object({
-  id: Type.String({ format: 'uuid' }),
+  id: Uuid(),
   email: Type.String({ format: 'email' }),
   name: Type.String(),
   phone: Nullable(Type.String()),
-  type: UserTypeSchema,
-  status: UserStatusSchema,
+  type: UserType,
+  status: UserStatus,
   hasPassword: Type.Boolean(),
   verifiedAt: NullableTimestamp(),
   postCode: Nullable(Type.String()),
@@ -21,8 +21,8 @@ export const UserView = Type.Object({
   profileReverifiedAt: NullableTimestamp(),
   createdAt: Timestamp(),
   updatedAt: Timestamp(),
-  createdBy: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
-  updatedBy: Type.Union([Type.String({ format: 'uuid' }), Type.Null()])
+  createdBy: Nullable(Uuid()),
+  updatedBy: Nullable(Uuid())
 }, {
   $id: 'UserView',
   examples: [{
@@ -45,79 +45,84 @@ export const UserView = Type.Object({
     updatedBy: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f'
   }]
 })
-export type UserViewType = Static<typeof UserView>
+export type UserView = Static<typeof UserView>
 
-const strict = { additionalProperties: false } as const
-const Uuid = Type.String({ format: 'uuid' })
 const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{6,20}$', examples: ['+33 6 12 34 56 78'] })
 const ShortText = (max = 120) => Text({ minLength: 1, maxLength: max })
+const CountryCode = () => Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2' })
 
-export const ProfilePatch = Type.Object({
+export const ProfilePatch = Strict({
   name: Type.Optional(ShortText()),
-  phone: Type.Optional(Type.Union([Phone, Type.Null()])),
-  postCode: Type.Optional(Type.Union([ShortText(20), Type.Null()])),
-  country: Type.Optional(Type.Union([Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2' }), Type.Null()])),
-  city: Type.Optional(Type.Union([ShortText(), Type.Null()]))
-}, strict)
+  phone: Type.Optional(Nullable(Phone)),
+  postCode: Type.Optional(Nullable(ShortText(20))),
+  country: Type.Optional(Nullable(CountryCode())),
+  city: Type.Optional(Nullable(ShortText()))
+})
+export type ProfilePatch = Static<typeof ProfilePatch>
 
-export const MePatchBody = Type.Object({
+export const MePatchBody = Strict({
   ...ProfilePatch.properties,
   email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'starts a change: a code goes to the new address (recent sign-in needed)' }))
-}, { ...strict, minProperties: 1, examples: [{ name: 'Ada King', city: 'London', country: 'GB' }] })
+}, { minProperties: 1, examples: [{ name: 'Ada King', city: 'London', country: 'GB' }] })
 
 export const MePatchResponse = Type.Object({
-  user: Type.Ref('UserView'),
+  user: Type.Ref(UserView),
   pendingEmail: Type.Optional(Type.Object({ email: Type.String(), expiresAt: Timestamp() }, { description: 'present when an email change awaits its code' }))
 })
 
-export const EmailVerifyBody = Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$' }) }, { ...strict, examples: [{ code: '123456' }] })
+export const EmailVerifyBody = Strict({ code: Type.String({ pattern: '^[0-9]{6}$' }) }, { examples: [{ code: '123456' }] })
 
 export const AddressView = Type.Object({
-  id: Uuid,
+  id: Uuid(),
   street: Type.String(),
   city: Type.String(),
-  state: Type.Union([Type.String(), Type.Null()]),
+  state: Nullable(Type.String()),
   zipCode: Type.String(),
   country: Type.String(),
   isDefault: Type.Boolean(),
   createdAt: Timestamp(),
   updatedAt: Timestamp()
 }, { $id: 'AddressView' })
+export type AddressView = Static<typeof AddressView>
 
 const addressFields = {
   street: ShortText(200),
   city: ShortText(),
-  state: Type.Optional(Type.Union([ShortText(), Type.Null()])),
+  state: Type.Optional(Nullable(ShortText())),
   zipCode: ShortText(20),
-  country: Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2' }),
+  country: CountryCode(),
   isDefault: Type.Optional(Type.Boolean())
 }
-export const AddressBody = Type.Object(addressFields, { ...strict, examples: [{ street: '12 Analytical Row', city: 'London', zipCode: 'N1 9GU', country: 'GB', isDefault: true }] })
-export const AddressPatch = Type.Partial(Type.Object(addressFields, strict), { ...strict, minProperties: 1 })
-export const AddressParams = Type.Object({ id: Uuid })
+export const AddressBody = Strict(addressFields, { examples: [{ street: '12 Analytical Row', city: 'London', zipCode: 'N1 9GU', country: 'GB', isDefault: true }] })
+export type AddressBody = Static<typeof AddressBody>
+export const AddressPatch = Type.Partial(Strict(addressFields), { additionalProperties: false, minProperties: 1 })
+export type AddressPatch = Static<typeof AddressPatch>
+export const AddressParams = Type.Object({ id: Uuid() })
 
-export const UserIdParams = Type.Object({ id: Uuid })
+export const UserIdParams = Type.Object({ id: Uuid() })
 
-export const UserSearchQuery = Type.Object({
+export const UserSearchQuery = Strict({
   q: Type.Optional(Text({ minLength: 1, maxLength: 100, description: 'part of a name or email' })),
-  type: Type.Optional(UserTypeSchema),
-  status: Type.Optional(UserStatusSchema),
+  type: Type.Optional(UserType),
+  status: Type.Optional(UserStatus),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Text({ maxLength: 512 }))
-}, strict)
+})
+export type UserSearchQuery = Static<typeof UserSearchQuery>
 
-export const AdminCreateUserBody = Type.Object({
+export const AdminCreateUserBody = Strict({
   email: Type.String({ format: 'email', maxLength: 254 }),
   name: ShortText(),
-  type: UserTypeSchema,
-  status: Type.Optional(UserStatusSchema),
+  type: UserType,
+  status: Type.Optional(UserStatus),
   password: Type.Optional(Text({ minLength: 8, maxLength: 256 })),
   phone: Type.Optional(Phone)
-}, { ...strict, examples: [{ email: 'ops@example.com', name: 'Ops', type: 'admin' }] })
+}, { examples: [{ email: 'ops@example.com', name: 'Ops', type: 'admin' }] })
 
-export const AdminUserPatch = Type.Object({
+export const AdminUserPatch = Strict({
   ...ProfilePatch.properties,
-  type: Type.Optional(UserTypeSchema)
-}, { ...strict, minProperties: 1 })
+  type: Type.Optional(UserType)
+}, { minProperties: 1 })
+export type AdminUserPatch = Static<typeof AdminUserPatch>
 
-export const StatusBody = Type.Object({ status: UserStatusSchema }, { ...strict, examples: [{ status: 'suspended' }] })
+export const StatusBody = Strict({ status: UserStatus }, { examples: [{ status: 'suspended' }] })

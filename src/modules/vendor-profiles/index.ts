@@ -4,18 +4,17 @@ import { Type } from '@sinclair/typebox'
 import { BadRequest, problems } from '../../platform/errors.ts'
 import { Page } from '../../platform/pagination.ts'
 import { principalOf } from '../../platform/principal.ts'
-import { acceptUploads, DOCUMENT_TYPES, IMAGE_TYPES, storeUpload, type StoredUpload } from '../../platform/uploads.ts'
-import { ByUserParams, CreateProfileBody, ProfileParams, ProfileQuery, ProfileView, ReviewBody, UpdateProfileBody } from './schemas.ts'
-import {
-  createProfile, deleteProfile, getProfile, getProfileByUser, listProfiles, openCertificate, ownedProfile, reviewProfile, setProfileFiles, updateProfile
-} from './service.ts'
+import { acceptUploads, DOCUMENT_TYPES, IMAGE_TYPES, storeUpload, withStoredUploads, type StoredUpload } from '../../platform/uploads.ts'
+import { ownedProfile } from './access.ts'
+import { createProfile, deleteProfile, getProfile, getProfileByUser, openCertificate, setProfileFiles, updateProfile, type ProfileFiles } from './profiles.ts'
+import { reviewProfile } from './review.ts'
+import { ByUserParams, CreateProfileBody, ProfileParams, ProfileQuery, ProfileRef, ReviewBody, UpdateProfileBody } from './schemas.ts'
+import { listProfiles } from './search.ts'
 
 const tags = ['vendor-profiles']
-const ProfileRef = Type.Ref('VendorProfileView')
 
 const vendorProfiles: FastifyPluginAsyncTypebox = async (app) => {
   const { deps } = app
-  app.addSchema(ProfileView)
   await acceptUploads(app)
 
   app.post('/vendor-profiles', {
@@ -65,35 +64,35 @@ const vendorProfiles: FastifyPluginAsyncTypebox = async (app) => {
     const principal = principalOf(request)
     // Check access before reading the upload, so strangers cannot make us store anything.
     await ownedProfile(deps, request.params.id, principal)
-    const uploads: { logo?: StoredUpload, certificate?: StoredUpload } = {}
-    try {
-      await receive(uploads, request.files())
-      return await setProfileFiles(deps, principal, request.params.id, uploads)
-    } catch (err) {
-      // Nothing half-done: files stored for a request that failed are not kept.
-      await Promise.all([uploads.logo, uploads.certificate].map((u) => u && app.storage.remove(u.key)))
-      throw err
-    }
+    return withStoredUploads(app, async (stored) => {
+      const uploads = await receive(request.files(), stored)
+      return setProfileFiles(deps, principal, request.params.id, uploads)
+    })
   })
 
-  async function receive (uploads: { logo?: StoredUpload, certificate?: StoredUpload }, parts: AsyncIterableIterator<MultipartFile>): Promise<void> {
+  /** Stores the logo and/or certificate parts, each recorded in `stored` as soon as it is. */
+  async function receive (parts: AsyncIterableIterator<MultipartFile>, stored: StoredUpload[]): Promise<ProfileFiles> {
+    const uploads: ProfileFiles = {}
     for await (const part of parts) {
       if ((part.fieldname === 'logo' && uploads.logo) || (part.fieldname === 'businessRegistrationCertificate' && uploads.certificate)) {
         part.file.resume()
-        throw BadRequest('VALIDATION_FAILED', `"${part.fieldname}" was sent twice.`, [{ pointer: `/body/${part.fieldname}`, detail: 'was sent twice' }])
+        throw BadRequest('VALIDATION_FAILED', `"${part.fieldname}" was sent twice.`, { field: `/body/${part.fieldname}`, fieldDetail: 'was sent twice' })
       }
       if (part.fieldname === 'logo') {
         uploads.logo = await storeUpload(app.storage, part, { accept: IMAGE_TYPES, visibility: 'public', maxBytes: app.config.uploadMaxBytes })
+        stored.push(uploads.logo)
       } else if (part.fieldname === 'businessRegistrationCertificate') {
         uploads.certificate = await storeUpload(app.storage, part, { accept: DOCUMENT_TYPES, visibility: 'private', maxBytes: app.config.uploadMaxBytes })
+        stored.push(uploads.certificate)
       } else {
         part.file.resume()
-        throw BadRequest('VALIDATION_FAILED', `Unknown file field "${part.fieldname}".`, [{ pointer: `/body/${part.fieldname}`, detail: 'is not a field of this upload' }])
+        throw BadRequest('VALIDATION_FAILED', `Unknown file field "${part.fieldname}".`, { field: `/body/${part.fieldname}`, fieldDetail: 'is not a field of this upload' })
       }
     }
     if (!uploads.logo && !uploads.certificate) {
-      throw BadRequest('VALIDATION_FAILED', 'Send a "logo" and/or "businessRegistrationCertificate" file.', [{ pointer: '/body/logo', detail: 'or businessRegistrationCertificate is required' }])
+      throw BadRequest('VALIDATION_FAILED', 'Send a "logo" and/or "businessRegistrationCertificate" file.', { field: '/body/logo', fieldDetail: 'or businessRegistrationCertificate is required' })
     }
+    return uploads
   }
 
   app.get('/vendor-profiles/:id/certificate', {

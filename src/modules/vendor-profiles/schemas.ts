@@ -1,12 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Nullable, Text as NulFreeText, Timestamp } from '../../platform/schema-types.ts'
+import { Nullable, Strict, Text as NulFreeText, Timestamp, Uuid } from '../../platform/schema-types.ts'
 import { PageQuery } from '../../platform/pagination.ts'
 
-const strict = { additionalProperties: false } as const
-const Uuid = Type.String({ format: 'uuid' })
 const Text = (max = 200) => NulFreeText({ minLength: 1, maxLength: max })
 const Day = Type.Union(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => Type.Literal(d)))
-export const ReviewStatus = Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')])
+/** What a platform admin decides about a profile. */
+export const ReviewDecision = Type.Union([Type.Literal('approved'), Type.Literal('rejected')])
+export type ReviewDecision = Static<typeof ReviewDecision>
+/** A profile waits for review (`pending`) until an admin decides. */
+export const ReviewStatus = Type.Union([Type.Literal('pending'), ...ReviewDecision.anyOf])
+export type ReviewStatus = Static<typeof ReviewStatus>
 
 const fields = {
   businessType: NulFreeText({ minLength: 1, maxLength: 60, description: 'e.g. manufacturer, wholesaler, retailer, services', examples: ['manufacturer'] }),
@@ -27,38 +30,41 @@ const fields = {
   establishment: Type.Optional(Nullable(Type.Integer({ minimum: 1800, maximum: 2100, description: 'year the business was established' })))
 }
 
-export const CreateProfileBody = Type.Object({
+export const CreateProfileBody = Strict({
   ...fields,
-  userId: Type.Optional(Type.String({ format: 'uuid', description: 'platform admins only: the vendor the profile is for' }))
-}, { ...strict, examples: [{ businessType: 'manufacturer', businessName: 'Hopper Computing', country: 'US', city: 'New York', workingDays: ['mon', 'tue', 'wed', 'thu', 'fri'], paymentMode: ['bank_transfer'], establishment: 1952 }] })
+  userId: Type.Optional(Uuid({ description: 'platform admins only: the vendor the profile is for' }))
+}, { examples: [{ businessType: 'manufacturer', businessName: 'Hopper Computing', country: 'US', city: 'New York', workingDays: ['mon', 'tue', 'wed', 'thu', 'fri'], paymentMode: ['bank_transfer'], establishment: 1952 }] })
 export type CreateProfileBody = Static<typeof CreateProfileBody>
 
-export const UpdateProfileBody = Type.Partial(Type.Object(fields, strict), { ...strict, minProperties: 1 })
+export const UpdateProfileBody = Type.Partial(Strict(fields), { additionalProperties: false, minProperties: 1 })
 export type UpdateProfileBody = Static<typeof UpdateProfileBody>
 
-export const ReviewBody = Type.Object({
-  status: Type.Union([Type.Literal('approved'), Type.Literal('rejected')]),
+export const ReviewBody = Strict({
+  status: ReviewDecision,
   reason: Type.Optional(Text(1000)),
   expectedUpdatedAt: Type.Optional(Type.String({
     format: 'date-time',
     description: 'the updatedAt of the profile as you reviewed it: if the profile changed since (a new legal identity, say), 409 PROFILE_CHANGED and nothing is decided'
   }))
-}, { ...strict, description: 'a rejection needs a reason; send expectedUpdatedAt so that only the version you saw is decided', examples: [{ status: 'approved', expectedUpdatedAt: '2026-01-02T03:04:05.678Z' }, { status: 'rejected', reason: 'The certificate is unreadable.' }] })
+}, { description: 'a rejection needs a reason; send expectedUpdatedAt so that only the version you saw is decided', examples: [{ status: 'approved', expectedUpdatedAt: '2026-01-02T03:04:05.678Z' }, { status: 'rejected', reason: 'The certificate is unreadable.' }] })
 
-export const ProfileParams = Type.Object({ id: Uuid })
-export const ByUserParams = Type.Object({ userId: Uuid })
+export type ReviewBody = Static<typeof ReviewBody>
 
-export const ProfileQuery = Type.Object({
+export const ProfileParams = Type.Object({ id: Uuid() })
+export const ByUserParams = Type.Object({ userId: Uuid() })
+
+export const ProfileQuery = Strict({
   q: Type.Optional(NulFreeText({ minLength: 1, maxLength: 100, description: 'part of the business or company name' })),
   businessType: Type.Optional(NulFreeText({ maxLength: 60 })),
   country: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2}$' })),
   reviewStatus: Type.Optional(ReviewStatus),
   ...PageQuery
-}, { ...strict, description: 'reviewStatus filters for platform admins; everyone else sees approved profiles' })
+}, { description: 'reviewStatus filters for platform admins; everyone else sees approved profiles' })
+export type ProfileQuery = Static<typeof ProfileQuery>
 
 export const ProfileView = Type.Object({
-  id: Uuid,
-  userId: Uuid,
+  id: Uuid(),
+  userId: Uuid(),
   businessType: Type.String(),
   businessName: Type.String(),
   companyName: Nullable(Type.String()),
@@ -80,9 +86,11 @@ export const ProfileView = Type.Object({
   reviewStatus: ReviewStatus,
   reviewReason: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'the vendor and platform admins only' })),
   reviewedAt: Type.Optional(Type.Union([Timestamp(), Type.Null()], { description: 'the vendor and platform admins only' })),
-  reviewedBy: Type.Optional(Type.Union([Uuid, Type.Null()], { description: 'platform admins only' })),
+  reviewedBy: Type.Optional(Type.Union([Uuid(), Type.Null()], { description: 'platform admins only' })),
   createdAt: Timestamp(),
   updatedAt: Timestamp(),
-  createdBy: Type.Optional(Type.Union([Uuid, Type.Null()], { description: 'platform admins only' })),
-  updatedBy: Type.Optional(Type.Union([Uuid, Type.Null()], { description: 'platform admins only' }))
+  createdBy: Type.Optional(Type.Union([Uuid(), Type.Null()], { description: 'platform admins only' })),
+  updatedBy: Type.Optional(Type.Union([Uuid(), Type.Null()], { description: 'platform admins only' }))
 }, { $id: 'VendorProfileView' })
+export type ProfileView = Static<typeof ProfileView>
+export const ProfileRef = Type.Ref(ProfileView)

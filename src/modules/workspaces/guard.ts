@@ -3,7 +3,7 @@ import type { FastifyRequest, RouteOptions } from 'fastify'
 import { Forbidden, NotFound, Problem } from '../../platform/errors.ts'
 import { principalOf } from '../../platform/principal.ts'
 import { can, type Permission, type WorkspaceRole } from './permissions.ts'
-import { membershipRole } from './service.ts'
+import { membershipRole } from './members.ts'
 import { appendHook } from '../../platform/route-hooks.ts'
 
 // The workspace guard for routes under /workspaces/:wid (or /workspaces/:id):
@@ -24,10 +24,10 @@ export default fp(async (app) => {
     route.preHandler = appendHook(route.preHandler, (async (request: FastifyRequest) => {
       const params = request.params as { wid?: string, id?: string }
       const workspaceId = params.wid ?? params.id
-      if (!workspaceId) throw NotFound('workspace')
+      if (!workspaceId) throw NotFound('NOT_FOUND', 'workspace not found')
       const role = await membershipRole(app.db, principalOf(request).userId, workspaceId)
-      if (!role) throw NotFound('workspace')
-      if (!can(role, permission)) throw Forbidden(`Your role (${role}) does not allow ${permission}.`)
+      if (!role) throw NotFound('NOT_FOUND', 'workspace not found')
+      if (!can(role, permission)) throw Forbidden('FORBIDDEN', `Your role (${role}) does not allow ${permission}.`)
       request.workspace = { id: workspaceId, role }
     }) as never)
     const schema = (route.schema ??= {}) as Record<string, unknown>
@@ -39,7 +39,7 @@ export default fp(async (app) => {
 
 /** The workspace a guarded route runs in. */
 export function workspaceOf (request: FastifyRequest): WorkspaceAccess {
-  if (!request.workspace) throw NotFound('workspace')
+  if (!request.workspace) throw NotFound('NOT_FOUND', 'workspace not found')
   return request.workspace
 }
 

@@ -2,20 +2,27 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { BadRequest, problems } from '../../platform/errors.ts'
 import { principalOf } from '../../platform/principal.ts'
-import { acceptUploads, IMAGE_TYPES, storeUpload } from '../../platform/uploads.ts'
+import { acceptUploads, IMAGE_TYPES, storeUpload, withStoredUploads } from '../../platform/uploads.ts'
 import { workspaceOf } from './guard.ts'
+import { acceptInvitation, createInvitation, listInvitations, revokeInvitation } from './invitations.ts'
+import { changeMemberRole, listMembers, removeMember } from './members.ts'
+import { transferOwnership } from './ownership.ts'
 import {
   AcceptBody, AcceptResponse, CreateWorkspaceBody, InvitationBody, InvitationParams, InvitationView, LogoResponse, MemberParams,
   MemberRoleBody, MemberView, TransferBody, UpdateWorkspaceBody, WorkspaceIdParams, WorkspaceRef
 } from './schemas.ts'
 import {
-  acceptInvitation, changeMemberRole, createInvitation, createOwnWorkspace, deleteWorkspace, getWorkspace, listInvitations,
-  listMembers, listMyWorkspaces, removeMember, revokeInvitation, setWorkspaceLogo, transferOwnership, updateWorkspace
-} from './service.ts'
+  createOwnWorkspace, deleteWorkspace, getWorkspace, listMyWorkspaces, setWorkspaceLogo, updateWorkspace, type ContentRetirer
+} from './workspace.ts'
 
 const tags = ['workspaces']
 
-const workspaces: FastifyPluginAsyncTypebox = async (app) => {
+export interface WorkspacesOptions {
+  /** What other modules keep under a workspace, retired with it (products' retireWorkspaceProducts). */
+  retireContent: ContentRetirer[]
+}
+
+const workspaces: FastifyPluginAsyncTypebox<WorkspacesOptions> = async (app, { retireContent }) => {
   const { deps } = app
   await acceptUploads(app)
 
@@ -49,7 +56,7 @@ const workspaces: FastifyPluginAsyncTypebox = async (app) => {
     config: { auth: 'user', workspace: 'workspace:delete' },
     schema: { tags, summary: 'Delete the workspace (owner only; soft delete)', params: WorkspaceIdParams, response: { 204: Type.Null() } }
   }, async (request, reply) => {
-    await deleteWorkspace(deps, principalOf(request), request.params.id)
+    await deleteWorkspace(deps, principalOf(request), request.params.id, retireContent)
     return reply.code(204).send(null)
   })
 
@@ -64,14 +71,12 @@ const workspaces: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const part = await request.file()
-    if (!part || part.fieldname !== 'logo') throw BadRequest('VALIDATION_FAILED', 'Send the image in a multipart field named "logo".', [{ pointer: '/body/logo', detail: 'is required' }])
-    const stored = await storeUpload(app.storage, part, { accept: IMAGE_TYPES, visibility: 'public', maxBytes: app.config.uploadMaxBytes })
-    try {
-      return await setWorkspaceLogo(deps, principalOf(request), request.params.id, stored)
-    } catch (err) {
-      await app.storage.remove(stored.key)
-      throw err
-    }
+    if (!part || part.fieldname !== 'logo') throw BadRequest('VALIDATION_FAILED', 'Send the image in a multipart field named "logo".', { field: '/body/logo', fieldDetail: 'is required' })
+    return withStoredUploads(app, async (stored) => {
+      const logo = await storeUpload(app.storage, part, { accept: IMAGE_TYPES, visibility: 'public', maxBytes: app.config.uploadMaxBytes })
+      stored.push(logo)
+      return setWorkspaceLogo(deps, principalOf(request), request.params.id, logo)
+    })
   })
 
   app.post('/workspaces/:id/transfer-ownership', {

@@ -1,6 +1,8 @@
+import type { WorkspaceRole } from './schemas.ts'
+
 // The permission table of SPEC 7.1, defined once. Routes name a permission; roles grant them.
 
-export type WorkspaceRole = 'owner' | 'admin' | 'member'
+export type { WorkspaceRole }
 
 export const PERMISSIONS = {
   'workspace:read': ['owner', 'admin', 'member'],

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createTestEnv } from '../../helpers/app.ts'
 import { bearer, createUser, login, PASSWORD } from '../../helpers/auth.ts'
-import { setUserStatus } from '../../../src/modules/users/service.ts'
+import { setUserStatus } from '../../../src/modules/users/public.ts'
 
 const me = (app: any, token: string) => app.inject({ method: 'GET', url: '/auth/me', headers: bearer(token) })
 
@@ -59,7 +59,7 @@ t.test('suspension ends all of the user\'s sessions at once', async (t) => {
 
 t.test('a sign-in whose password was checked just before a password change or a suspension does not outlive it', async (t) => {
   const env = await createTestEnv(t)
-  const { login: passwordLogin } = await import('../../../src/modules/auth/service.ts')
+  const { login: passwordLogin } = await import('../../../src/modules/auth/password-flows.ts')
   const activeSessions = async (userId: string) => Number((await env.app.db.selectFrom('sessions').select((eb) => eb.fn.countAll<string>().as('n'))
     .where('userId', '=', userId).where('isActive', '=', true).executeTakeFirstOrThrow()).n)
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createTestEnv } from '../../helpers/app.ts'
+import { createTestEnv, eventually } from '../../helpers/app.ts'
 import { addToCart, approvedStore, checkout, createProduct, shopper } from '../../helpers/commerce.ts'
 import { startStripeDouble } from '../../helpers/stripe-double.ts'
 
@@ -118,8 +118,35 @@ t.test('a checkout makes one order per workspace at the prices of that moment an
   t.same(again.json().total, { amount: 8550, currency: 'usd' }, 'prices frozen on the order')
   const stock = await env.app.db.selectFrom('productVariants').select(['id', 'stock']).where('productId', 'in', [shirt.id, mug.id]).orderBy('position').execute()
   t.same(stock.map((s) => s.stock).sort(), [3, 4, 6], 'stock taken')
-  const placed = await Promise.all([0, 1].map(() => env.smtp!.waitFor((m) => m.to.includes(buyer.email) && /placed/.test(m.subject))))
-  t.ok(placed.length === 2)
+
+  // One "placed" email per order, to the buyer only, naming that order and its store: counted
+  // where they are written (the outbox, in the checkout's transaction) and where they arrive
+  // (the SMTP server), once the outbox and the email queue have drained, so a third would show.
+  const orderB = body.orders.find((o: any) => o.workspaceId === b.workspaceId)
+  const shortId = (id: string) => id.slice(-8).toUpperCase()
+  const written = await env.app.db.selectFrom('outbox').select('jobName').where('queue', '=', 'email').execute()
+  t.same(written.map((row) => row.jobName), ['order-placed', 'order-placed'], 'the checkout wrote exactly two emails, both order-placed')
+  const drained = await eventually(async () => {
+    const pending = await env.app.db.selectFrom('outbox').select('id').where('relayedAt', 'is', null).execute()
+    const queued = await env.app.queues.email.getJobCounts('waiting', 'active', 'delayed', 'prioritized')
+    return pending.length === 0 && Object.values(queued).every((n) => n === 0) ? queued : null
+  }, 20000)
+  t.same(Object.values(drained), [0, 0, 0, 0], 'every queued email was handled')
+  t.equal(await env.app.queues.email.getFailedCount(), 0, 'none failed')
+  // The setup's logins send sign-in notices (queued directly, not through the outbox); every
+  // other email that arrived must be one of the two below.
+  const sent = env.smtp!.messages
+    .filter((m) => !/^New sign-in to your Bazaar account$/.test(m.subject))
+    .map((m) => ({ to: m.to, subject: m.subject }))
+    .sort((x, y) => x.subject.localeCompare(y.subject))
+  const expected = [
+    { to: [buyer.email], subject: `Order ${shortId(orderA.id)} placed` },
+    { to: [buyer.email], subject: `Order ${shortId(orderB.id)} placed` }
+  ].sort((x, y) => x.subject.localeCompare(y.subject))
+  t.same(sent, expected, 'the SMTP server received exactly the two placed emails, one per order, to the buyer')
+  const mailOf = (orderId: string) => env.smtp!.messages.find((m) => m.subject === `Order ${shortId(orderId)} placed`)
+  t.match(mailOf(orderA.id)?.text, `from ${a.name}, total 85.50 USD`, 'the first names its store and total')
+  t.match(mailOf(orderB.id)?.text, `from ${b.name}, total 36.00 USD`, 'the second names its store and total')
 })
 
 t.test('checkout refuses an empty cart, mixed currencies, and a sold-out line, changing nothing', async (t) => {

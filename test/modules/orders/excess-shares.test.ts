@@ -1,5 +1,5 @@
 import t from 'tap'
-import { sharesOfExcess } from '../../../src/modules/orders/settlement.ts'
+import { sharesOfExcess } from '../../../src/modules/orders/payment-outcomes.ts'
 
 // Which cancelled orders a payment's excess covered (issue 9, item 4): the intent was lowered
 // cancel by cancel, so the excess is the total of some cancelled orders, most recent first.

@@ -3,11 +3,12 @@ import t from 'tap'
 import { createTestEnv, type TestEnv } from '../../helpers/app.ts'
 import { shopper } from '../../helpers/commerce.ts'
 import { ordersOf, paymentEnv, placedCheckout } from '../../helpers/payments.ts'
+import { WITHOUT_COVERAGE } from '../../helpers/child-coverage.ts'
 
 function pay (env: TestEnv, args: string[]): Promise<{ code: number | null, out: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/pay.ts', ...args], {
-      env: { ...process.env, NODE_ENV: 'test', DATABASE_URL: env.config.databaseUrl, REDIS_PREFIX: env.config.redisPrefix, DATA_DIR: env.config.dataDir, LOG_LEVEL: 'silent', STRIPE_SECRET_KEY: '', STRIPE_WEBHOOK_SECRET: '' },
+      env: { ...process.env, ...WITHOUT_COVERAGE, NODE_ENV: 'test', DATABASE_URL: env.config.databaseUrl, REDIS_PREFIX: env.config.redisPrefix, DATA_DIR: env.config.dataDir, LOG_LEVEL: 'silent', STRIPE_SECRET_KEY: '', STRIPE_WEBHOOK_SECRET: '' },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let out = ''

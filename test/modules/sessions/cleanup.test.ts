@@ -2,7 +2,7 @@ import t from 'tap'
 import { createTestEnv } from '../../helpers/app.ts'
 import { bearer, createUser, login } from '../../helpers/auth.ts'
 import { ManualClock } from '../../../src/platform/clock.ts'
-import { finalizeExpiredSessions } from '../../../src/modules/sessions/service.ts'
+import { finalizeExpiredSessions } from '../../../src/modules/sessions/public.ts'
 import { createSessionCleanupProcessor } from '../../../src/jobs/session-cleanup.ts'
 
 t.test('the cleanup job ends idle-expired sessions with their duration and leaves live ones', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createTestEnv } from '../../helpers/app.ts'
 import { bearer, createUser, login, PASSWORD } from '../../helpers/auth.ts'
-import { createWorkspace } from '../../../src/modules/workspaces/service.ts'
+import { createWorkspace } from '../../../src/modules/workspaces/public.ts'
 
 const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1'
 
@@ -53,8 +53,8 @@ t.test('activity counters add up; the current workspace must be one of the calle
   const user = await createUser(env, { type: 'vendor' })
   const stranger = await createUser(env, { type: 'vendor' })
   const [mine, theirs] = await env.app.db.transaction().execute(async (trx) => [
-    await createWorkspace(trx, { name: 'Mine', ownerId: user.id }),
-    await createWorkspace(trx, { name: 'Theirs', ownerId: stranger.id })
+    await createWorkspace(trx, { name: 'Mine', ownerId: user.id }, env.app.random),
+    await createWorkspace(trx, { name: 'Theirs', ownerId: stranger.id }, env.app.random)
   ])
   const s = await login(env.app, user.email)
   t.equal(s.body.session.workspaceId, mine!.id, 'a user in exactly one workspace starts in it')

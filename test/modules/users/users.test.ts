@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createTestEnv } from '../../helpers/app.ts'
 import { codeFrom, createUser, login, PASSWORD, uniqueEmail } from '../../helpers/auth.ts'
-import { insertUser } from '../../../src/modules/users/service.ts'
+import { insertUser } from '../../../src/modules/users/public.ts'
 import { ManualClock } from '../../../src/platform/clock.ts'
 
 t.test('profile: read and update; fields not meant for it are refused and change nothing', async (t) => {
@@ -119,7 +119,7 @@ t.test('admins search users by part of a name or email and page through them', a
   const admin = await createUser(env, { type: 'admin' })
   const s = await login(env.app, admin.email)
   for (let i = 0; i < 50; i++) {
-    await insertUser(env.app.db, { email: `shopper${String(i).padStart(2, '0')}@mall.example`, name: `Shopper Number ${i}`, type: i % 5 === 0 ? 'vendor' : 'customer', status: i % 10 === 0 ? 'suspended' : 'active' })
+    await insertUser(env.app.db, { email: `shopper${String(i).padStart(2, '0')}@mall.example`, name: `Shopper Number ${i}`, type: i % 5 === 0 ? 'vendor' : 'customer', status: i % 10 === 0 ? 'suspended' : 'active' }, env.app.random)
   }
   const seen: string[] = []
   let cursor: string | null = null

@@ -101,8 +101,10 @@ t.test('files: logos by content, a private certificate, replaced files removed b
   await eventually(async () => (await readdir(publicDir)).length === 1, 10000)
   t.equal((await readdir(publicDir)).length, 1, 'only the current logo is kept')
   t.equal((await env.app.inject({ method: 'DELETE', url: `/vendor-profiles/${profile.id}`, headers: sessions.vendor.headers })).statusCode, 204)
-  await eventually(async () => (await readdir(publicDir)).length === 0 && (await readdir(join(env.config.uploadDir, 'private'))).length === 0, 10000)
-  t.pass('deleting the profile removes its files')
+  const privateDir = join(env.config.uploadDir, 'private')
+  await eventually(async () => (await readdir(publicDir)).length === 0 && (await readdir(privateDir)).length === 0, 10000)
+  t.same(await readdir(publicDir), [], 'deleting the profile removes its logo')
+  t.same(await readdir(privateDir), [], 'and its certificate')
 })
 
 t.test('admins create profiles for vendors', async (t) => {

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { loadConfigOrExit } from '../src/config.ts'
+import { migrateToLatest } from '../src/platform/migrator.ts'
+import { childEnv, devSecretsEnv } from './lib/dev-env.ts'
+import { provideLocalServices } from './lib/local-services.ts'
+
+// npm start: the newcomer's command. Provides Postgres and Redis when none are configured,
+// applies pending migrations, runs the API and the worker as child processes, prints the URLs.
+// Ctrl-C or SIGTERM stops the children, then whatever services this command started.
+
+const say = (line: string) => process.stdout.write(`[start] ${line}\n`)
+// JWT_SECRET and ENCRYPTION_KEY, unless the environment or .env sets them: the data folder's
+// development secrets, the same for the API and the worker (and the one-off commands).
+const secrets = devSecretsEnv()
+const config = loadConfigOrExit(childEnv(secrets))
+
+const services = await provideLocalServices({
+  dataDir: config.dataDir,
+  databaseUrl: config.databaseUrlSet ? config.databaseUrl : undefined,
+  redisUrl: config.redisUrlSet ? config.redisUrl : undefined,
+  log: { info: (msg) => say(msg) }
+})
+
+let children: ChildProcess[] = []
+let stopping = false
+
+async function stop (code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true
+    say('stopping the API and the worker')
+    await Promise.all(children.map((child) => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      const force = setTimeout(() => child.kill('SIGKILL'), 30000)
+      child.once('exit', () => { clearTimeout(force); resolve() })
+      child.kill('SIGTERM')
+    })))
+    await services.stop()
+  }
+  process.exit(code)
+}
+
+process.on('SIGINT', () => { stop(0).catch(() => process.exit(1)) })
+process.on('SIGTERM', () => { stop(0).catch(() => process.exit(1)) })
+
+try {
+  const applied = await migrateToLatest(services.databaseUrl)
+  say(applied.length ? applied.join('\n[start] ') : 'database schema is up to date')
+} catch (err) {
+  say(`migrations failed: ${(err as Error).message}`)
+  await stop(1)
+}
+
+const env = childEnv({ ...secrets, DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl })
+const entry = (file: string) => fileURLToPath(new URL(file, import.meta.url))
+children = [entry('../src/server.ts'), entry('../src/worker.ts')].map((file) => {
+  // Own process group: a terminal's Ctrl-C reaches only this process, which then stops the
+  // children once each, in order.
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { env, stdio: 'inherit', detached: true })
+  child.on('exit', (code, signal) => {
+    if (stopping) return
+    say(`${file.endsWith('server.ts') ? 'API' : 'worker'} exited (${signal ?? code}); stopping everything`)
+    stop(code || 1).catch(() => process.exit(1))
+  })
+  return child
+})
+
+const base = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`
+const isStopping = () => stopping
+for (let i = 0; i < 600 && !isStopping(); i++) {
+  const ready = await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)
+  if (ready) {
+    say('Bazaar is running')
+    say(`  API           ${base}`)
+    say(`  API docs      ${base}/docs`)
+    say(`  Mail outbox   ${config.smtpUrl ? `sent through ${new URL(config.smtpUrl).host}` : config.mailDir}`)
+    say(`  Queues        ${base}/admin/queues (platform admins)`)
+    say('Press Ctrl-C to stop.')
+    break
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200))
+}

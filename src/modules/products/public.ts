@@ -1,0 +1,5 @@
+// What other modules may use of `products`.
+export { onSale, variantOnSale, outOfStock, lockVariants, lockVariantsOf, takeStock, returnStock, type StockLine, type StockLinesQuery } from './stock.ts'
+export { variantFacts, sellableVariant } from './variant-facts.ts'
+export { retireWorkspaceProducts } from './manage.ts'
+export { ProductView } from './schemas.ts'

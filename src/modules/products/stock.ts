@@ -1,0 +1,84 @@
+import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely'
+import type { Trx } from '../../platform/db.ts'
+import { Conflict } from '../../platform/errors.ts'
+import { workspaceSells } from '../workspaces/public.ts'
+
+// Sellability and stock: one home for "is this on sale" and for every change to a variant's
+// stock, used by the catalog, the cart and checkout alike. A copy elsewhere would drift, and a
+// suspended vendor would keep selling through it.
+
+/**
+ * A product is on sale while it is active and not deleted and its workspace may sell (live,
+ * owned by an active user with an approved vendor profile). `product` is the alias (or table
+ * name) of `products` in the surrounding query.
+ */
+export function onSale (product = 'products'): RawBuilder<SqlBool> {
+  const p = (column: string) => sql.ref(`${product}.${column}`)
+  return sql<SqlBool>`(${p('deleted_at')} is null and ${p('is_active')} and ${workspaceSells(`${product}.workspace_id`)})`
+}
+
+/** A variant is on sale while it is not retired and its product is on sale. */
+export function variantOnSale (variant = 'v', product = 'p'): RawBuilder<SqlBool> {
+  return sql<SqlBool>`(${sql.ref(`${variant}.deleted_at`)} is null and ${onSale(product)})`
+}
+
+export const outOfStock = (variantId: string, available: number) =>
+  Conflict('OUT_OF_STOCK', `Only ${available} left of variant ${variantId}.`, { extra: { variantId, available } })
+
+export interface StockLine { variantId: string, quantity: number }
+
+function byVariant (lines: StockLine[]): Map<string, number> {
+  const wanted = new Map<string, number>()
+  for (const line of lines) wanted.set(line.variantId, (wanted.get(line.variantId) ?? 0) + line.quantity)
+  return wanted
+}
+
+/**
+ * Locks variant rows in one global order (variant id), the order every stock change takes
+ * them in: two checkouts, or a checkout and a cancel, sharing variants queue up instead of
+ * deadlocking.
+ */
+export async function lockVariants (trx: Trx, variantIds: string[]): Promise<Array<{ id: string, stock: number }>> {
+  if (variantIds.length === 0) return []
+  return trx.selectFrom('productVariants').select(['id', 'stock'])
+    .where('id', 'in', [...new Set(variantIds)].sort()).orderBy('id').forUpdate().execute()
+}
+
+/** Takes the lines' quantities off the shelf, all or none: OUT_OF_STOCK names a short variant. */
+export async function takeStock (trx: Trx, lines: StockLine[]): Promise<void> {
+  const wanted = byVariant(lines)
+  const ids = [...wanted.keys()].sort()
+  if (ids.length === 0) return
+  for (const row of await lockVariants(trx, ids)) {
+    if (row.stock < wanted.get(row.id)!) throw outOfStock(row.id, row.stock)
+  }
+  const values = sql.join(ids.map((id) => sql`(${id}::uuid, ${wanted.get(id)!}::int)`))
+  // Guarded anyway: the decrement applies only where the stock covers it.
+  const updated = await sql<{ id: string }>`
+    update product_variants v set stock = v.stock - x.quantity, updated_at = now()
+    from (values ${values}) as x(id, quantity)
+    where v.id = x.id and v.stock >= x.quantity
+    returning v.id`.execute(trx)
+  if (updated.rows.length !== ids.length) throw Conflict('OUT_OF_STOCK', 'Some items sold out during checkout.')
+}
+
+/**
+ * Stock lines as a query of the caller's own rows (an order's items: variantId, quantity),
+ * embedded as a subquery, so the caller's rows are not read in a round trip of their own.
+ */
+export type StockLinesQuery = Expression<StockLine>
+
+/** lockVariants for the variants of the lines a query selects. */
+export async function lockVariantsOf (trx: Trx, lines: StockLinesQuery): Promise<void> {
+  await sql`select v.id from product_variants v
+    where v.id in (select l.variant_id from (${lines}) as l) order by v.id for update of v`.execute(trx)
+}
+
+/** Puts the lines' quantities back on the shelf (a cancelled order's items). */
+export async function returnStock (trx: Trx, lines: StockLinesQuery): Promise<void> {
+  await lockVariantsOf(trx, lines)
+  await sql`
+    update product_variants v set stock = v.stock + x.quantity, updated_at = now()
+    from (select l.variant_id, sum(l.quantity)::int as quantity from (${lines}) as l group by l.variant_id) as x
+    where v.id = x.variant_id`.execute(trx)
+}

@@ -1,0 +1,11 @@
+// What other modules (auth, users), the jobs, the worker and the root files may use of `sessions`.
+export type { ClientRequest } from './device.ts'
+export { newSigninEmail } from './emails.ts'
+export * as sessionEmails from './emails.ts'
+export { endSession, endUserSessions, finalizeExpiredSessions } from './ending.ts'
+export { createSession, touchSession, updateSessionsUserType, type ActiveSession, type NewSession } from './lifecycle.ts'
+export { emailNewSignin } from './new-device.ts'
+export { reauthenticateSession, rotateRefreshToken, type RefreshOutcome } from './refresh-tokens.ts'
+export { Analytics, EndReason, SessionRef, SessionType, SessionView } from './schemas.ts'
+export { sessionScripts } from './store.ts'
+export { currentSessionView } from './user-sessions.ts'

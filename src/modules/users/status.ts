@@ -1,0 +1,11 @@
+import { sql, type RawBuilder, type SqlBool } from 'kysely'
+
+/**
+ * "This user can act": active and not deleted. A reusable expression for other modules' rules
+ * (on sale, vendor listings), so they ask `users` instead of reading its table.
+ * `userId` is a column reference in the surrounding query, e.g. 'w.owner_id'.
+ */
+export function isActiveUser (userId: string): RawBuilder<SqlBool> {
+  return sql<SqlBool>`exists (select 1 from users active_u
+    where active_u.id = ${sql.ref(userId)} and active_u.status = 'active' and active_u.deleted_at is null)`
+}
