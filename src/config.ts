@@ -20,6 +20,7 @@ const Env = Type.Object({
   PUBLIC_URL: Type.String({ default: 'http://localhost:3000', description: 'an http(s) URL' }),
   DATABASE_URL: Type.Optional(Type.String({ description: 'a postgres:// connection string' })),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 500, default: 10, description: 'an integer 1-500' }),
+  DATABASE_PREPARED_STATEMENTS: Type.Boolean({ default: true, description: 'true or false (false behind a pooler that cannot carry prepared statements)' }),
   REDIS_URL: Type.Optional(Type.String({ description: 'a redis:// or rediss:// URL' })),
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,32}$', default: 'bz:', description: 'a key prefix of 1-32 safe characters' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'a secret of at least 32 bytes' })),
@@ -58,6 +59,8 @@ export interface Config {
   /** False when DATABASE_URL was not given and a local default stands in. */
   databaseUrlSet: boolean
   databasePoolMax: number
+  /** Prepare repeated statements once per connection (off for PgBouncer < 1.21, transaction mode). */
+  databasePreparedStatements: boolean
   redisUrl: string
   redisUrlSet: boolean
   redisPrefix: string
@@ -248,6 +251,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
     databaseUrl: databaseUrl!,
     databaseUrlSet: env.DATABASE_URL !== undefined,
     databasePoolMax: env.DATABASE_POOL_MAX,
+    databasePreparedStatements: env.DATABASE_PREPARED_STATEMENTS,
     redisUrl: redisUrl!,
     redisUrlSet: env.REDIS_URL !== undefined,
     redisPrefix: env.REDIS_PREFIX,
@@ -274,10 +278,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
   }
 }
 
-/**
- * NODE_ENV alone (the environment's, else `.env`'s), for tools that must refuse an environment
- * before anything else is validated or opened.
- */
+/** NODE_ENV alone (environment, else `.env`): for tools that refuse an environment before validating it. */
 export function nodeEnvOf (source: Record<string, string | undefined> = process.env): string {
   return source.NODE_ENV || readDotenv().NODE_ENV || 'development'
 }
@@ -294,6 +295,3 @@ export function loadConfigOrExit (source: Record<string, string | undefined> = p
     throw err
   }
 }
-
-/** True when this process was started with its output on a terminal. */
-export const interactive = process.stdout.isTTY === true

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import pg from 'pg'
 import { CamelCasePlugin, Kysely, PostgresDialect, sql, type LogEvent, type Transaction } from 'kysely'
@@ -21,7 +22,45 @@ export interface Database {
 /** Told when a pooled connection is lost (a Postgres restart, a terminated backend). */
 export type ConnectionErrorListener = (err: Error) => void
 
-export function createPool (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'>, onConnectionError: ConnectionErrorListener = () => {}): pg.Pool {
+// Plan reuse: pg sends a statement unnamed unless told otherwise, and Postgres then parses and
+// plans it again on every request, which costs more than running our short statements. A
+// named statement is prepared on a connection the first time it runs there and reused after.
+// Names are a hash of the SQL (Kysely's SQL carries $n placeholders, never values), and each
+// connection prepares at most MAX_PREPARED: SQL beyond that (an `in` list of a new length) goes
+// unnamed. Off for poolers that cannot carry prepared statements across their backends.
+const MAX_PREPARED = 500
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i
+const statementNames = new Map<string, string>()
+
+function statementName (text: string): string {
+  let name = statementNames.get(text)
+  if (name === undefined) {
+    name = `bz_${createHash('sha1').update(text).digest('base64url').slice(0, 22)}`
+    // Bounded like each connection's set: SQL seen once beyond it is hashed again when it recurs.
+    if (statementNames.size < MAX_PREPARED * 4) statementNames.set(text, name)
+  }
+  return name
+}
+
+type QueryFn = (config: unknown, values?: unknown, callback?: unknown) => unknown
+
+function prepareRepeatedStatements (client: pg.PoolClient): void {
+  const query = client.query.bind(client) as QueryFn
+  const prepared = new Set<string>()
+  const named: QueryFn = (config, values, callback) => {
+    if (typeof config === 'string' && Array.isArray(values) && PREPARABLE.test(config)) {
+      const name = statementName(config)
+      if (prepared.has(name) || prepared.size < MAX_PREPARED) {
+        prepared.add(name)
+        return query({ name, text: config, values }, callback)
+      }
+    }
+    return query(config, values, callback)
+  }
+  client.query = named as typeof client.query
+}
+
+export function createPool (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'> & Partial<Pick<Config, 'databasePreparedStatements'>>, onConnectionError: ConnectionErrorListener = () => {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,
     max: config.databasePoolMax,
@@ -37,6 +76,7 @@ export function createPool (config: Pick<Config, 'databaseUrl' | 'databasePoolMa
   // client when it comes back unqueryable.
   pool.on('connect', (client) => {
     client.on('error', onConnectionError)
+    if (config.databasePreparedStatements !== false) prepareRepeatedStatements(client)
   })
   pool.on('error', onConnectionError)
   return pool
@@ -45,7 +85,7 @@ export function createPool (config: Pick<Config, 'databaseUrl' | 'databasePoolMa
 /** Called with each statement's SQL once it has run (tests and benchmarks count statements). */
 export type QueryListener = (sql: string) => void
 
-export function createDatabase (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'>, onQuery?: QueryListener, onConnectionError?: ConnectionErrorListener): Database {
+export function createDatabase (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'> & Partial<Pick<Config, 'databasePreparedStatements'>>, onQuery?: QueryListener, onConnectionError?: ConnectionErrorListener): Database {
   const pool = createPool(config, onConnectionError)
   const db = new Kysely<DB>({
     dialect: new PostgresDialect({ pool }),

@@ -1,6 +1,5 @@
 import pino, { type Logger, type LoggerOptions } from 'pino'
 import type { Config } from '../config.ts'
-import { interactive } from '../config.ts'
 
 // pino JSON; pretty only on a terminal. Credentials never reach a log line: we never log
 // request bodies, and these are the places a secret could sit in what we do log. Paths are
@@ -41,7 +40,7 @@ export function createLogger (config: Pick<Config, 'logLevel'>, name: string): L
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: { err: errorSerializer }
   }
-  if (interactive) {
+  if (process.stdout.isTTY === true) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } })
   }
   // Buffered, asynchronous writes: lines gather up to 4 KB (or one second) and go out in one
