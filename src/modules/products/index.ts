@@ -1,6 +1,7 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { BadRequest, problems } from '../../platform/errors.ts'
+import { cacheablePublicReads, NotModified } from '../../platform/http-cache.ts'
 import { Page } from '../../platform/pagination.ts'
 import { principalOf } from '../../platform/principal.ts'
 import { acceptUploads, IMAGE_TYPES, storeUpload, withStoredUploads } from '../../platform/uploads.ts'
@@ -16,30 +17,36 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
   const { deps } = app
   await acceptUploads(app)
 
-  app.get('/products', {
-    schema: {
-      tags: ['catalog'],
-      summary: 'Search the catalog (active products of approved vendors)',
-      description: 'q is Postgres full-text search (title, keywords, description; ranked). Keyset pagination: pass nextCursor back with the same filters and sort.',
-      querystring: CatalogQuery,
-      response: { 200: Page(ProductRef) }
-    }
-  }, async (request) => searchCatalog(deps, request.query))
+  // The public catalog: the same answer for everyone, so browsers and CDNs may keep it (ETag, 304).
+  await app.register(async (scope) => {
+    const catalog = scope.withTypeProvider<TypeBoxTypeProvider>()
+    await cacheablePublicReads(catalog)
 
-  app.get('/products/:id', {
-    schema: { tags: ['catalog'], summary: 'A product of the catalog', params: ProductParams, response: { 200: ProductRef, ...problems(404) } }
-  }, async (request) => getCatalogProduct(deps, request.params.id))
+    catalog.get('/products', {
+      schema: {
+        tags: ['catalog'],
+        summary: 'Search the catalog (active products of approved vendors)',
+        description: 'q is Postgres full-text search (title, keywords, description; ranked). Keyset pagination: pass nextCursor back with the same filters and sort.',
+        querystring: CatalogQuery,
+        response: { 200: Page(ProductRef), 304: NotModified }
+      }
+    }, async (request) => searchCatalog(deps, request.query))
 
-  app.get('/categories', {
-    schema: { tags: ['catalog'], summary: 'Categories in the catalog, with how many products each has', response: { 200: Categories } }
-  }, async () => ({ items: await listCategories(deps) }))
+    catalog.get('/products/:id', {
+      schema: { tags: ['catalog'], summary: 'A product of the catalog', params: ProductParams, response: { 200: ProductRef, 304: NotModified, ...problems(404) } }
+    }, async (request) => getCatalogProduct(deps, request.params.id))
+
+    catalog.get('/categories', {
+      schema: { tags: ['catalog'], summary: 'Categories in the catalog, with how many products each has', response: { 200: Categories, 304: NotModified } }
+    }, async () => ({ items: await listCategories(deps) }))
+  })
 
   const manage = { auth: 'user', workspace: 'products:write' } as const
   const tags = ['products']
 
   app.get('/workspaces/:wid/products', {
     config: manage,
-    schema: { tags, summary: 'The workspace\'s products, inactive ones included', params: WorkspaceParams, querystring: ManageListQuery, response: { 200: Page(ProductRef) } }
+    schema: { tags, summary: 'The workspace\'s products, inactive ones included', params: WorkspaceParams, querystring: ManageListQuery, response: { 200: Page(ProductRef), 304: NotModified } }
   }, async (request) => listWorkspaceProducts(deps, request.params.wid, request.query))
 
   app.post('/workspaces/:wid/products', {
