@@ -46,6 +46,22 @@ async function prepareTemplate (admin: pg.Client): Promise<string> {
   return name
 }
 
+/**
+ * A long run's failure scrolls out of sight (CI keeps only the tail), so the failed assertions are
+ * printed again at the end, with their context, from the results tap keeps per file.
+ */
+function reprintFailures (dir = '.tap/test-results'): void {
+  let files: string[]
+  try { files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tap')) } catch { return }
+  for (const file of files.sort()) {
+    const lines = readFileSync(join(dir, file), 'utf8').split('\n')
+    const failed = lines.flatMap((line, i) => (/^\s*not ok /.test(line) ? [i] : []))
+    if (failed.length === 0) continue
+    console.error(`\n# FAILED in ${file}:`)
+    for (const i of failed.slice(0, 5)) console.error(lines.slice(Math.max(0, i - 3), i + 25).join('\n'))
+  }
+}
+
 const runId = randomBytes(3).toString('hex')
 const admin = new pg.Client({ connectionString: withDatabase(services.databaseUrl, 'postgres') })
 await admin.connect()
@@ -64,6 +80,7 @@ try {
   })
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => tap.kill(signal))
   exitCode = await new Promise<number>((resolve) => tap.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))))
+  if (exitCode !== 0) reprintFailures()
 } finally {
   // Test files drop their own databases; these are the ones a crashed file left behind.
   const left = await admin.query('select datname from pg_database where datname like $1', [`bazaar_t_${runId}_%`])
