@@ -5,6 +5,9 @@ import { Kysely, PostgresDialect } from 'kysely'
 import { FileMigrationProvider, Migrator, type MigrationResultSet } from 'kysely/migration'
 import { createPool } from './db.ts'
 
+// Relative to this file: the source finds migrations/*.ts, the compiled build (dist/src/platform/)
+// finds dist/migrations/*.js. Kysely names a migration by its file name without the extension,
+// so a database migrated by either is up to date for the other.
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url))
 
 /** Migrations run on a plain Kysely<any> (no camel-case plugin): they speak SQL names. */
