@@ -4,6 +4,7 @@ import { connectDeps } from '../src/platform/deps.ts'
 import { redisScripts } from '../src/redis-scripts.ts'
 import { hashPassword } from '../src/platform/passwords.ts'
 import { findUserByEmail, insertUser, normalizeEmail, setPasswordHash, setUserStatus, updateProfile } from '../src/modules/users/public.ts'
+import { syncListing } from '../src/modules/products/public.ts'
 import { loadDevConfig } from './lib/dev-env.ts'
 
 // npm run admin:create -- <email> [--name "Full Name"] [--with-password]
@@ -29,7 +30,7 @@ try {
     // Through users' own functions: live sessions learn the new type at once (admin routes
     // check it per request), and cached profile views go stale.
     await updateProfile(deps, existing.id, existing.id, { type: 'admin' })
-    if (existing.status !== 'active') await setUserStatus(deps, existing.id, existing.id, 'active')
+    if (existing.status !== 'active') await setUserStatus(deps, existing.id, existing.id, 'active', syncListing)
     if (password) await setPasswordHash(deps, existing.id, await hashPassword(password))
     console.log(`${normalizeEmail(email)} is now a platform admin (was ${existing.type}).`)
   } else {

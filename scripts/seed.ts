@@ -6,14 +6,16 @@ import { redisScripts } from '../src/redis-scripts.ts'
 import { hashPassword } from '../src/platform/passwords.ts'
 import { addAddress, findUserByEmail, insertUser, listAddresses } from '../src/modules/users/public.ts'
 import { createWorkspace } from '../src/modules/workspaces/public.ts'
+import { syncListing } from '../src/modules/products/public.ts'
 import type { UserType } from '../src/platform/principal.ts'
-import { sql, type Insertable } from 'kysely'
-import type { Products, ProductVariants } from '../src/platform/db-types.ts'
+import { sql } from 'kysely'
 import { loadDevConfig } from './lib/dev-env.ts'
+import { COMMON_WORD, seedCatalogs, storeSizes, type CatalogStore } from './lib/seed-catalog.ts'
 
-// npm run seed: a demo marketplace (an admin, approved and pending vendors with workspaces and
-// members, customers with addresses, and a catalog of 1,200 products with variants and stock),
-// created once: running it again changes nothing.
+// npm run seed [-- --products N]: a demo marketplace (an admin, approved and pending vendors with
+// workspaces and members, customers with addresses, and a catalog of 1,240 products, or N, with
+// variants and stock), created once: running it again changes nothing; a larger N adds the
+// difference.
 
 export const DEMO_PASSWORD = 'bazaar demo password'
 
@@ -26,69 +28,9 @@ const VENDORS = [
   { user: { email: 'vendor.pending@bazaar.test', name: 'Pat Pending', type: 'vendor' as const }, store: 'Pending Pottery', slug: 'pending-pottery', review: 'pending' as const, business: 'retailer', country: 'FR', city: 'Lyon', staff: null, catalog: 'kitchen' as const }
 ]
 
-/** Products per store: 600 in each approved store (1,200 in the public catalog), fewer in the pending one. */
-const CATALOG_SIZE = { 'threads-and-co': 600, 'kettle-kitchenware': 600, 'pending-pottery': 40 } as Record<string, number>
+/** The demo catalog: 600 products in each approved store (1,200 in the public catalog), 40 in the pending one. */
+export const DEMO_PRODUCTS = 1240
 
-const CATALOGS = {
-  apparel: {
-    nouns: ['shirt', 'tee', 'hoodie', 'jacket', 'dress', 'skirt', 'trousers', 'shorts', 'sweater', 'cardigan', 'scarf', 'blouse'],
-    adjectives: ['linen', 'cotton', 'wool', 'denim', 'silk', 'organic', 'striped', 'relaxed', 'slim', 'vintage', 'summer', 'winter', 'indigo', 'block-printed'],
-    categories: ['shirts', 'outerwear', 'dresses', 'knitwear', 'bottoms', 'accessories'],
-    sized: true
-  },
-  kitchen: {
-    nouns: ['kettle', 'teapot', 'mug', 'saucepan', 'skillet', 'knife', 'chopping board', 'colander', 'whisk', 'dutch oven', 'bowl', 'jug'],
-    adjectives: ['enamel', 'cast iron', 'copper', 'stoneware', 'bamboo', 'steel', 'glazed', 'handmade', 'compact', 'heritage', 'speckled', 'matte'],
-    categories: ['cookware', 'tableware', 'tea-and-coffee', 'knives', 'baking', 'storage'],
-    sized: false
-  }
-}
-const SIZES = ['S', 'M', 'L', 'XL', 'XXL'] as const
-
-/** A store's catalog: deterministic (the nth product is always the same), bulk-inserted. */
-async function seedCatalog (deps: Deps, workspaceId: string, ownerId: string, slug: string, kind: keyof typeof CATALOGS): Promise<number> {
-  const want = CATALOG_SIZE[slug] ?? 0
-  const have = Number((await deps.db.selectFrom('products').select((eb) => eb.fn.countAll().as('n')).where('workspaceId', '=', workspaceId).executeTakeFirstOrThrow()).n)
-  if (have >= want) return 0
-  const c = CATALOGS[kind]
-  const prefix = slug.split('-').map((w) => w[0]).join('').toUpperCase()
-  const BATCH = 200
-  for (let start = have; start < want; start += BATCH) {
-    const products: Insertable<Products>[] = []
-    const variants: Insertable<ProductVariants>[] = []
-    for (let n = start; n < Math.min(want, start + BATCH); n++) {
-      const adjective = c.adjectives[n % c.adjectives.length]!
-      const noun = c.nouns[Math.floor(n / c.adjectives.length) % c.nouns.length]!
-      const id = deps.random.uuid()
-      const price = 900 + ((n * 7919) % 120) * 100 // 9.00 to 127.00, integers in minor units
-      products.push({
-        id,
-        workspaceId,
-        title: `${adjective[0]!.toUpperCase()}${adjective.slice(1)} ${noun} no. ${n + 1}`,
-        description: `A ${adjective} ${noun} from ${slug.replace(/-/g, ' ')}, made to last. Item ${n + 1} of the range.`,
-        priceAmount: price,
-        currency: kind === 'apparel' ? 'usd' : 'gbp',
-        discountPercentage: n % 5 === 0 ? 10 * ((n / 5) % 4) : 0,
-        categories: [c.categories[n % c.categories.length]!],
-        keywords: [adjective, noun, kind],
-        faq: JSON.stringify(n % 3 === 0 ? [{ question: 'How do I care for it?', answer: 'Gently, by hand.' }] : []),
-        isActive: n % 50 !== 49, // a few drafts
-        sizes: c.sized ? [...SIZES] : [],
-        createdBy: ownerId,
-        updatedBy: ownerId
-      })
-      const sizes = c.sized ? SIZES : [null]
-      for (const [position, size] of sizes.entries()) {
-        variants.push({ id: deps.random.uuid(), productId: id, workspaceId, size, sku: `${prefix}-${n + 1}${size ? `-${size}` : ''}`, stock: 5 + ((n + position * 13) % 60), position })
-      }
-    }
-    await deps.db.transaction().execute(async (trx) => {
-      await trx.insertInto('products').values(products).execute()
-      await trx.insertInto('productVariants').values(variants).execute()
-    })
-  }
-  return want - have
-}
 const CUSTOMERS = [
   { user: { email: 'customer.one@bazaar.test', name: 'Cora Customer', type: 'customer' as const }, address: { street: '1 Market Street', city: 'London', zipCode: 'E1 6AN', country: 'GB' } },
   { user: { email: 'customer.two@bazaar.test', name: 'Chen Customer', type: 'customer' as const }, address: { street: '22 Rue du Commerce', city: 'Paris', zipCode: '75015', country: 'FR' } },
@@ -96,11 +38,16 @@ const CUSTOMERS = [
 ]
 
 export interface SeedResult { created: number, products: number, users: Array<{ email: string, type: UserType, note?: string }> }
+export interface SeedOptions {
+  /** Products in the whole catalog, shared by the stores as in the demo one (default 1,240). */
+  products?: number
+}
 
 const REFUSED = 'npm run seed refuses NODE_ENV=production: it creates demo accounts that share a published password. Seed a development or staging database instead.'
 
-export async function seed (deps: Deps): Promise<SeedResult> {
+export async function seed (deps: Deps, options: SeedOptions = {}): Promise<SeedResult> {
   if (deps.config.env === 'production') throw new Error(REFUSED)
+  const catalogSize = storeSizes(options.products ?? DEMO_PRODUCTS, VENDORS.map((v) => ({ slug: v.slug, approved: v.review === 'approved' })))
   const passwordHash = await hashPassword(DEMO_PASSWORD)
   let created = 0
   const ensureUser = async (u: DemoUser) => {
@@ -110,8 +57,8 @@ export async function seed (deps: Deps): Promise<SeedResult> {
     return insertUser(deps.db, { ...u, status: 'active', passwordHash, verifiedAt: deps.clock.now() }, deps.random)
   }
 
-  let products = 0
   await ensureUser(ADMIN)
+  const stores: CatalogStore[] = []
   for (const vendor of VENDORS) {
     const owner = await ensureUser(vendor.user)
     const staff = vendor.staff ? await ensureUser(vendor.staff) : null
@@ -124,7 +71,6 @@ export async function seed (deps: Deps): Promise<SeedResult> {
         return ws
       })
     }
-    products += await seedCatalog(deps, workspace.id, owner.id, vendor.slug, vendor.catalog)
     const profile = await deps.db.selectFrom('vendorProfiles').select('id').where('userId', '=', owner.id).where('deletedAt', 'is', null).executeTakeFirst()
     if (!profile) {
       created++
@@ -146,6 +92,15 @@ export async function seed (deps: Deps): Promise<SeedResult> {
         updatedBy: owner.id
       }).execute()
     }
+    stores.push({ workspaceId: workspace.id, ownerId: owner.id, slug: vendor.slug, kind: vendor.catalog, want: catalogSize.get(vendor.slug) ?? 0 })
+  }
+  let products = 0
+  for (const [workspaceId, added] of await seedCatalogs(deps, stores)) {
+    // The new products join the public catalog (or not) by the one rule, with their category counts.
+    // Every store, not only those that grew this run: an interrupted run left committed batches
+    // unlisted, and the sync is a no-op where nothing differs.
+    await deps.db.transaction().execute((trx) => syncListing(trx, { workspaceId }))
+    products += added
   }
   for (const customer of CUSTOMERS) {
     const user = await ensureUser(customer.user)
@@ -154,9 +109,12 @@ export async function seed (deps: Deps): Promise<SeedResult> {
       await addAddress(deps, user.id, { ...customer.address, isDefault: true })
     }
   }
+  // Listing the new products rewrote their rows: compacted, the catalog is as large as one grown
+  // by hand (a bulk load is the one time that is worth an exclusive lock for a few seconds).
+  if (products > 0) await sql`vacuum full products`.execute(deps.db)
   // Fresh statistics: without them the planner guesses the catalog's size and shape, and the
   // first page of the catalog joined every product before taking twenty.
-  if (created > 0) await sql`analyze`.execute(deps.db)
+  if (created + products > 0) await sql`vacuum analyze`.execute(deps.db)
   return {
     created: created + products,
     products,
@@ -171,6 +129,16 @@ export async function seed (deps: Deps): Promise<SeedResult> {
   }
 }
 
+/** `--products N` (or `--products=N`): a whole number of products, at most 10 million. */
+export function productsOption (args: string[]): number | undefined {
+  const i = args.findIndex((a) => a === '--products' || a.startsWith('--products='))
+  if (i < 0) return undefined
+  const value = args[i]!.includes('=') ? args[i]!.split('=')[1] : args[i + 1]
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 10_000_000) throw new Error(`--products needs a whole number of products (0 to 10,000,000), not ${JSON.stringify(value)}`)
+  return n
+}
+
 async function main (): Promise<void> {
   // Checked before the configuration is even loaded, so the refusal is the one thing said.
   if (nodeEnvOf() === 'production') {
@@ -178,11 +146,20 @@ async function main (): Promise<void> {
     process.exitCode = 1
     return
   }
+  let products: number | undefined
+  try {
+    products = productsOption(process.argv.slice(2))
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`)
+    process.exitCode = 2
+    return
+  }
   const config = loadDevConfig()
   const { deps, close } = await connectDeps(config, { log: pino({ level: 'warn' }), scripts: redisScripts })
   try {
-    const result = await seed(deps)
+    const result = await seed(deps, { products })
     console.log(result.created === 0 ? 'The demo marketplace is already there; nothing to add.' : `Seeded the demo marketplace (${result.created} records, ${result.products} of them products).`)
+    console.log(`A broad search: GET /products?q=${COMMON_WORD} matches about 5 % of the catalog.`)
     console.log(`\nSign in with POST ${config.publicUrl}/auth/login and the password "${DEMO_PASSWORD}":`)
     for (const u of result.users) console.log(`  ${u.type.padEnd(9)} ${u.email}${u.note ? `  (${u.note})` : ''}`)
   } finally {

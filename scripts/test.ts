@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { loadConfigOrExit } from '../src/config.ts'
@@ -50,10 +50,12 @@ async function prepareTemplate (admin: pg.Client): Promise<string> {
  * A long run's failure scrolls out of sight (CI keeps only the tail), so the failed assertions are
  * printed again at the end, with their context, from the results tap keeps per file.
  */
-function reprintFailures (dir = '.tap/test-results'): void {
+function reprintFailures (since: number, dir = '.tap/test-results'): void {
   let files: string[]
   try { files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tap')) } catch { return }
   for (const file of files.sort()) {
+    // Results of files this run did not run stay from earlier runs: only this run's count.
+    if (statSync(join(dir, file)).mtimeMs < since) continue
     const lines = readFileSync(join(dir, file), 'utf8').split('\n')
     const failed = lines.flatMap((line, i) => (/^\s*not ok /.test(line) ? [i] : []))
     if (failed.length === 0) continue
@@ -68,6 +70,7 @@ await admin.connect()
 let exitCode = 1
 try {
   const template = await prepareTemplate(admin)
+  const started = Date.now()
   const tap = spawn(process.execPath, ['node_modules/tap/dist/esm/run.mjs', ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: childEnv({
@@ -80,7 +83,7 @@ try {
   })
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => tap.kill(signal))
   exitCode = await new Promise<number>((resolve) => tap.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))))
-  if (exitCode !== 0) reprintFailures()
+  if (exitCode !== 0) reprintFailures(started)
 } finally {
   // Test files drop their own databases; these are the ones a crashed file left behind.
   const left = await admin.query('select datname from pg_database where datname like $1', [`bazaar_t_${runId}_%`])

@@ -16,6 +16,7 @@ import storage from './platform/storage.ts'
 import principal from './platform/principal.ts'
 import security, { fastifyTrustProxy } from './platform/security.ts'
 import idempotency from './platform/idempotency.ts'
+import publicReadCache from './platform/http-cache.ts'
 import docs from './platform/docs.ts'
 import health from './platform/health.ts'
 import files from './platform/files.ts'
@@ -31,7 +32,7 @@ import { membershipRole, workspaceGuard } from './modules/workspaces/public.ts'
 import users from './modules/users/index.ts'
 import vendorProfiles from './modules/vendor-profiles/index.ts'
 import products from './modules/products/index.ts'
-import { retireWorkspaceProducts } from './modules/products/public.ts'
+import { retireWorkspaceProducts, syncListing } from './modules/products/public.ts'
 import cart from './modules/cart/index.ts'
 import orders from './modules/orders/index.ts'
 import payments from './modules/payments/index.ts'
@@ -70,6 +71,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(principal)
   await app.register(security)
   await app.register(idempotency)
+  await app.register(publicReadCache)
   await app.register(docs)
   for (const schema of sharedSchemas) app.addSchema(schema)
   await app.register(authGuard)
@@ -80,9 +82,10 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(queueDashboard)
   await app.register(auth)
   await app.register(sessions, { membershipRole })
-  await app.register(workspaces, { retireContent: [retireWorkspaceProducts] })
-  await app.register(users)
-  await app.register(vendorProfiles)
+  // Lower modules change inputs of products' on-sale rule; syncListing keeps the catalog's copy in step.
+  await app.register(workspaces, { retireContent: [retireWorkspaceProducts], syncListing })
+  await app.register(users, { syncListing })
+  await app.register(vendorProfiles, { syncListing })
   await app.register(products)
   await app.register(cart)
   const gateway = createPaymentGateway(config)

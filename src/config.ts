@@ -41,9 +41,8 @@ const Env = Type.Object({
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per client IP' }),
   AUTH_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20, description: 'sign-in, sign-up and code requests per minute per client IP' }),
   SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 120000, default: 3000, description: 'milliseconds, 0-120000' }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
-    default: 'info', description: 'a pino level'
-  })
+  CATALOG_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000, description: 'milliseconds, 0-60000 (0 turns the catalog cache off)' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'a pino level' })
 })
 type Env = Static<typeof Env>
 
@@ -91,6 +90,8 @@ export interface Config {
   outboxIntervalMs: number
   /** On SIGTERM, how long readiness answers 503 before the listener closes (load balancers see it leave). */
   shutdownDrainMs: number
+  /** Public catalog answers kept in memory: for ttlMs at most (0: off), bounded (platform/http-cache.ts). */
+  catalogCache: { ttlMs: number, maxEntries: number, maxBytes: number }
 }
 
 export class ConfigError extends Error {}
@@ -274,7 +275,8 @@ export function loadConfig (source: Record<string, string | undefined> = process
     authRateLimitMax: env.AUTH_RATE_LIMIT_MAX,
     logLevel: env.LOG_LEVEL,
     outboxIntervalMs: 1000,
-    shutdownDrainMs: env.SHUTDOWN_DRAIN_MS
+    shutdownDrainMs: env.SHUTDOWN_DRAIN_MS,
+    catalogCache: { ttlMs: env.CATALOG_CACHE_TTL_MS, maxEntries: 5000, maxBytes: 16 * 1024 * 1024 }
   }
 }
 

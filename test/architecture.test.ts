@@ -14,6 +14,7 @@ import {
 const TABLE_OWNERS: Record<string, string> = {
   addresses: 'users',
   cart_items: 'cart',
+  category_counts: 'products',
   checkouts: 'orders',
   order_history: 'orders',
   order_items: 'orders',

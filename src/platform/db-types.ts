@@ -47,6 +47,11 @@ export interface CartItems {
   variantId: string;
 }
 
+export interface CategoryCounts {
+  count: number;
+  name: string;
+}
+
 export interface Checkouts {
   amountReceived: number | null;
   clientSecret: string | null;
@@ -153,6 +158,7 @@ export interface Products {
   id: string;
   isActive: Generated<boolean>;
   keywords: Generated<string[]>;
+  listed: Generated<boolean>;
   priceAmount: number;
   search: Generated<string | null>;
   sizes: Generated<string[]>;
@@ -319,6 +325,7 @@ export interface Workspaces {
 export interface DB {
   addresses: Addresses;
   cartItems: CartItems;
+  categoryCounts: CategoryCounts;
   checkouts: Checkouts;
   orderHistory: OrderHistory;
   orderItems: OrderItems;

@@ -82,12 +82,14 @@ export default fp(async (app) => {
     const claim = JSON.stringify({ state: 'running', fingerprint: print, owner: randomBytes(9).toString('base64url') } satisfies Claim)
 
     for (let attempt = 0; attempt < 2; attempt++) {
-      if (await app.redis.set(redisKey, claim, 'PX', CLAIM_MS, 'NX') === 'OK') {
+      // Claim and read sent together (one round trip: the client pipelines commands issued in
+      // the same tick, and Redis runs them in order), so a replay costs no second trip.
+      const [claimed, raw] = await Promise.all([app.redis.set(redisKey, claim, 'PX', CLAIM_MS, 'NX'), app.redis.get(redisKey)])
+      if (claimed === 'OK') {
         request.idempotency = { redisKey, fingerprint: print, claim }
         return false
       }
-      const raw = await app.redis.get(redisKey)
-      if (raw === null) continue // expired between the two calls: claim again
+      if (raw === null) continue // expired between the two commands: claim again
       const entry = JSON.parse(raw) as Entry
       if (entry.fingerprint !== print) {
         throw Unprocessable('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request.')

@@ -33,6 +33,12 @@ export class LazyChildLogger {
 
   silent (): void {}
 
+  /** Asked before a log line is built, so a request whose lines are below the level builds none. */
+  isLevelEnabled (level: string): boolean {
+    if (!this.#child && this.#options.level === undefined) return this.#parent.isLevelEnabled(level)
+    return (this.#real() as unknown as { isLevelEnabled: (l: string) => boolean }).isLevelEnabled(level)
+  }
+
   #real (): FastifyBaseLogger {
     this.#child ??= this.#parent.child(this.#bindings, this.#options)
     return this.#child

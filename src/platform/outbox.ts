@@ -13,6 +13,19 @@ export async function addToOutbox<Q extends QueueName> (trx: Queryable, queue: Q
   return id
 }
 
+/** A message for the outbox, typed by its queue. */
+export type OutboxMessage = { [Q in QueueName]: { queue: Q, jobName: string, payload: JobPayloads[Q] } }[QueueName]
+
+/**
+ * Several messages as one insert, for the caller to run in its transaction: alone, or as a CTE
+ * of a larger statement (`.with('mail', () => outboxInsert(trx, messages))`), so the messages
+ * of a change cost no round trip of their own. Ids grow in list order, the relay's order.
+ */
+export function outboxInsert (db: Queryable, messages: OutboxMessage[]) {
+  if (messages.length === 0) throw new Error('outboxInsert: no messages')
+  return db.insertInto('outbox').values(messages.map((m) => ({ id: newId(), queue: m.queue, jobName: m.jobName, payload: JSON.stringify(m.payload) })))
+}
+
 /**
  * Moves up to `batchSize` pending rows to their queues and marks them relayed, in one
  * transaction. Rows are locked with SKIP LOCKED so concurrent relays take disjoint batches; the

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
 
 // A client's request id is reused when it is sane; otherwise we mint one: a random prefix per
 // process and a counter, unique across copies and cheaper than a UUID per request.
@@ -23,19 +23,27 @@ function loggedUrl (url: string): string {
   return `${url.slice(0, at)}?${names.map((name) => `${encodeURIComponent(name)}=…`).join('&')}`
 }
 
+/** Whether a request's logger writes `level`; asked first, as it is the cheapest check. */
+function writes (log: FastifyBaseLogger, level: 'debug' | 'info' | 'error'): boolean {
+  return (log as FastifyBaseLogger & { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled?.(level) ?? true
+}
+
 /** One line per request, when it completes; the 'incoming request' line only at debug. */
 export class RequestLog extends LogController {
-  /** Health probes are not logged: load balancers call them every few seconds. */
+  /**
+   * Health probes are not logged: load balancers call them every few seconds. (Asked after the
+   * level: `routeOptions` builds a new object on every read.)
+   */
   override isLogDisabled (request: FastifyRequest): boolean {
     return request.routeOptions?.config?.probe === true || super.isLogDisabled(request)
   }
 
   override incomingRequest (request: FastifyRequest): void {
-    if (!this.isLogDisabled(request)) request.log.debug({ method: request.method, url: loggedUrl(request.url) }, 'incoming request')
+    if (writes(request.log, 'debug') && !this.isLogDisabled(request)) request.log.debug({ method: request.method, url: loggedUrl(request.url) }, 'incoming request')
   }
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (this.isLogDisabled(request)) return
+    if (!writes(reply.log, error ? 'error' : 'info') || this.isLogDisabled(request)) return
     const line = { method: request.method, url: loggedUrl(request.url), statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime * 10) / 10 }
     if (error) reply.log.error({ ...line, err: error }, 'request errored')
     else reply.log.info(line, 'request completed')

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import helmet, { type HelmetOptions } from 'helmet'
 import ipaddr from 'ipaddr.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -8,6 +8,7 @@ import jwt from '@fastify/jwt'
 import rateLimit from '@fastify/rate-limit'
 import type { Config } from '../config.ts'
 import { TooManyRequests, notFoundHandler } from './errors.ts'
+import { appendHook } from './route-hooks.ts'
 
 // Headers, CORS, JWT and Redis-backed rate limits, in one place. Cookies are handled by the
 // auth module, the only one that sets them, so other routes carry no cookie hooks.
@@ -32,7 +33,8 @@ export function helmetHeaders (options: HelmetOptions): Record<string, string> {
  * verified (it runs first on those routes) are limited per session by that check. Everything
  * else is limited per IP: public routes, anonymous callers, and a request that merely carries
  * an Authorization header or a cookie (the check counts the ones it refuses here before
- * answering 401), so forged credentials buy no exemption.
+ * answering 401), so forged credentials buy no exemption. The check takes this limiter off
+ * those routes altogether (no per-request cost); this exemption is the backstop.
  */
 function limitedElsewhere (request: FastifyRequest): boolean {
   return request.principal !== null && request.routeOptions.config?.limitedPerSession === true
@@ -121,15 +123,16 @@ export default fp(async (app) => {
   await app.register(jwt, {
     secret: config.jwtSecret,
     sign: { algorithm: 'HS256' },
-    // Verified tokens are remembered until they expire (fast-jwt's LRU): a client presents the
-    // same access token on every request for 15 minutes. Revocation is unaffected: the session
-    // is checked in Redis on every request regardless.
-    verify: { algorithms: ['HS256'], cache: 10_000 },
+    // No verifier cache: the auth guard remembers the access tokens it verified (keyed by the
+    // token itself; fast-jwt's cache hashes each token, a SHA-256 on every request).
+    verify: { algorithms: ['HS256'] },
     cookie: { cookieName: 'access_token', signed: false }
   })
 
   await app.register(rateLimit, {
-    global: true,
+    // Attached below by our own onRoute hook, as one shared handler that the auth guard can
+    // take off the routes where it does the limiting itself.
+    global: false,
     max: config.rateLimitMax,
     timeWindow: 60_000,
     redis: app.redis,
@@ -142,13 +145,26 @@ export default fp(async (app) => {
     errorResponseBuilder: (_request, context) =>
       TooManyRequests('RATE_LIMITED', `Too many requests; retry in ${context.after}.`)
   })
+  // The per-IP limit, on every route that does not set its own (`rateLimit: {...}`) or opt out.
+  const limitPerIp = app.rateLimit()
+  app.decorate('limitPerIp', limitPerIp)
+  app.addHook('onRoute', (route) => {
+    if (route.config?.rateLimit == null) route.onRequest = appendHook(route.onRequest, limitPerIp)
+  })
   // Probing unknown paths counts against the limit too.
-  app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler)
+  app.setNotFoundHandler({ preHandler: limitPerIp }, notFoundHandler)
 }, { name: 'security', dependencies: ['config', 'redis'] })
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route's signed-in callers are rate limited per session (see limitedElsewhere). */
     limitedPerSession?: boolean
+  }
+  interface FastifyInstance {
+    /**
+     * The per-IP limiter's hook, one function shared by every route it is on: a plugin that
+     * limits a route's callers itself may take it off (the auth guard, for required sign-ins).
+     */
+    limitPerIp: onRequestHookHandler
   }
 }

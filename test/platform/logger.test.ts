@@ -33,3 +33,33 @@ t.test('request log lines keep the path and query names, never query values', as
   t.match(out, /"url":"\/products\?q=…&limit=…"/, 'the path and parameter names')
   t.notMatch(out, /ada(@|%40)example/, 'no value')
 })
+
+t.test('a request logs one line at info, with its request id; probes and levels above info log none', async (t) => {
+  const env = await createTestEnv(t)
+  const appAt = async (level: string) => {
+    const lines: Array<Record<string, unknown>> = []
+    const stream = new Writable({ write (chunk, _enc, done) { lines.push(...String(chunk).trim().split('\n').map((l) => JSON.parse(l))); done() } })
+    const app = await buildApp(env.config, { logger: pino({ level }, stream) })
+    t.teardown(() => app.close())
+    return { app, lines }
+  }
+
+  const info = await appAt('info')
+  const res = await info.app.inject({ method: 'GET', url: '/categories', headers: { 'x-request-id': 'req-logged-1' } })
+  t.equal(res.statusCode, 200)
+  const completed = info.lines.filter((l) => l.msg === 'request completed')
+  t.equal(completed.length, 1, 'one line for the request')
+  t.match(completed[0], { requestId: 'req-logged-1', method: 'GET', url: '/categories', statusCode: 200 })
+  t.equal(info.lines.filter((l) => l.msg === 'incoming request').length, 0, 'the incoming line is for debug only')
+  info.lines.length = 0
+  t.equal((await info.app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200)
+  t.same(info.lines, [], 'a probe logs nothing')
+
+  const warn = await appAt('warn')
+  t.equal((await warn.app.inject({ method: 'GET', url: '/categories' })).statusCode, 200)
+  t.same(warn.lines.filter((l) => l.msg === 'request completed'), [], 'nothing below the level')
+
+  const debug = await appAt('debug')
+  t.equal((await debug.app.inject({ method: 'GET', url: '/categories?limit=5' })).statusCode, 200)
+  t.match(debug.lines.find((l) => l.msg === 'incoming request'), { method: 'GET', url: '/categories?limit=…' }, 'at debug, the incoming line too')
+})

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions }
 import { Forbidden, Problem, TooManyRequests, Unauthorized, retryAfter, type AppError } from '../../platform/errors.ts'
 import { touchSession } from '../sessions/public.ts'
 import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, readCookies, staleCookieHeaders } from './cookies.ts'
-import { isAccessClaims } from './tokens.ts'
+import { VerifiedAccessTokens, type AccessClaims } from './tokens.ts'
 import { appendHook } from '../../platform/route-hooks.ts'
 
 // The authentication every protected route uses, as a route option:
@@ -60,36 +60,38 @@ export function allowedOrigins (config: Pick<Config, 'corsOrigins' | 'publicUrl'
 
 export default fp(async (app) => {
   const origins = allowedOrigins(app.config)
-  // The per-IP limiter's own handler: the same counters as its hook on every route.
-  const limitPerIp = app.rateLimit()
+  // The per-IP limiter's own handler: the same counters as its hook on other routes.
+  const { limitPerIp } = app
+  const accessTokens = new VerifiedAccessTokens((token) => app.jwt.verify(token))
+
+  /** Credentials that fail: anonymous where that is allowed, else counted per IP and refused. */
+  async function refuse (request: FastifyRequest, reply: FastifyReply, mode: AuthMode, found: FoundToken | null, error: AppError, staleCookies: 'access' | 'all'): Promise<void> {
+    // Stale cookies are expired whether or not the route goes on anonymously: a browser
+    // cannot drop HttpOnly cookies itself, so a refusal that kept them (a logout with an
+    // ended session, /auth/me) would leave it sending dead credentials.
+    if (found?.viaCookie) reply.header('set-cookie', staleCookieHeaders(app.config, staleCookies))
+    if (mode === 'optional') return
+    await limitPerIp.call(app, request, reply, () => {})
+    throw error
+  }
 
   function authenticate (mode: AuthMode): onRequestHookHandler {
     return async function authenticateRequest (request: FastifyRequest, reply: FastifyReply) {
       const found = findAccessToken(request)
-      /** Credentials that fail: anonymous where that is allowed, else counted per IP and refused. */
-      async function refuse (error: AppError, staleCookies: 'access' | 'all'): Promise<void> {
-        // Stale cookies are expired whether or not the route goes on anonymously: a browser
-        // cannot drop HttpOnly cookies itself, so a refusal that kept them (a logout with an
-        // ended session, /auth/me) would leave it sending dead credentials.
-        if (found?.viaCookie) reply.header('set-cookie', staleCookieHeaders(app.config, staleCookies))
-        if (mode === 'optional') return
-        await limitPerIp.call(app, request as never, reply as never)
-        throw error
-      }
-
-      if (!found) return refuse(Unauthorized('UNAUTHORIZED', 'Sign in first: send a bearer access token or the access_token cookie.'), 'all')
-      let claims: unknown
+      if (!found) return refuse(request, reply, mode, found, Unauthorized('UNAUTHORIZED', 'Sign in first: send a bearer access token or the access_token cookie.'), 'all')
+      let claims: AccessClaims | null
       try {
-        claims = app.jwt.verify(found.token)
+        // fast-jwt checks expiry against Date.now(), and so must its memo.
+        claims = accessTokens.claimsOf(found.token, Date.now())
       } catch (err) {
         // An expired access token's session may live on: only that cookie is stale then.
         const expired = (err as { code?: string }).code === 'FAST_JWT_EXPIRED'
-        return refuse(Unauthorized('UNAUTHORIZED', 'The access token is invalid or has expired.'), expired ? 'access' : 'all')
+        return refuse(request, reply, mode, found, Unauthorized('UNAUTHORIZED', 'The access token is invalid or has expired.'), expired ? 'access' : 'all')
       }
-      if (!isAccessClaims(claims)) return refuse(Unauthorized('UNAUTHORIZED', 'This is not an access token.'), 'all')
+      if (!claims) return refuse(request, reply, mode, found, Unauthorized('UNAUTHORIZED', 'This is not an access token.'), 'all')
       const session = await touchSession(app, claims.sid, claims.sub)
       if (!session || session.userId !== claims.sub) {
-        return refuse(Unauthorized('SESSION_ENDED', 'The session has ended; sign in again.'), 'all')
+        return refuse(request, reply, mode, found, Unauthorized('SESSION_ENDED', 'The session has ended; sign in again.'), 'all')
       }
       if (session.requestsThisMinute > app.config.rateLimitMax) {
         const wait = 60 - Math.floor(app.clock.now().getTime() / 1000) % 60
@@ -118,10 +120,11 @@ export default fp(async (app) => {
     if (mode === 'optional') {
       route.onRequest = appendHook(route.onRequest, authenticate(mode) as never)
     } else {
-      // First, before the per-IP limiter: a required sign-in, once verified, is limited per
-      // session in the check itself rather than per IP as well (see limitedElsewhere).
+      // A required sign-in, once verified, is limited per session in the check itself, not per
+      // IP as well: the per-IP limiter comes off the route (the check runs it on the requests it
+      // refuses), so a signed-in request pays for one limit only (see limitedElsewhere).
       const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
-      route.onRequest = [authenticate(mode) as never, ...existing]
+      route.onRequest = [authenticate(mode) as never, ...existing.filter((hook) => hook !== app.limitPerIp)]
       config.limitedPerSession = true
     }
     const schema = (route.schema ??= {}) as Record<string, unknown>

@@ -1,6 +1,7 @@
 import type { Deps } from '../../platform/deps.ts'
 import { Unauthorized } from '../../platform/errors.ts'
 import type { Principal } from '../../platform/principal.ts'
+import { ProfileViewCache } from '../../platform/profile-version.ts'
 import { findUserById, toUserView } from '../users/public.ts'
 import { listMemberships } from '../workspaces/public.ts'
 import type { MeView } from './schemas.ts'
@@ -8,17 +9,16 @@ import type { MeView } from './schemas.ts'
 // Clients ask for /auth/me on every page: the answer is kept in the process, keyed by the
 // user's profile version, which every change to the user or their memberships bumps in Redis
 // (read on the request's one round trip, so every API copy sees a change at once).
-const ME_CACHE_LIMIT = 10_000
-const meCache = new Map<string, MeView>()
+const meCache = new ProfileViewCache<MeView>({ limit: 10_000, maxAgeMs: 60_000 })
 
 export async function me (deps: Deps, principal: Principal): Promise<MeView> {
-  const key = `${principal.userId}:${principal.profileVersion}`
-  const cached = meCache.get(key)
+  const now = deps.clock.now().getTime()
+  const cached = meCache.get(principal.userId, principal.profileVersion, now)
   if (cached) return cached
   const user = await findUserById(deps.db, principal.userId)
   if (!user) throw Unauthorized('SESSION_ENDED', 'The account no longer exists.')
   const view = { user: toUserView(user), workspaces: await listMemberships(deps.db, user.id) }
-  if (meCache.size >= ME_CACHE_LIMIT) meCache.delete(meCache.keys().next().value!)
-  meCache.set(key, view)
+  // Only an active account's view is kept; any other is read afresh every time.
+  if (user.status === 'active') meCache.set(principal.userId, principal.profileVersion, view, now)
   return view
 }

@@ -45,6 +45,43 @@ export function isAccessClaims (value: unknown): value is AccessClaims {
     typeof c.sid === 'string' && typeof c.auth_time === 'number'
 }
 
+/**
+ * Access tokens already verified, remembered until they expire: a client presents the same one
+ * on every request for its lifetime, and looking the token itself up costs far less than
+ * verifying it again, or hashing it for the verifier's own cache (a SHA-256 per request). Only
+ * access tokens are kept. Revocation is unaffected: the session is checked in Redis on every
+ * request regardless.
+ */
+export class VerifiedAccessTokens {
+  readonly #claims = new Map<string, AccessClaims>()
+  readonly #verify: (token: string) => unknown
+  readonly #limit: number
+
+  constructor (verify: (token: string) => unknown, limit = 10_000) {
+    this.#verify = verify
+    this.#limit = limit
+  }
+
+  /**
+   * The token's claims, or null when it verifies but is not an access token; throws what the
+   * verifier throws (expired, bad signature). `nowMs` is the verifier's clock: a remembered
+   * token stops passing exactly when the verifier would start refusing it.
+   */
+  claimsOf (token: string, nowMs: number): AccessClaims | null {
+    const known = this.#claims.get(token)
+    if (known !== undefined) {
+      if (nowMs <= known.exp * 1000) return known
+      this.#claims.delete(token)
+    }
+    const claims = this.#verify(token)
+    if (!isAccessClaims(claims)) return null
+    // The first key is the longest remembered, evicted when full.
+    if (this.#claims.size >= this.#limit) this.#claims.delete(this.#claims.keys().next().value!)
+    this.#claims.set(token, claims)
+    return claims
+  }
+}
+
 /** New tokens for a refresh token, which is rotated (or, presented again, ends its session). */
 export async function refresh (deps: AuthDeps, refreshToken: string | undefined): Promise<Tokens> {
   if (!refreshToken) throw Unauthorized('INVALID_REFRESH_TOKEN', 'Send the refresh token in the body or the refresh_token cookie.')

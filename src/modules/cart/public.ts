@@ -1,3 +1,3 @@
 // What other modules may use of `cart`.
-export { cartLines, clearCart, lockCart } from './service.ts'
-export { CartView } from './schemas.ts'
+export { takeCart } from './service.ts'
+export { CartView, type CartLine } from './schemas.ts'

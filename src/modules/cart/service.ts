@@ -1,40 +1,81 @@
+import { sql } from 'kysely'
 import type { Deps } from '../../platform/deps.ts'
 import type { Queryable, Trx } from '../../platform/db.ts'
 import { Conflict, NotFound } from '../../platform/errors.ts'
 import { discounted, money, type Money } from '../../platform/money.ts'
-import { outOfStock, sellableVariant, variantFacts } from '../products/public.ts'
+import { outOfStock, sellableStock, sellableVariant, variantFacts } from '../products/public.ts'
 import { MAX_LINE_QUANTITY, type CartLine, type CartView } from './schemas.ts'
 
 // The cart (SPEC 8.3): lines point at variants; prices are read live, never stored, so the
 // cart always shows what checkout will charge.
 
+const LINE_COLUMNS = [
+  'c.id', 'c.variantId', 'c.quantity', 'v.productId', 'v.workspaceId', 'v.title', 'v.size', 'v.sku', 'v.stock',
+  'v.listAmount', 'v.discountPercentage', 'v.currency', 'v.sold'
+] as const
+
+interface LineRow {
+  id: string
+  variantId: string
+  quantity: number
+  productId: string
+  workspaceId: string
+  title: string
+  size: string | null
+  sku: string
+  stock: number
+  listAmount: number
+  discountPercentage: number
+  currency: string
+  sold: unknown
+}
+
+function toCartLine (r: LineRow): CartLine {
+  const unit = discounted(r.listAmount, r.discountPercentage)
+  const sold = r.sold === true
+  return {
+    id: r.id,
+    variantId: r.variantId,
+    productId: r.productId,
+    workspaceId: r.workspaceId,
+    title: r.title,
+    size: r.size,
+    sku: r.sku,
+    quantity: r.quantity,
+    stock: r.stock,
+    sold,
+    available: sold && r.stock >= r.quantity,
+    unitPrice: money(unit, r.currency),
+    lineTotal: money(unit * r.quantity, r.currency)
+  }
+}
+
 /** Cart lines with what checkout needs: live prices, stock and whether the product is still sold. */
 export async function cartLines (db: Queryable, userId: string): Promise<CartLine[]> {
   const rows = await db.selectFrom('cartItems as c')
     .innerJoin(variantFacts(db).as('v'), 'v.id', 'c.variantId')
-    .select(['c.id', 'c.variantId', 'c.quantity', 'v.productId', 'v.workspaceId', 'v.title', 'v.size', 'v.sku', 'v.stock', 'v.listAmount', 'v.discountPercentage', 'v.currency', 'v.sold'])
+    .select(LINE_COLUMNS)
     .where('c.userId', '=', userId)
     .orderBy('c.createdAt').orderBy('c.id')
     .execute()
-  return rows.map((r) => {
-    const unit = discounted(r.listAmount, r.discountPercentage)
-    const sold = r.sold === true
-    return {
-      id: r.id,
-      variantId: r.variantId,
-      productId: r.productId,
-      workspaceId: r.workspaceId,
-      title: r.title,
-      size: r.size,
-      sku: r.sku,
-      quantity: r.quantity,
-      stock: r.stock,
-      sold,
-      available: sold && r.stock >= r.quantity,
-      unitPrice: money(unit, r.currency),
-      lineTotal: money(unit * r.quantity, r.currency)
-    }
-  })
+  return rows.map(toCartLine)
+}
+
+/**
+ * Checkout's take of the cart: deletes the user's lines and returns them with their facts, in
+ * one statement. The delete is the cart's lock: a second checkout of this cart waits on these
+ * rows and then finds them gone; a line added meanwhile is not taken, and stays. Undone with
+ * the caller's transaction when the checkout is refused.
+ */
+export async function takeCart (trx: Trx, userId: string): Promise<CartLine[]> {
+  const rows = await trx
+    .with('taken', (db) => db.deleteFrom('cartItems').where('userId', '=', userId).returning(['id', 'variantId', 'quantity', 'createdAt']))
+    .selectFrom('taken as c')
+    .innerJoin(variantFacts(trx).as('v'), 'v.id', 'c.variantId')
+    .select(LINE_COLUMNS)
+    .orderBy('c.createdAt').orderBy('c.id')
+    .execute()
+  return rows.map(toCartLine)
 }
 
 export function totalsByCurrency (lines: Array<{ lineTotal: Money }>): Money[] {
@@ -43,14 +84,47 @@ export function totalsByCurrency (lines: Array<{ lineTotal: Money }>): Money[] {
   return [...totals].map(([currency, amount]) => money(amount, currency))
 }
 
-export async function getCart (deps: Deps, userId: string): Promise<CartView> {
-  const items = await cartLines(deps.db, userId)
+function cartView (items: CartLine[]): CartView {
   // A line no longer on sale has no price to pay: shown (marked unavailable), not totalled.
   return { items, totals: totalsByCurrency(items.filter((i) => i.sold)), itemCount: items.reduce((n, i) => n + i.quantity, 0) }
 }
 
-/** Adds to the line of that variant (or starts one); never beyond the stock. */
-export async function addToCart (deps: Deps, userId: string, variantId: string, quantity: number): Promise<CartView> {
+export async function getCart (deps: Deps, userId: string): Promise<CartView> {
+  return cartView(await cartLines(deps.db, userId))
+}
+
+/**
+ * The add as one statement that writes only when it is allowed (on sale; the line, new or
+ * summed, within the stock and the line limit) and answers with the cart. Returns null when it
+ * wrote nothing, without saying why.
+ */
+async function addWhenAllowed (deps: Deps, userId: string, variantId: string, quantity: number): Promise<CartLine[] | null> {
+  const rows = await deps.db
+    .with('sellable', () => sellableStock(deps.db, variantId))
+    .with('added', (db) => db.insertInto('cartItems')
+      .columns(['id', 'userId', 'variantId', 'quantity'])
+      .expression((eb) => eb.selectFrom('sellable')
+        .select([sql<string>`${deps.random.uuid()}::uuid`.as('id'), sql<string>`${userId}::uuid`.as('userId'), sql<string>`${variantId}::uuid`.as('variantId'), sql<number>`${quantity}::int`.as('quantity')])
+        .where('sellable.stock', '>=', quantity))
+      .onConflict((oc) => oc.columns(['userId', 'variantId'])
+        .doUpdateSet((eb) => ({ quantity: eb('cartItems.quantity', '+', eb.ref('excluded.quantity')), updatedAt: deps.clock.now() }))
+        .where((eb) => eb(eb('cartItems.quantity', '+', eb.ref('excluded.quantity')), '<=', eb.fn<number>('least', [eb.selectFrom('sellable').select('stock'), eb.lit(MAX_LINE_QUANTITY)]))))
+      .returning(['id', 'variantId', 'quantity', 'createdAt']))
+    // The cart as it is after the add: the other lines, and the added one as written.
+    .with('cart', (db) => db.selectFrom('cartItems').select(['id', 'variantId', 'quantity', 'createdAt'])
+      .where('userId', '=', userId).where('variantId', '!=', variantId)
+      .unionAll(db.selectFrom('added').select(['id', 'variantId', 'quantity', 'createdAt'])))
+    .selectFrom('cart as c')
+    .innerJoin(variantFacts(deps.db).as('v'), 'v.id', 'c.variantId')
+    .select(LINE_COLUMNS)
+    .orderBy('c.createdAt').orderBy('c.id')
+    .execute()
+  const lines = rows.map(toCartLine)
+  return lines.some((line) => line.variantId === variantId) ? lines : null
+}
+
+/** The add under the line's lock, telling why it cannot be done (or doing it, if now it can). */
+async function addOrExplain (deps: Deps, userId: string, variantId: string, quantity: number): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
     // Off sale is "not found", as in the catalog: whether such a variant exists is not revealed.
     const variant = await sellableVariant(trx, variantId)
@@ -69,6 +143,15 @@ export async function addToCart (deps: Deps, userId: string, variantId: string, 
       throw Conflict('QUANTITY_LIMIT', `A cart line holds at most ${MAX_LINE_QUANTITY}.`, { field: '/body/quantity', fieldDetail: `would make the line more than ${MAX_LINE_QUANTITY}` })
     }
   })
+}
+
+/** Adds to the line of that variant (or starts one); never beyond the stock. */
+export async function addToCart (deps: Deps, userId: string, variantId: string, quantity: number): Promise<CartView> {
+  const lines = await addWhenAllowed(deps, userId, variantId, quantity)
+  if (lines) return cartView(lines)
+  // Refused: the careful path finds the reason under the line's lock (or adds after all, when
+  // the cart or the stock changed in between). Refusals pay its extra statements; adds do not.
+  await addOrExplain(deps, userId, variantId, quantity)
   return getCart(deps, userId)
 }
 
@@ -89,11 +172,6 @@ export async function setCartQuantity (deps: Deps, userId: string, itemId: strin
 export async function removeCartItem (deps: Deps, userId: string, itemId: string): Promise<void> {
   const result = await deps.db.deleteFrom('cartItems').where('id', '=', itemId).where('userId', '=', userId).executeTakeFirst()
   if (Number(result.numDeletedRows) === 0) throw NotFound('NOT_FOUND', 'cart item not found')
-}
-
-/** Locks the user's cart rows: two checkouts of one cart cannot both take it. */
-export async function lockCart (trx: Trx, userId: string): Promise<void> {
-  await trx.selectFrom('cartItems').select('id').where('userId', '=', userId).forUpdate().execute()
 }
 
 export async function clearCart (db: Queryable, userId: string): Promise<void> {

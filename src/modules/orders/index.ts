@@ -20,7 +20,7 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
   const tags = ['orders']
 
   app.post('/orders', {
-    config: { auth: 'user', idempotency: 'required' },
+    config: { auth: 'user', idempotency: 'required', changesCatalog: true },
     schema: {
       tags,
       summary: 'Check out the cart: one order per workspace, stock taken, one PaymentIntent for the total',
@@ -44,7 +44,7 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
   }, async (request) => getOrder(deps, { id: request.params.id, userId: principalOf(request).userId }))
 
   app.post('/orders/:id/cancel', {
-    config: { auth: 'user' },
+    config: { auth: 'user', changesCatalog: true },
     preValidation: bodyDefaultsToEmpty,
     schema: { tags, summary: 'Cancel your order (pending or confirmed): stock is returned, a payment refunded', params: OrderParams, body: CancelBody, response: { 200: OrderRef, ...problems(404, 409, 502) } }
   }, async (request) => cancelOwnOrder(deps, principalOf(request), request.params.id, request.body.reason))
@@ -62,7 +62,7 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
   }, async (request) => getOrder(deps, { id: request.params.id, workspaceId: request.params.wid }))
 
   app.patch('/workspaces/:wid/orders/:id/status', {
-    config: { auth: 'user', workspace: 'orders:manage' },
+    config: { auth: 'user', workspace: 'orders:manage', changesCatalog: true },
     schema: {
       tags: wsTags,
       summary: 'Move an order along (shipped, delivered, cancelled); an illegal move is 409',

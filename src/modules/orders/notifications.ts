@@ -1,6 +1,7 @@
 import type { Deps } from '../../platform/deps.ts'
 import type { Trx } from '../../platform/db.ts'
-import { emailInTransaction, type EmailTemplate } from '../../platform/mail.ts'
+import { emailInTransaction, sealEmail, type EmailTemplate } from '../../platform/mail.ts'
+import { outboxInsert, type OutboxMessage } from '../../platform/outbox.ts'
 import { formatMoney, money } from '../../platform/money.ts'
 import { publicUrl } from '../../platform/public-url.ts'
 import { userContacts } from '../users/public.ts'
@@ -21,15 +22,26 @@ function orderWithCustomer (trx: Trx, orderId: string) {
 
 const customerLink = (deps: Deps, orderId: string) => publicUrl(deps.config, `/orders/${orderId}`)
 
+export interface OrderFacts { id: string, totalAmount: number, currency: string, storeName: string }
+
+/** An order email to its customer, as an outbox message (for a caller that writes several in one statement). */
+export function customerOrderEmail (deps: Deps, template: EmailTemplate<OrderVars>, order: OrderFacts, customer: { email: string, name: string }): OutboxMessage {
+  const vars: OrderVars = { orderId: order.id, storeName: order.storeName, total: formatMoney(money(order.totalAmount, order.currency)), name: customer.name, link: customerLink(deps, order.id) }
+  return { queue: 'email', jobName: template.name, payload: sealEmail(deps.sealer, template.name, { to: customer.email, vars: { ...vars } }) }
+}
+
 /** An order email to the customer (and, for a new paid order, to the owner). */
 export async function emailAboutOrder (trx: Trx, deps: Deps, orderId: string, template: EmailTemplate<OrderVars>, alsoOwner = false): Promise<void> {
   const row = await orderWithCustomer(trx, orderId)
     .innerJoin(userContacts(trx).as('owner'), 'owner.id', 'w.ownerId')
     .select(['owner.email as ownerEmail', 'owner.name as ownerName'])
     .executeTakeFirstOrThrow()
-  const common = { orderId: row.id, storeName: row.storeName, total: formatMoney(money(row.totalAmount, row.currency)) }
-  await emailInTransaction(trx, deps.sealer, template, row.email, { ...common, name: row.name, link: customerLink(deps, row.id) })
-  if (alsoOwner) await emailInTransaction(trx, deps.sealer, newPaidOrderEmail, row.ownerEmail, { ...common, name: row.ownerName, link: publicUrl(deps.config, `/workspaces/${row.workspaceId}/orders/${row.id}`) })
+  await outboxInsert(trx, [customerOrderEmail(deps, template, row, row)]).execute()
+  if (alsoOwner) {
+    await emailInTransaction(trx, deps.sealer, newPaidOrderEmail, row.ownerEmail, {
+      orderId: row.id, storeName: row.storeName, total: formatMoney(money(row.totalAmount, row.currency)), name: row.ownerName, link: publicUrl(deps.config, `/workspaces/${row.workspaceId}/orders/${row.id}`)
+    })
+  }
 }
 
 /** Tells the customer that `amount` of their order was refunded. */

@@ -21,6 +21,21 @@ function selectOrders (db: Queryable) {
     ])
 }
 
+/** An order item as stored (amounts in minor units), as the order's owner sees it. */
+export function orderItemView (i: OrderRow['items'][number], currency: string): OrderView['items'][number] {
+  return {
+    id: i.id,
+    productId: i.productId,
+    variantId: i.variantId,
+    title: i.title,
+    size: i.size,
+    sku: i.sku,
+    unitPrice: money(i.unitAmount, currency),
+    quantity: i.quantity,
+    lineTotal: money(i.lineAmount, currency)
+  }
+}
+
 type OrderRow = Awaited<ReturnType<ReturnType<typeof selectOrders>['executeTakeFirstOrThrow']>>
 
 function orderView (row: OrderRow): OrderView {
@@ -33,17 +48,7 @@ function orderView (row: OrderRow): OrderView {
     paymentStatus: row.paymentStatus as PaymentStatus,
     total: money(row.totalAmount, row.currency),
     refunded: money(row.refundedAmount, row.currency),
-    items: row.items.map((i) => ({
-      id: i.id,
-      productId: i.productId,
-      variantId: i.variantId,
-      title: i.title,
-      size: i.size,
-      sku: i.sku,
-      unitPrice: money(i.unitAmount, row.currency),
-      quantity: i.quantity,
-      lineTotal: money(i.lineAmount, row.currency)
-    })),
+    items: row.items.map((i) => orderItemView(i, row.currency)),
     // jsonb carries the timestamp as text.
     history: row.history.map((h) => ({ from: h.fromStatus as OrderStatus | null, to: h.toStatus as OrderStatus, actor: h.actor as Actor, actorId: h.actorId, reason: h.reason, at: new Date(h.at) })),
     shippingAddress: row.shippingAddress as Record<string, unknown>,

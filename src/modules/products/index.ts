@@ -42,6 +42,8 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   const manage = { auth: 'user', workspace: 'products:write' } as const
+  // Writes that change what the public catalog shows: they invalidate the API's copy of it.
+  const write = { ...manage, changesCatalog: true } as const
   const tags = ['products']
 
   app.get('/workspaces/:wid/products', {
@@ -50,7 +52,7 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => listWorkspaceProducts(deps, request.params.wid, request.query))
 
   app.post('/workspaces/:wid/products', {
-    config: manage,
+    config: write,
     schema: { tags, summary: 'Create a product with its variants', params: WorkspaceParams, body: CreateProductBody, response: { 201: ProductRef, ...problems(409) } }
   }, async (request, reply) => reply.code(201).send(await createProduct(deps, principalOf(request), request.params.wid, request.body)))
 
@@ -60,12 +62,12 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => getWorkspaceProduct(deps, request.params.wid, request.params.id))
 
   app.patch('/workspaces/:wid/products/:id', {
-    config: manage,
+    config: write,
     schema: { tags, summary: 'Update a product; variants, when given, are the full new list', params: WorkspaceProductParams, body: UpdateProductBody, response: { 200: ProductRef, ...problems(409) } }
   }, async (request) => updateProduct(deps, principalOf(request), request.params.wid, request.params.id, request.body))
 
   app.delete('/workspaces/:wid/products/:id', {
-    config: manage,
+    config: write,
     schema: { tags, summary: 'Delete a product (soft; its images are removed)', params: WorkspaceProductParams, response: { 204: Type.Null() } }
   }, async (request, reply) => {
     await deleteProduct(deps, principalOf(request), request.params.wid, request.params.id)
@@ -73,7 +75,7 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/workspaces/:wid/products/:id/images', {
-    config: manage,
+    config: write,
     schema: {
       tags,
       summary: 'Add up to 5 images per request (JPEG, PNG or WebP, judged by content)',
@@ -93,12 +95,12 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/workspaces/:wid/products/:id/images', {
-    config: manage,
+    config: write,
     schema: { tags, summary: 'Reorder the images', params: WorkspaceProductParams, body: ImageOrderBody, response: { 200: Type.Object({ images: Type.Array(ImageView) }) } }
   }, async (request) => ({ images: await reorderProductImages(deps, request.params.wid, request.params.id, request.body.order) }))
 
   app.delete('/workspaces/:wid/products/:id/images/:imageId', {
-    config: manage,
+    config: write,
     schema: { tags, summary: 'Delete an image (its file is removed)', params: ImageParams, response: { 204: Type.Null() } }
   }, async (request, reply) => {
     await deleteProductImage(deps, request.params.wid, request.params.id, request.params.imageId)

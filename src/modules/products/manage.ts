@@ -5,6 +5,7 @@ import { decodeCursor, toPage, type PageOf } from '../../platform/pagination.ts'
 import type { Principal } from '../../platform/principal.ts'
 import { removeFilesLater } from '../../platform/storage.ts'
 import { lockLiveWorkspace } from '../workspaces/public.ts'
+import { syncEditedProduct, syncListing } from './listing.ts'
 import { toProductView, withDetails } from './product-view.ts'
 import type { CreateProductBody, ManageListQuery, ProductView, UpdateProductBody } from './schemas.ts'
 import { checkVariants, skuTaken, writeVariants } from './variants.ts'
@@ -31,9 +32,10 @@ export async function getWorkspaceProduct (deps: Deps, workspaceId: string, id: 
 }
 
 /** Locks a live product of the workspace for a change to it; 404 when there is none. */
-export async function lockProduct (trx: Trx, workspaceId: string, id: string): Promise<void> {
-  const row = await trx.selectFrom('products').select('id').where('id', '=', id).where('workspaceId', '=', workspaceId).where('deletedAt', 'is', null).forUpdate().executeTakeFirst()
+export async function lockProduct (trx: Trx, workspaceId: string, id: string): Promise<{ listed: boolean, categories: string[] }> {
+  const row = await trx.selectFrom('products').select(['listed', 'categories']).where('id', '=', id).where('workspaceId', '=', workspaceId).where('deletedAt', 'is', null).forUpdate().executeTakeFirst()
   if (!row) throw NotFound('NOT_FOUND', 'product not found')
+  return row
 }
 
 export async function createProduct (deps: Deps, principal: Principal, workspaceId: string, body: CreateProductBody): Promise<ProductView> {
@@ -59,6 +61,7 @@ export async function createProduct (deps: Deps, principal: Principal, workspace
         updatedBy: principal.userId
       }).execute()
       await writeVariants(trx, deps, id, workspaceId, body.variants, [])
+      await syncListing(trx, { productId: id })
       return getWorkspaceProduct(deps, workspaceId, id, trx)
     })
   } catch (err) {
@@ -70,7 +73,10 @@ export async function updateProduct (deps: Deps, principal: Principal, workspace
   if (body.variants) checkVariants(body.variants)
   try {
     return await deps.db.transaction().execute(async (trx) => {
-      await lockProduct(trx, workspaceId, id)
+      // Whether it is listed may change: the workspace first, the lock order of listing.ts.
+      const relists = body.isActive !== undefined
+      if (relists) await lockLiveWorkspace(trx, workspaceId)
+      const before = await lockProduct(trx, workspaceId, id)
       await trx.updateTable('products').set({
         ...(body.title !== undefined ? { title: body.title } : {}),
         ...(body.description !== undefined ? { description: body.description } : {}),
@@ -87,6 +93,7 @@ export async function updateProduct (deps: Deps, principal: Principal, workspace
         const existing = await trx.selectFrom('productVariants').select('id').where('productId', '=', id).where('deletedAt', 'is', null).execute()
         await writeVariants(trx, deps, id, workspaceId, body.variants, existing.map((v) => v.id))
       }
+      if (relists || body.categories !== undefined) await syncEditedProduct(trx, id, before)
       return getWorkspaceProduct(deps, workspaceId, id, trx)
     })
   } catch (err) {
@@ -97,6 +104,7 @@ export async function updateProduct (deps: Deps, principal: Principal, workspace
 /** Soft delete: the product leaves the catalog and carts; its images are removed by the worker. */
 export async function deleteProduct (deps: Deps, principal: Principal, workspaceId: string, id: string): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
+    await lockLiveWorkspace(trx, workspaceId)
     const now = deps.clock.now()
     const row = await trx.updateTable('products').set({ deletedAt: now, updatedAt: now, updatedBy: principal.userId })
       .where('id', '=', id).where('workspaceId', '=', workspaceId).where('deletedAt', 'is', null).returning('id').executeTakeFirst()
@@ -104,13 +112,14 @@ export async function deleteProduct (deps: Deps, principal: Principal, workspace
     await trx.updateTable('productVariants').set({ deletedAt: now }).where('productId', '=', id).where('deletedAt', 'is', null).execute()
     const images = await trx.deleteFrom('productImages').where('productId', '=', id).returning('storageKey').execute()
     await removeFilesLater(trx, images.map((i) => i.storageKey))
+    await syncListing(trx, { productId: id })
   })
 }
 
 /**
  * A deleted workspace's products leave with it: products and variants soft-deleted (orders and
- * carts still point at them), image rows deleted. Returns the images' storage keys, for the
- * caller to remove through the outbox in the same transaction.
+ * carts still point at them), unlisted, image rows deleted. Returns the images' storage keys, for
+ * the caller to remove through the outbox in the same transaction.
  */
 export async function retireWorkspaceProducts (trx: Trx, workspaceId: string, now: Date): Promise<string[]> {
   await trx.updateTable('products').set({ deletedAt: now, updatedAt: now }).where('workspaceId', '=', workspaceId).where('deletedAt', 'is', null).execute()
@@ -118,5 +127,6 @@ export async function retireWorkspaceProducts (trx: Trx, workspaceId: string, no
   const images = await trx.deleteFrom('productImages')
     .where('productId', 'in', trx.selectFrom('products').select('id').where('workspaceId', '=', workspaceId))
     .returning('storageKey').execute()
+  await syncListing(trx, { workspaceId })
   return images.map((i) => i.storageKey)
 }

@@ -17,6 +17,15 @@ export function onSale (product = 'products'): RawBuilder<SqlBool> {
   return sql<SqlBool>`(${p('deleted_at')} is null and ${p('is_active')} and ${workspaceSells(`${product}.workspace_id`)})`
 }
 
+/**
+ * onSale as the catalog reads it: the `listed` flag that products/listing.ts keeps equal to it in
+ * the transactions that change its inputs, one column with partial indexes `where listed`. The
+ * cart and checkout, which must not trust a copy, check onSale itself.
+ */
+export function listedOnSale (product = 'products'): RawBuilder<SqlBool> {
+  return sql<SqlBool>`${sql.ref(`${product}.listed`)}`
+}
+
 /** A variant is on sale while it is not retired and its product is on sale. */
 export function variantOnSale (variant = 'v', product = 'p'): RawBuilder<SqlBool> {
   return sql<SqlBool>`(${sql.ref(`${variant}.deleted_at`)} is null and ${onSale(product)})`
@@ -44,22 +53,31 @@ export async function lockVariants (trx: Trx, variantIds: string[]): Promise<Arr
     .where('id', 'in', [...new Set(variantIds)].sort()).orderBy('id').forUpdate().execute()
 }
 
-/** Takes the lines' quantities off the shelf, all or none: OUT_OF_STOCK names a short variant. */
+/**
+ * Takes the lines' quantities off the shelf, all or none, in one statement: the rows are locked
+ * in variant-id order (the CTE's sort comes before its lock, and the update touches only rows
+ * it has locked), the decrement is guarded, and it applies only when every line is covered.
+ * Otherwise OUT_OF_STOCK names the first short variant and what is left of it.
+ */
 export async function takeStock (trx: Trx, lines: StockLine[]): Promise<void> {
   const wanted = byVariant(lines)
   const ids = [...wanted.keys()].sort()
   if (ids.length === 0) return
-  for (const row of await lockVariants(trx, ids)) {
-    if (row.stock < wanted.get(row.id)!) throw outOfStock(row.id, row.stock)
-  }
-  const values = sql.join(ids.map((id) => sql`(${id}::uuid, ${wanted.get(id)!}::int)`))
-  // Guarded anyway: the decrement applies only where the stock covers it.
-  const updated = await sql<{ id: string }>`
-    update product_variants v set stock = v.stock - x.quantity, updated_at = now()
-    from (values ${values}) as x(id, quantity)
-    where v.id = x.id and v.stock >= x.quantity
-    returning v.id`.execute(trx)
-  if (updated.rows.length !== ids.length) throw Conflict('OUT_OF_STOCK', 'Some items sold out during checkout.')
+  // Arrays, not a values list: one statement text (one prepared plan) for any number of lines.
+  const { rows } = await sql<{ id: string, stock: number, quantity: number, taken: boolean }>`
+    with wanted as (select * from unnest(${ids}::uuid[], ${ids.map((id) => wanted.get(id)!)}::int[]) as w(id, quantity)),
+    locked as (select v.id, v.stock from product_variants v where v.id = any(${ids}::uuid[]) order by v.id for update),
+    taken as (
+      update product_variants v set stock = v.stock - w.quantity, updated_at = now()
+      from locked l join wanted w on w.id = l.id
+      where v.id = l.id and v.id = any(${ids}::uuid[]) and v.stock >= w.quantity
+        and not exists (select 1 from locked s join wanted sw on sw.id = s.id where s.stock < sw.quantity)
+      returning v.id)
+    select l.id, l.stock, w.quantity, exists (select 1 from taken t where t.id = l.id) as taken
+    from locked l join wanted w on w.id = l.id order by l.id`.execute(trx)
+  const short = rows.find((row) => row.stock < row.quantity)
+  if (short) throw outOfStock(short.id, short.stock)
+  if (rows.length !== ids.length || !rows.every((row) => row.taken)) throw Conflict('OUT_OF_STOCK', 'Some items sold out during checkout.')
 }
 
 /**

@@ -17,12 +17,19 @@ export function variantFacts (db: Queryable) {
     ])
 }
 
-/** The variant, when it can be bought now; undefined when it does not exist or is off sale. */
-export async function sellableVariant (db: Queryable, variantId: string): Promise<{ stock: number, productId: string, workspaceId: string } | undefined> {
+/**
+ * The variant's stock, when it can be bought now (no row when it does not exist or is off
+ * sale), as a select for a caller to embed in a statement of its own (a CTE of the cart's add).
+ */
+export function sellableStock (db: Queryable, variantId: string) {
   return db.selectFrom('productVariants as v')
     .innerJoin('products as p', 'p.id', 'v.productId')
     .select(['v.stock', 'p.id as productId', 'p.workspaceId'])
     .where('v.id', '=', variantId)
     .where(variantOnSale('v', 'p'))
-    .executeTakeFirst()
+}
+
+/** The variant, when it can be bought now; undefined when it does not exist or is off sale. */
+export async function sellableVariant (db: Queryable, variantId: string): Promise<{ stock: number, productId: string, workspaceId: string } | undefined> {
+  return sellableStock(db, variantId).executeTakeFirst()
 }

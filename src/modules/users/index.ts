@@ -3,30 +3,38 @@ import { Type } from '@sinclair/typebox'
 import { Conflict, NotFound, problems } from '../../platform/errors.ts'
 import { Page } from '../../platform/pagination.ts'
 import { principalOf } from '../../platform/principal.ts'
+import { ProfileViewCache } from '../../platform/profile-version.ts'
 import {
   AddressBody, AddressParams, AddressPatch, AddressView, AdminCreateUserBody, AdminUserPatch, EmailVerifyBody, MePatchBody,
   MePatchResponse, StatusBody, UserIdParams, UserSearchQuery, UserView
 } from './schemas.ts'
 import { findUserById, toUserView } from './accounts.ts'
 import { addAddress, deleteAddress, listAddresses, updateAddress } from './addresses.ts'
-import { adminCreateUser, searchUsers, setUserStatus, softDeleteUser } from './admin.ts'
+import { adminCreateUser, searchUsers, setUserStatus, softDeleteUser, type ListingSync } from './admin.ts'
 import { confirmEmailChange, startEmailChange } from './email-change.ts'
-import { updateProfile } from './profile.ts'
+import { ownProfileJson, updateProfile } from './profile.ts'
 
 const tags = ['users']
 const UserRef = Type.Ref(UserView)
 const AddressRef = Type.Ref(AddressView)
 
-const users: FastifyPluginAsyncTypebox = async (app) => {
+export interface UsersOptions {
+  /** Relists a vendor's products when their status changes (products' syncListing). */
+  syncListing: ListingSync
+}
+
+const users: FastifyPluginAsyncTypebox<UsersOptions> = async (app, { syncListing }) => {
   const { deps } = app
 
+  // Views of the callers' own profiles, kept against their profile versions (see ownProfileJson).
+  const ownViews = new ProfileViewCache<string>({ limit: 10_000, maxAgeMs: 60_000 })
   app.get('/users/me', {
     config: { auth: 'user' },
     schema: { tags, summary: 'The signed-in user', response: { 200: UserRef } }
-  }, async (request) => {
-    const user = await findUserById(deps.db, principalOf(request).userId)
-    if (!user) throw NotFound('NOT_FOUND', 'user not found')
-    return toUserView(user)
+  }, async (request, reply) => {
+    const json = await ownProfileJson(deps, ownViews, principalOf(request), (view) => reply.serialize(view) as string)
+    // Already written by this route's serializer: sent as it is.
+    return reply.type('application/json; charset=utf-8').send(json as never)
   })
 
   app.patch('/users/me', {
@@ -104,7 +112,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => updateProfile(deps, principalOf(request).userId, request.params.id, request.body))
 
   app.patch('/users/:id/status', {
-    config: { auth: 'admin' },
+    config: { auth: 'admin', changesCatalog: true },
     schema: {
       tags: ['admin'],
       summary: 'Set a user\'s status; suspending or deactivating ends all their sessions at once (platform admins)',
@@ -115,18 +123,18 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const actor = principalOf(request)
     if (request.params.id === actor.userId) throw Conflict('CANNOT_CHANGE_SELF', 'Admins cannot change their own status.')
-    const row = await setUserStatus(deps, actor.userId, request.params.id, request.body.status)
+    const row = await setUserStatus(deps, actor.userId, request.params.id, request.body.status, syncListing)
     if (!row) throw NotFound('NOT_FOUND', 'user not found')
     return toUserView(row)
   })
 
   app.delete('/users/:id', {
-    config: { auth: 'admin' },
+    config: { auth: 'admin', changesCatalog: true },
     schema: { tags: ['admin'], summary: 'Delete a user (soft; their sessions end) (platform admins)', params: UserIdParams, response: { 204: Type.Null(), ...problems(404, 409) } }
   }, async (request, reply) => {
     const actor = principalOf(request)
     if (request.params.id === actor.userId) throw Conflict('CANNOT_CHANGE_SELF', 'Admins cannot delete themselves.')
-    await softDeleteUser(deps, actor.userId, request.params.id)
+    await softDeleteUser(deps, actor.userId, request.params.id, syncListing)
     return reply.code(204).send(null)
   })
 }

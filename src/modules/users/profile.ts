@@ -1,12 +1,32 @@
 import type { Deps } from '../../platform/deps.ts'
 import { NotFound } from '../../platform/errors.ts'
-import { bumpProfileVersion } from '../../platform/profile-version.ts'
+import { bumpProfileVersion, type ProfileViewCache } from '../../platform/profile-version.ts'
 import { updateSessionsUserType } from '../sessions/public.ts'
-import { toUserView } from './accounts.ts'
-import type { UserType } from '../../platform/principal.ts'
+import { findUserById, toUserView } from './accounts.ts'
+import type { Principal, UserType } from '../../platform/principal.ts'
 import type { ProfilePatch, UserView } from './schemas.ts'
 
-// The fields a user edits themselves (an admin may also change the type).
+// The signed-in user's own profile: read (GET /users/me) and the fields they edit themselves
+// (an admin may also change the type). Every write here bumps the profile version.
+
+/**
+ * The caller's own view, as the route's serializer writes it. Clients fetch it on every page:
+ * it comes from the process's cache while the profile version the session check just read is
+ * the one it was stored under, with no SQL and no Redis beyond that check. Only an active
+ * account's view is kept; any other is read afresh every time.
+ */
+export async function ownProfileJson (deps: Pick<Deps, 'db' | 'clock'>, cache: ProfileViewCache<string>, principal: Principal,
+  serialize: (view: UserView) => string): Promise<string> {
+  const now = deps.clock.now().getTime()
+  const cached = cache.get(principal.userId, principal.profileVersion, now)
+  if (cached !== undefined) return cached
+  const user = await findUserById(deps.db, principal.userId)
+  if (!user) throw NotFound('NOT_FOUND', 'user not found')
+  const json = serialize(toUserView(user))
+  if (user.status === 'active') cache.set(principal.userId, principal.profileVersion, json, now)
+  else cache.delete(principal.userId)
+  return json
+}
 
 function profileColumns (patch: ProfilePatch) {
   return {

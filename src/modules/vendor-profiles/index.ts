@@ -7,13 +7,18 @@ import { principalOf } from '../../platform/principal.ts'
 import { acceptUploads, DOCUMENT_TYPES, IMAGE_TYPES, storeUpload, withStoredUploads, type StoredUpload } from '../../platform/uploads.ts'
 import { ownedProfile } from './access.ts'
 import { createProfile, deleteProfile, getProfile, getProfileByUser, openCertificate, setProfileFiles, updateProfile, type ProfileFiles } from './profiles.ts'
-import { reviewProfile } from './review.ts'
+import { reviewProfile, type ListingSync } from './review.ts'
 import { ByUserParams, CreateProfileBody, ProfileParams, ProfileQuery, ProfileRef, ReviewBody, UpdateProfileBody } from './schemas.ts'
 import { listProfiles } from './search.ts'
 
 const tags = ['vendor-profiles']
 
-const vendorProfiles: FastifyPluginAsyncTypebox = async (app) => {
+export interface VendorProfilesOptions {
+  /** Relists a vendor's products when their review changes (products' syncListing). */
+  syncListing: ListingSync
+}
+
+const vendorProfiles: FastifyPluginAsyncTypebox<VendorProfilesOptions> = async (app, { syncListing }) => {
   const { deps } = app
   await acceptUploads(app)
 
@@ -38,20 +43,20 @@ const vendorProfiles: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => getProfileByUser(deps, request.principal, request.params.userId))
 
   app.patch('/vendor-profiles/:id', {
-    config: { auth: 'user' },
+    config: { auth: 'user', changesCatalog: true },
     schema: { tags, summary: 'Update your profile (admins: any)', params: ProfileParams, body: UpdateProfileBody, response: { 200: ProfileRef, ...problems(404) } }
-  }, async (request) => updateProfile(deps, principalOf(request), request.params.id, request.body))
+  }, async (request) => updateProfile(deps, principalOf(request), request.params.id, request.body, syncListing))
 
   app.delete('/vendor-profiles/:id', {
-    config: { auth: 'user' },
+    config: { auth: 'user', changesCatalog: true },
     schema: { tags, summary: 'Delete your profile (admins: any); its files are removed', params: ProfileParams, response: { 204: Type.Null(), ...problems(404) } }
   }, async (request, reply) => {
-    await deleteProfile(deps, principalOf(request), request.params.id)
+    await deleteProfile(deps, principalOf(request), request.params.id, syncListing)
     return reply.code(204).send(null)
   })
 
   app.put('/vendor-profiles/:id/files', {
-    config: { auth: 'user' },
+    config: { auth: 'user', changesCatalog: true },
     schema: {
       tags,
       summary: 'Upload the logo (image) and/or the business registration certificate (PDF or image)',
@@ -66,7 +71,7 @@ const vendorProfiles: FastifyPluginAsyncTypebox = async (app) => {
     await ownedProfile(deps, request.params.id, principal)
     return withStoredUploads(app, async (stored) => {
       const uploads = await receive(request.files(), stored)
-      return setProfileFiles(deps, principal, request.params.id, uploads)
+      return setProfileFiles(deps, principal, request.params.id, uploads, syncListing)
     })
   })
 
@@ -113,9 +118,9 @@ const vendorProfiles: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/vendor-profiles/:id/review', {
-    config: { auth: 'admin' },
+    config: { auth: 'admin', changesCatalog: true },
     schema: { tags: ['admin'], summary: 'Approve or reject a profile (platform admins; expectedUpdatedAt: only the version you saw); the vendor is emailed', params: ProfileParams, body: ReviewBody, response: { 200: ProfileRef, ...problems(404, 409) } }
-  }, async (request) => reviewProfile(deps, principalOf(request), request.params.id, request.body))
+  }, async (request) => reviewProfile(deps, principalOf(request), request.params.id, request.body, syncListing))
 }
 
 export default vendorProfiles

@@ -5,7 +5,7 @@ import { removeFilesLater, type StoredObject } from '../../platform/storage.ts'
 import type { StoredUpload } from '../../platform/uploads.ts'
 import { findUserById } from '../users/public.ts'
 import { isPrivileged, liveProfile, ownedProfile, toProfileView, visibleProfile } from './access.ts'
-import { legalIdentityChanges, sendBackToReview } from './review.ts'
+import { legalIdentityChanges, sendBackToReview, type ListingSync } from './review.ts'
 import type { CreateProfileBody, ProfileView, UpdateProfileBody } from './schemas.ts'
 
 export interface ProfileFiles { logo?: StoredUpload, certificate?: StoredUpload }
@@ -61,7 +61,7 @@ export async function getProfileByUser (deps: Deps, principal: Principal | null,
   return getProfile(deps, principal, row.id)
 }
 
-export async function updateProfile (deps: Deps, principal: Principal, id: string, body: UpdateProfileBody): Promise<ProfileView> {
+export async function updateProfile (deps: Deps, principal: Principal, id: string, body: UpdateProfileBody, syncListing: ListingSync): Promise<ProfileView> {
   const row = await deps.db.transaction().execute(async (trx) => {
     // Locked, so the comparison below is with what this update replaces.
     const current = await ownedProfile(deps, id, principal, trx)
@@ -69,22 +69,24 @@ export async function updateProfile (deps: Deps, principal: Principal, id: strin
     const updated = await trx.updateTable('vendorProfiles')
       .set({ ...columns(body), updatedAt: deps.clock.now(), updatedBy: principal.userId })
       .where('id', '=', id).returningAll().executeTakeFirstOrThrow()
-    return sendBackToReview(trx, deps, updated, changed)
+    return sendBackToReview(trx, deps, updated, changed, syncListing)
   })
   return toProfileView(deps, row, principal)
 }
 
-export async function deleteProfile (deps: Deps, principal: Principal, id: string): Promise<void> {
+/** Soft delete: an approved vendor's products leave the catalog with it; its files are removed. */
+export async function deleteProfile (deps: Deps, principal: Principal, id: string, syncListing: ListingSync): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
     const row = await ownedProfile(deps, id, principal, trx)
     const now = deps.clock.now()
     await trx.updateTable('vendorProfiles').set({ deletedAt: now, updatedAt: now, updatedBy: principal.userId }).where('id', '=', id).execute()
+    if (row.reviewStatus === 'approved') await syncListing(trx, { ownerId: row.userId })
     await removeFilesLater(trx, [row.logoKey, row.certificateKey])
   })
 }
 
 /** Replaces the logo and/or the certificate; the replaced files are removed by the worker. */
-export async function setProfileFiles (deps: Deps, principal: Principal, id: string, uploads: ProfileFiles): Promise<ProfileView> {
+export async function setProfileFiles (deps: Deps, principal: Principal, id: string, uploads: ProfileFiles, syncListing: ListingSync): Promise<ProfileView> {
   const row = await deps.db.transaction().execute(async (trx) => {
     const current = await ownedProfile(deps, id, principal, trx)
     const updated = await trx.updateTable('vendorProfiles').set({
@@ -95,7 +97,7 @@ export async function setProfileFiles (deps: Deps, principal: Principal, id: str
     }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
     await removeFilesLater(trx, [uploads.logo ? current.logoKey : null, uploads.certificate ? current.certificateKey : null])
     // A new registration certificate is a new legal identity to check; a logo is cosmetic.
-    return sendBackToReview(trx, deps, updated, uploads.certificate ? ['businessRegistrationCertificate'] : [])
+    return sendBackToReview(trx, deps, updated, uploads.certificate ? ['businessRegistrationCertificate'] : [], syncListing)
   })
   return toProfileView(deps, row, principal)
 }

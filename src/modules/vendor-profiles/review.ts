@@ -9,6 +9,12 @@ import { liveProfile, toProfileView, type ProfileRow } from './access.ts'
 import { vendorReviewEmail, vendorReviewRequestedEmail } from './emails.ts'
 import type { ProfileView, ReviewBody, UpdateProfileBody } from './schemas.ts'
 
+/**
+ * Brings what the public catalog lists of a vendor's workspaces in step with a change to their
+ * review (products' syncListing), in the changing transaction. Passed in by app.ts.
+ */
+export type ListingSync = (trx: Trx, scope: { ownerId: string }) => Promise<void>
+
 /** The fields an approval vouches for: changing one sends an approved profile back to review. */
 const LEGAL_IDENTITY = ['businessName', 'companyName', 'gstNumber'] as const
 
@@ -19,12 +25,14 @@ export function legalIdentityChanges (current: ProfileRow, patch: UpdateProfileB
 
 /**
  * After a change to the legal identity (fields named in `changed`): an approved or rejected
- * profile goes (back) to `pending` and the platform admins are emailed, in the caller's
- * transaction; one already pending stays in the queue it is in.
+ * profile goes (back) to `pending` (an approved vendor's products leave the catalog) and the
+ * platform admins are emailed, in the caller's transaction; one already pending stays in the
+ * queue it is in.
  */
-export async function sendBackToReview (trx: Trx, deps: Deps, row: ProfileRow, changed: string[]): Promise<ProfileRow> {
+export async function sendBackToReview (trx: Trx, deps: Deps, row: ProfileRow, changed: string[], syncListing: ListingSync): Promise<ProfileRow> {
   if (changed.length === 0 || row.reviewStatus === 'pending') return row
   const pending = await trx.updateTable('vendorProfiles').set({ reviewStatus: 'pending' }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow()
+  if (row.reviewStatus === 'approved') await syncListing(trx, { ownerId: pending.userId })
   for (const admin of await activeAdminContacts(trx)) {
     await emailInTransaction(trx, deps.sealer, vendorReviewRequestedEmail, admin.email, {
       businessName: pending.businessName, profileId: pending.id, changed, url: publicUrl(deps.config, `/vendor-profiles/${pending.id}`)
@@ -33,8 +41,11 @@ export async function sendBackToReview (trx: Trx, deps: Deps, row: ProfileRow, c
   return pending
 }
 
-/** A platform admin approves or rejects; the vendor is emailed the outcome (through the outbox). */
-export async function reviewProfile (deps: Deps, admin: Principal, id: string, decision: ReviewBody): Promise<ProfileView> {
+/**
+ * A platform admin approves or rejects; the vendor's products join or leave the catalog, and the
+ * vendor is emailed the outcome (through the outbox).
+ */
+export async function reviewProfile (deps: Deps, admin: Principal, id: string, decision: ReviewBody, syncListing: ListingSync): Promise<ProfileView> {
   if (decision.status === 'rejected' && !decision.reason) throw BadRequest('VALIDATION_FAILED', 'body/reason is required to reject', { field: '/body/reason', fieldDetail: 'is required to reject' })
   const row = await deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now()
@@ -56,6 +67,7 @@ export async function reviewProfile (deps: Deps, admin: Principal, id: string, d
       updatedBy: admin.userId
     }).where('id', '=', id).where('deletedAt', 'is', null).returningAll().executeTakeFirst()
     if (!updated) throw NotFound('NOT_FOUND', 'vendor profile not found')
+    if ((current.reviewStatus === 'approved') !== (updated.reviewStatus === 'approved')) await syncListing(trx, { ownerId: updated.userId })
     const vendor = await contactOf(trx, updated.userId)
     if (!vendor) throw new Error(`the vendor ${updated.userId} of profile ${id} does not exist`)
     await emailInTransaction(trx, deps.sealer, vendorReviewEmail, vendor.email, {

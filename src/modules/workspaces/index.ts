@@ -12,7 +12,7 @@ import {
   MemberRoleBody, MemberView, TransferBody, UpdateWorkspaceBody, WorkspaceIdParams, WorkspaceRef
 } from './schemas.ts'
 import {
-  createOwnWorkspace, deleteWorkspace, getWorkspace, listMyWorkspaces, setWorkspaceLogo, updateWorkspace, type ContentRetirer
+  createOwnWorkspace, deleteWorkspace, getWorkspace, listMyWorkspaces, setWorkspaceLogo, updateWorkspace, type ContentRetirer, type ListingSync
 } from './workspace.ts'
 
 const tags = ['workspaces']
@@ -20,9 +20,11 @@ const tags = ['workspaces']
 export interface WorkspacesOptions {
   /** What other modules keep under a workspace, retired with it (products' retireWorkspaceProducts). */
   retireContent: ContentRetirer[]
+  /** Relists a workspace's products when its owner changes (products' syncListing). */
+  syncListing: ListingSync
 }
 
-const workspaces: FastifyPluginAsyncTypebox<WorkspacesOptions> = async (app, { retireContent }) => {
+const workspaces: FastifyPluginAsyncTypebox<WorkspacesOptions> = async (app, { retireContent, syncListing }) => {
   const { deps } = app
   await acceptUploads(app)
 
@@ -53,7 +55,7 @@ const workspaces: FastifyPluginAsyncTypebox<WorkspacesOptions> = async (app, { r
   }, async (request) => updateWorkspace(deps, principalOf(request), request.params.id, workspaceOf(request).role, request.body))
 
   app.delete('/workspaces/:id', {
-    config: { auth: 'user', workspace: 'workspace:delete' },
+    config: { auth: 'user', workspace: 'workspace:delete', changesCatalog: true },
     schema: { tags, summary: 'Delete the workspace (owner only; soft delete)', params: WorkspaceIdParams, response: { 204: Type.Null() } }
   }, async (request, reply) => {
     await deleteWorkspace(deps, principalOf(request), request.params.id, retireContent)
@@ -80,7 +82,7 @@ const workspaces: FastifyPluginAsyncTypebox<WorkspacesOptions> = async (app, { r
   })
 
   app.post('/workspaces/:id/transfer-ownership', {
-    config: { auth: 'user', workspace: 'workspace:transfer' },
+    config: { auth: 'user', workspace: 'workspace:transfer', changesCatalog: true },
     schema: {
       tags,
       summary: 'Hand the workspace to another member (owner only, recent sign-in); you become admin',
@@ -88,7 +90,7 @@ const workspaces: FastifyPluginAsyncTypebox<WorkspacesOptions> = async (app, { r
       body: TransferBody,
       response: { 200: WorkspaceRef, ...problems(409) }
     }
-  }, async (request) => transferOwnership(deps, principalOf(request), request.params.id, request.body.userId))
+  }, async (request) => transferOwnership(deps, principalOf(request), request.params.id, request.body.userId, syncListing))
 
   app.get('/workspaces/:id/members', {
     config: { auth: 'user', workspace: 'members:read' },

@@ -1,5 +1,5 @@
 // What other modules (and app.ts, worker.ts, schemas.ts, scripts) may use of `workspaces`.
-export { workspaceSells } from './selling.ts'
+export { workspaceSells, lockSellingWorkspaces, type SellerScope } from './selling.ts'
 export { workspaceStores, lockLiveWorkspace, createWorkspace, type ContentRetirer } from './workspace.ts'
 export { listMemberships, membershipRole, type Membership } from './members.ts'
 export { WorkspaceView, WorkspaceRole } from './schemas.ts'

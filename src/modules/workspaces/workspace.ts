@@ -23,6 +23,12 @@ type WorkspaceRow = Selectable<Workspaces>
  */
 export type ContentRetirer = (trx: Trx, workspaceId: string, now: Date) => Promise<string[]>
 
+/**
+ * Brings what the public catalog lists of a workspace in step with a change to who owns it
+ * (products' syncListing), in the changing transaction. Passed in by app.ts.
+ */
+export type ListingSync = (trx: Trx, scope: { workspaceId: string }) => Promise<void>
+
 export function slugify (name: string): string {
   const slug = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
     .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48).replace(/-+$/, '')

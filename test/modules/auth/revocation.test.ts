@@ -2,6 +2,7 @@ import t from 'tap'
 import { createTestEnv } from '../../helpers/app.ts'
 import { bearer, createUser, login, PASSWORD } from '../../helpers/auth.ts'
 import { setUserStatus } from '../../../src/modules/users/public.ts'
+import { syncListing } from '../../../src/modules/products/public.ts'
 
 const me = (app: any, token: string) => app.inject({ method: 'GET', url: '/auth/me', headers: bearer(token) })
 
@@ -50,7 +51,7 @@ t.test('suspension ends all of the user\'s sessions at once', async (t) => {
   const user = await createUser(env)
   const a = await login(env.app, user.email)
   const b = await login(env.app, user.email)
-  await setUserStatus(env.app.deps, null, user.id, 'suspended')
+  await setUserStatus(env.app.deps, null, user.id, 'suspended', syncListing)
   t.equal((await me(env.app, a.accessToken)).statusCode, 401)
   t.equal((await me(env.app, b.accessToken)).statusCode, 401)
   const reasons = await env.app.db.selectFrom('sessions').select('endReason').execute()
