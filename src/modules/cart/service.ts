@@ -123,6 +123,9 @@ async function addWhenAllowed (deps: Deps, userId: string, variantId: string, qu
   return lines.some((line) => line.variantId === variantId) ? lines : null
 }
 
+const quantityLimit = () =>
+  Conflict('QUANTITY_LIMIT', `A cart line holds at most ${MAX_LINE_QUANTITY}.`, { field: '/body/quantity', fieldDetail: `would make the line more than ${MAX_LINE_QUANTITY}` })
+
 /** The add under the line's lock, telling why it cannot be done (or doing it, if now it can). */
 async function addOrExplain (deps: Deps, userId: string, variantId: string, quantity: number): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
@@ -139,18 +142,36 @@ async function addOrExplain (deps: Deps, userId: string, variantId: string, quan
     // waits on the row and sees the sum. Over the stock rolls the whole change back.
     if (line.quantity > stock) throw outOfStock(variantId, stock)
     // Adding must not build a line that PATCH could not set.
-    if (line.quantity > MAX_LINE_QUANTITY) {
-      throw Conflict('QUANTITY_LIMIT', `A cart line holds at most ${MAX_LINE_QUANTITY}.`, { field: '/body/quantity', fieldDetail: `would make the line more than ${MAX_LINE_QUANTITY}` })
-    }
+    if (line.quantity > MAX_LINE_QUANTITY) throw quantityLimit()
   })
+}
+
+/**
+ * Why an add was refused, from one read of the variant and the line (one snapshot): the same
+ * reasons, in the same order, as addOrExplain. Null when that snapshot would allow the add (the
+ * cart or the stock changed since the attempt): only then does the careful path run.
+ */
+async function refusalOf (deps: Deps, userId: string, variantId: string, quantity: number): Promise<Error | null> {
+  const facts = await deps.db.selectNoFrom((eb) => [
+    eb.selectFrom(sellableStock(deps.db, variantId).as('s')).select('s.stock').as('stock'),
+    eb.selectFrom('cartItems').select('quantity').where('userId', '=', userId).where('variantId', '=', variantId).as('inCart')
+  ]).executeTakeFirstOrThrow()
+  if (facts.stock === null) return NotFound('NOT_FOUND', 'variant not found', { field: '/body/variantId', fieldDetail: 'is not a variant on sale' })
+  const line = (facts.inCart ?? 0) + quantity
+  if (line > facts.stock) return outOfStock(variantId, facts.stock)
+  if (line > MAX_LINE_QUANTITY) return quantityLimit()
+  return null
 }
 
 /** Adds to the line of that variant (or starts one); never beyond the stock. */
 export async function addToCart (deps: Deps, userId: string, variantId: string, quantity: number): Promise<CartView> {
   const lines = await addWhenAllowed(deps, userId, variantId, quantity)
   if (lines) return cartView(lines)
-  // Refused: the careful path finds the reason under the line's lock (or adds after all, when
-  // the cart or the stock changed in between). Refusals pay its extra statements; adds do not.
+  // Refused (a cart at its stock is the common case under load): one read tells why. Only when
+  // it cannot, because the cart or the stock changed in between, the careful path finds the
+  // reason under the line's lock, or adds after all.
+  const refusal = await refusalOf(deps, userId, variantId, quantity)
+  if (refusal) throw refusal
   await addOrExplain(deps, userId, variantId, quantity)
   return getCart(deps, userId)
 }

@@ -5,7 +5,7 @@ import { countRoundTrips } from '../../helpers/redis-round-trips.ts'
 
 // What one add to the cart costs (issue 11): SQL statements and Redis round trips, as budgets
 // that fail when exceeded. An add is one statement (the guarded upsert answering with the
-// cart) after the session check's one round trip; refusals may cost more (cart.test.ts).
+// cart) after the session check's one round trip; a refusal two (the attempt, and one read of why).
 
 const BUDGET = { statements: 1, roundTrips: 1 }
 
@@ -48,4 +48,40 @@ t.test('adding a new line and adding to a line each cost one SQL statement and o
   t.equal(again.statements.length, BUDGET.statements, { statements: again.statements })
   const stored = await env.app.db.selectFrom('cartItems').select(['variantId', 'quantity']).where('userId', '=', buyer.id).orderBy('createdAt').orderBy('id').execute()
   t.same(stored.map((r) => r.quantity), [1, 6, 1], 'the database holds what the answer shows')
+})
+
+t.test('a refused add costs two SQL statements (the attempt and one read of why) and answers as before', async (t) => {
+  const statements: string[] = []
+  const env = await createTestEnv(t, { onQuery: (sql) => statements.push(sql) })
+  const store = await approvedStore(env)
+  const lamp = await createProduct(env, store, { title: 'Lamp', variants: [{ stock: 3 }] })
+  const plenty = await createProduct(env, store, { title: 'Pin', variants: [{ stock: 5000 }] })
+  const off = await createProduct(env, store, { title: 'Retired', isActive: false, variants: [{ stock: 5 }] })
+  const buyer = await shopper(env)
+  t.equal((await addToCart(env, buyer, lamp.variants[0].id, 2)).statusCode, 200)
+  t.equal((await addToCart(env, buyer, plenty.variants[0].id, 998)).statusCode, 200)
+
+  const refused = async (variantId: string, quantity: number) => {
+    statements.length = 0
+    const res = await addToCart(env, buyer, variantId, quantity)
+    return { res, body: res.json(), statements: [...statements] }
+  }
+  const short = await refused(lamp.variants[0].id, 2)
+  t.equal(short.res.statusCode, 409)
+  t.match(short.body, { code: 'OUT_OF_STOCK', variantId: lamp.variants[0].id, available: 3 }, 'out of stock names the variant and what is left')
+  t.equal(short.statements.length, 2, 'out of stock: 2 statements', { statements: short.statements })
+
+  const limit = await refused(plenty.variants[0].id, 2)
+  t.equal(limit.res.statusCode, 409)
+  t.match(limit.body, { code: 'QUANTITY_LIMIT', errors: [{ pointer: '/body/quantity' }] }, 'over the line limit')
+  t.equal(limit.statements.length, 2, 'line limit: 2 statements', { statements: limit.statements })
+
+  for (const [label, variantId] of [['off sale', off.variants[0].id], ['unknown', '00000000-0000-4000-8000-000000000000']] as const) {
+    const missing = await refused(variantId, 1)
+    t.equal(missing.res.statusCode, 404, label)
+    t.match(missing.body, { code: 'NOT_FOUND', errors: [{ pointer: '/body/variantId' }] }, `${label}: not found, naming the field`)
+    t.equal(missing.statements.length, 2, `${label}: 2 statements`, { statements: missing.statements })
+  }
+  const stored = await env.app.db.selectFrom('cartItems').select('quantity').where('userId', '=', buyer.id).orderBy('createdAt').execute()
+  t.same(stored.map((r) => r.quantity), [2, 998], 'refusals changed nothing')
 })
