@@ -40,8 +40,14 @@ async function stop (code: number): Promise<never> {
   process.exit(code)
 }
 
-process.on('SIGINT', () => { stop(0).catch(() => process.exit(1)) })
-process.on('SIGTERM', () => { stop(0).catch(() => process.exit(1)) })
+// A second Ctrl-C while stopping must not exit at once: that would leave the API and the worker
+// (in process groups of their own) and the services this command started running behind it.
+const onSignal = () => {
+  if (stopping) return say('still stopping: the API and the worker finish what they hold, then the services stop')
+  stop(0).catch(() => process.exit(1))
+}
+process.on('SIGINT', onSignal)
+process.on('SIGTERM', onSignal)
 
 try {
   const applied = await migrateToLatest(services.databaseUrl)
