@@ -51,7 +51,7 @@ function toCartLine (r: LineRow): CartLine {
 }
 
 /** Cart lines with what checkout needs: live prices, stock and whether the product is still sold. */
-export async function cartLines (db: Queryable, userId: string): Promise<CartLine[]> {
+async function cartLines (db: Queryable, userId: string): Promise<CartLine[]> {
   const rows = await db.selectFrom('cartItems as c')
     .innerJoin(variantFacts(db).as('v'), 'v.id', 'c.variantId')
     .select(LINE_COLUMNS)

@@ -43,17 +43,6 @@ function byVariant (lines: StockLine[]): Map<string, number> {
 }
 
 /**
- * Locks variant rows in one global order (variant id), the order every stock change takes
- * them in: two checkouts, or a checkout and a cancel, sharing variants queue up instead of
- * deadlocking.
- */
-export async function lockVariants (trx: Trx, variantIds: string[]): Promise<Array<{ id: string, stock: number }>> {
-  if (variantIds.length === 0) return []
-  return trx.selectFrom('productVariants').select(['id', 'stock'])
-    .where('id', 'in', [...new Set(variantIds)].sort()).orderBy('id').forUpdate().execute()
-}
-
-/**
  * Takes the lines' quantities off the shelf, all or none, in one statement: the rows are locked
  * in variant-id order (the CTE's sort comes before its lock, and the update touches only rows
  * it has locked), the decrement is guarded, and it applies only when every line is covered.
@@ -86,7 +75,11 @@ export async function takeStock (trx: Trx, lines: StockLine[]): Promise<void> {
  */
 export type StockLinesQuery = Expression<StockLine>
 
-/** lockVariants for the variants of the lines a query selects. */
+/**
+ * Locks the variants of the lines a query selects, in one global order (variant id), the order
+ * every stock change takes them in (takeStock too): two checkouts, or a checkout and a cancel,
+ * sharing variants queue up instead of deadlocking.
+ */
 export async function lockVariantsOf (trx: Trx, lines: StockLinesQuery): Promise<void> {
   await sql`select v.id from product_variants v
     where v.id in (select l.variant_id from (${lines}) as l) order by v.id for update of v`.execute(trx)
