@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { isIP } from 'node:net'
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { checkUrl, ConfigError, fail, parseTrustProxy } from './config-checks.ts'
+
+export { ConfigError }
 
 // The one place that reads process.env: every process calls loadConfig() and passes the
 // result down explicitly.
@@ -94,8 +96,6 @@ export interface Config {
   catalogCache: { ttlMs: number, maxEntries: number, maxBytes: number }
 }
 
-export class ConfigError extends Error {}
-
 export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/bazaar'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 
@@ -132,51 +132,6 @@ export function givenEnv (source: Record<string, string | undefined> = process.e
     if (value !== undefined && value !== '') given[key] = value
   }
   return given
-}
-
-function fail (name: string, why: string): never {
-  throw new ConfigError(`Invalid environment: ${name} ${why}`)
-}
-
-function checkUrl (name: string, value: string | undefined, protocols: string[]): void {
-  if (value === undefined) return
-  const expected = protocols.map((p) => `${p}//`).join(' or ')
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    fail(name, `must be a URL starting with ${expected}`)
-  }
-  if (!protocols.includes(url.protocol)) fail(name, `must be a URL starting with ${expected} (got ${url.protocol}//)`)
-}
-
-const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
-
-function isProxyAddress (entry: string): boolean {
-  if (PROXY_RANGE_NAMES.has(entry)) return true
-  const [address, prefix, extra] = entry.split('/')
-  const version = isIP(address ?? '')
-  if (version === 0 || extra !== undefined) return false
-  if (prefix === undefined) return true
-  // Not /0: that trusts every address (like `true`), and proxy-addr throws on it when the app starts.
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (version === 4 ? 32 : 128)
-}
-
-function parseTrustProxy (value: string, production: boolean): boolean | number | string[] {
-  const trimmed = value.trim()
-  if (trimmed === 'true') {
-    // proxy-addr would take every X-Forwarded-For entry as a proxy: any client picks its own IP
-    // (and so its rate-limit key and its recorded address).
-    if (production) fail('TRUST_PROXY', 'must not be true in production: it believes any client\'s X-Forwarded-For; list your proxies\' addresses/CIDRs or give a hop count')
-    return true
-  }
-  if (trimmed === 'false') return false
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) === 0 ? false : Number(trimmed)
-  const entries = trimmed.split(',').map((entry) => entry.trim())
-  if (entries.length === 0 || !entries.every(isProxyAddress)) {
-    fail('TRUST_PROXY', `must be false, a hop count or a comma-separated list of addresses/CIDRs (got "${value}")`)
-  }
-  return entries
 }
 
 // Placeholders shipped in .env.example; production must not run with them.

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Deps } from '../../platform/deps.ts'
 import type { Queryable, Trx } from '../../platform/db.ts'
+import { compiledOnce } from '../../platform/compiled-once.ts'
 import { Conflict, NotFound } from '../../platform/errors.ts'
 import { discounted, money, type Money } from '../../platform/money.ts'
 import { outOfStock, sellableStock, sellableVariant, variantFacts } from '../products/public.ts'
@@ -98,27 +99,33 @@ export async function getCart (deps: Deps, userId: string): Promise<CartView> {
  * summed, within the stock and the line limit) and answers with the cart. Returns null when it
  * wrote nothing, without saying why.
  */
+const addIfAllowed = compiledOnce<{ id: string, userId: string, variantId: string, quantity: number, now: Date }, LineRow>((db, value) => db
+  .with('sellable', () => sellableStock(db, value('variantId')))
+  .with('added', (db) => db.insertInto('cartItems')
+    .columns(['id', 'userId', 'variantId', 'quantity'])
+    .expression((eb) => eb.selectFrom('sellable')
+      .select([sql<string>`${value('id')}::uuid`.as('id'), sql<string>`${value('userId')}::uuid`.as('userId'), sql<string>`${value('variantId')}::uuid`.as('variantId'), sql<number>`${value('quantity')}::int`.as('quantity')])
+      .where('sellable.stock', '>=', value('quantity')))
+    .onConflict((oc) => oc.columns(['userId', 'variantId'])
+      .doUpdateSet((eb) => ({ quantity: eb('cartItems.quantity', '+', eb.ref('excluded.quantity')), updatedAt: value('now') }))
+      .where((eb) => eb(eb('cartItems.quantity', '+', eb.ref('excluded.quantity')), '<=', eb.fn<number>('least', [eb.selectFrom('sellable').select('stock'), eb.lit(MAX_LINE_QUANTITY)]))))
+    .returning(['id', 'variantId', 'quantity', 'createdAt']))
+  // The cart as it is after the add: the other lines, and the added one as written.
+  .with('cart', (db) => db.selectFrom('cartItems').select(['id', 'variantId', 'quantity', 'createdAt'])
+    .where('userId', '=', value('userId')).where('variantId', '!=', value('variantId'))
+    .unionAll(db.selectFrom('added').select(['id', 'variantId', 'quantity', 'createdAt'])))
+  .selectFrom('cart as c')
+  .innerJoin(variantFacts(db).as('v'), 'v.id', 'c.variantId')
+  .select(LINE_COLUMNS)
+  .orderBy('c.createdAt').orderBy('c.id'))
+
+/**
+ * The add as one statement that writes only when it is allowed (on sale; the line, new or
+ * summed, within the stock and the line limit) and answers with the cart. Returns null when it
+ * wrote nothing, without saying why. Compiled once: it runs on every add.
+ */
 async function addWhenAllowed (deps: Deps, userId: string, variantId: string, quantity: number): Promise<CartLine[] | null> {
-  const rows = await deps.db
-    .with('sellable', () => sellableStock(deps.db, variantId))
-    .with('added', (db) => db.insertInto('cartItems')
-      .columns(['id', 'userId', 'variantId', 'quantity'])
-      .expression((eb) => eb.selectFrom('sellable')
-        .select([sql<string>`${deps.random.uuid()}::uuid`.as('id'), sql<string>`${userId}::uuid`.as('userId'), sql<string>`${variantId}::uuid`.as('variantId'), sql<number>`${quantity}::int`.as('quantity')])
-        .where('sellable.stock', '>=', quantity))
-      .onConflict((oc) => oc.columns(['userId', 'variantId'])
-        .doUpdateSet((eb) => ({ quantity: eb('cartItems.quantity', '+', eb.ref('excluded.quantity')), updatedAt: deps.clock.now() }))
-        .where((eb) => eb(eb('cartItems.quantity', '+', eb.ref('excluded.quantity')), '<=', eb.fn<number>('least', [eb.selectFrom('sellable').select('stock'), eb.lit(MAX_LINE_QUANTITY)]))))
-      .returning(['id', 'variantId', 'quantity', 'createdAt']))
-    // The cart as it is after the add: the other lines, and the added one as written.
-    .with('cart', (db) => db.selectFrom('cartItems').select(['id', 'variantId', 'quantity', 'createdAt'])
-      .where('userId', '=', userId).where('variantId', '!=', variantId)
-      .unionAll(db.selectFrom('added').select(['id', 'variantId', 'quantity', 'createdAt'])))
-    .selectFrom('cart as c')
-    .innerJoin(variantFacts(deps.db).as('v'), 'v.id', 'c.variantId')
-    .select(LINE_COLUMNS)
-    .orderBy('c.createdAt').orderBy('c.id')
-    .execute()
+  const rows = await addIfAllowed(deps.db, { id: deps.random.uuid(), userId, variantId, quantity, now: deps.clock.now() })
   const lines = rows.map(toCartLine)
   return lines.some((line) => line.variantId === variantId) ? lines : null
 }
