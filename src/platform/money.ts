@@ -19,12 +19,25 @@ export function discounted (amount: number, percentage: number): number {
 
 export const money = (amount: number, currency: string): Money => ({ amount, currency })
 
+// Minor-unit digits per currency: Intl.NumberFormat is costly to build, and every order email formats totals.
+const currencyDigits = new Map<string, number>()
+
+function digitsOf (currency: string): number {
+  let digits = currencyDigits.get(currency)
+  if (digits === undefined) {
+    digits = 2
+    try {
+      digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
+    } catch {}
+    // Bounded: currency codes come from our own rows, but a cache must not grow without limit.
+    if (currencyDigits.size < 1000) currencyDigits.set(currency, digits)
+  }
+  return digits
+}
+
 /** "49.00 USD"-style text for emails: the currency's own number of minor digits. */
 export function formatMoney (m: Money): string {
   const currency = m.currency.toUpperCase()
-  let digits = 2
-  try {
-    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
-  } catch {}
+  const digits = digitsOf(currency)
   return `${(m.amount / 10 ** digits).toFixed(digits)} ${currency}`
 }

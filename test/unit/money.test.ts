@@ -60,8 +60,11 @@ t.test('formatMoney: the currency\'s own minor digits', async (t) => {
     [1234, 'xyz', '12.34 XYZ'],
     [1234, 'zz', '12.34 ZZ']
   ]
-  for (const [amount, currency, text] of cases) {
-    t.equal(formatMoney(money(amount, currency)), text, `${amount} ${currency}`)
+  // Twice: the second pass reads the remembered digits of each currency.
+  for (const pass of ['first', 'again']) {
+    for (const [amount, currency, text] of cases) {
+      t.equal(formatMoney(money(amount, currency)), text, `${amount} ${currency} (${pass})`)
+    }
   }
 })
 
