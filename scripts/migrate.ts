@@ -1,4 +1,4 @@
-import { NO_MIGRATIONS } from 'kysely/migration'
+import { NO_MIGRATIONS } from 'kysely'
 import { createMigrator, describe } from '../src/platform/migrator.ts'
 import { loadDevConfig } from './lib/dev-env.ts'
 

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url'
 import { loadConfigOrExit } from '../src/config.ts'
 import { migrateToLatest } from '../src/platform/migrator.ts'
 import { childEnv, devSecretsEnv } from './lib/dev-env.ts'
-import { provideLocalServices } from './lib/local-services.ts'
+import { provideLocalServices, type LocalServices } from './lib/local-services.ts'
+import { redactUrl, ServiceError } from './lib/service-checks.ts'
+import { listenAddressUrl, runningBanner } from './lib/start-banner.ts'
 
 // npm start: the newcomer's command. Provides Postgres and Redis when none are configured,
 // applies pending migrations, runs the API and the worker as child processes, prints the URLs.
@@ -15,12 +17,22 @@ const say = (line: string) => process.stdout.write(`[start] ${line}\n`)
 const secrets = devSecretsEnv()
 const config = loadConfigOrExit(childEnv(secrets))
 
-const services = await provideLocalServices({
-  dataDir: config.dataDir,
-  databaseUrl: config.databaseUrlSet ? config.databaseUrl : undefined,
-  redisUrl: config.redisUrlSet ? config.redisUrl : undefined,
-  log: { info: (msg) => say(msg) }
-})
+let services: LocalServices
+try {
+  services = await provideLocalServices({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrlSet ? config.databaseUrl : undefined,
+    redisUrl: config.redisUrlSet ? config.redisUrl : undefined,
+    // Given ones are checked first (a clear line, not a crash later), and in development the
+    // database DATABASE_URL names is created when missing.
+    checkGiven: true,
+    createDatabase: config.env === 'development',
+    log: { info: (msg) => say(msg) }
+  })
+} catch (err) {
+  say(err instanceof ServiceError ? err.message : `could not provide Postgres and Redis: ${(err as Error).message}`)
+  process.exit(1)
+}
 
 let children: ChildProcess[] = []
 let stopping = false
@@ -53,7 +65,7 @@ try {
   const applied = await migrateToLatest(services.databaseUrl)
   say(applied.length ? applied.join('\n[start] ') : 'database schema is up to date')
 } catch (err) {
-  say(`migrations failed: ${(err as Error).message}`)
+  say(`migrations failed on ${redactUrl(services.databaseUrl)}: ${(err as Error).message}`)
   await stop(1)
 }
 
@@ -71,16 +83,13 @@ children = [entry('../src/server.ts'), entry('../src/worker.ts')].map((file) => 
   return child
 })
 
-const base = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`
+// Readiness is asked of the listener itself; the printed URLs are PUBLIC_URL's (start-banner.ts).
+const listener = listenAddressUrl(config.host, config.port)
 const isStopping = () => stopping
 for (let i = 0; i < 600 && !isStopping(); i++) {
-  const ready = await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)
+  const ready = await fetch(`${listener}/health/ready`).then((r) => r.ok, () => false)
   if (ready) {
-    say('Bazaar is running')
-    say(`  API           ${base}`)
-    say(`  API docs      ${base}/docs`)
-    say(`  Mail outbox   ${config.smtpUrl ? `sent through ${new URL(config.smtpUrl).host}` : config.mailDir}`)
-    say(`  Queues        ${base}/admin/queues (platform admins)`)
+    for (const line of runningBanner(config)) say(line)
     say('Press Ctrl-C to stop.')
     break
   }

@@ -6,6 +6,7 @@ import pg from 'pg'
 import { loadConfigOrExit } from '../src/config.ts'
 import { childEnv } from './lib/dev-env.ts'
 import { provideLocalServices, withDatabase } from './lib/local-services.ts'
+import { dropRunDatabases, prepareTemplate } from './lib/test-databases.ts'
 import { MIGRATIONS_DIR, migrateToLatest } from '../src/platform/migrator.ts'
 
 // npm test: brings up Postgres and Redis when none are configured (as `npm start` does),
@@ -24,26 +25,6 @@ function templateName (): string {
   const hash = createHash('sha256')
   for (const file of readdirSync(MIGRATIONS_DIR).sort()) hash.update(file).update(readFileSync(join(MIGRATIONS_DIR, file)))
   return `bazaar_tpl_${hash.digest('hex').slice(0, 16)}`
-}
-
-async function prepareTemplate (admin: pg.Client): Promise<string> {
-  const name = templateName()
-  const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [name])
-  if (rowCount) return name
-  // Built under a scratch name and renamed when complete, so a half-migrated template is never used.
-  const scratch = `bazaar_tplbuild_${randomBytes(4).toString('hex')}`
-  await admin.query(`create database ${scratch}`)
-  try {
-    await migrateToLatest(withDatabase(services.databaseUrl, scratch))
-    await admin.query(`alter database ${scratch} rename to ${name}`)
-  } catch (err) {
-    await admin.query(`drop database if exists ${scratch} with (force)`)
-    const { rowCount: exists } = await admin.query('select 1 from pg_database where datname = $1', [name])
-    if (!exists) throw err
-  }
-  const stale = await admin.query("select datname from pg_database where datname like 'bazaar\\_tpl\\_%' and datname <> $1", [name])
-  for (const { datname } of stale.rows) await admin.query(`drop database if exists "${datname}" with (force)`).catch(() => {})
-  return name
 }
 
 /**
@@ -69,7 +50,7 @@ const admin = new pg.Client({ connectionString: withDatabase(services.databaseUr
 await admin.connect()
 let exitCode = 1
 try {
-  const template = await prepareTemplate(admin)
+  const template = await prepareTemplate(admin, services.databaseUrl, templateName(), migrateToLatest)
   const started = Date.now()
   const tap = spawn(process.execPath, ['node_modules/tap/dist/esm/run.mjs', ...process.argv.slice(2)], {
     stdio: 'inherit',
@@ -86,8 +67,7 @@ try {
   if (exitCode !== 0) reprintFailures(started)
 } finally {
   // Test files drop their own databases; these are the ones a crashed file left behind.
-  const left = await admin.query('select datname from pg_database where datname like $1', [`bazaar_t_${runId}_%`])
-  for (const { datname } of left.rows) await admin.query(`drop database if exists "${datname}" with (force)`).catch(() => {})
+  await dropRunDatabases(admin, runId)
   await admin.end()
   await services.stop()
 }

@@ -5,6 +5,7 @@ import type { Config } from './config.ts'
 import { systemClock, systemRandom, type Clock, type Random } from './platform/clock.ts'
 import { core, deps } from './platform/core.ts'
 import { createLogger } from './platform/logger.ts'
+import { activeTracing } from './platform/tracing.ts'
 import { lazyChildLoggerFactory } from './platform/lazy-logger.ts'
 import { generateRequestId, RequestLog } from './platform/request-log.ts'
 import { ajvOptions, buildBodyStrictValidator } from './platform/validation.ts'
@@ -13,6 +14,7 @@ import db, { type QueryListener } from './platform/db.ts'
 import redis from './platform/redis.ts'
 import queues from './platform/queues.ts'
 import storage from './platform/storage.ts'
+import metrics from './platform/request-metrics.ts'
 import principal from './platform/principal.ts'
 import security, { fastifyTrustProxy } from './platform/security.ts'
 import idempotency from './platform/idempotency.ts'
@@ -21,10 +23,12 @@ import docs from './platform/docs.ts'
 import health from './platform/health.ts'
 import files from './platform/files.ts'
 import queueDashboard from './platform/queue-dashboard.ts'
+import mailPreview from './platform/mail-preview.ts'
+import adminPage from './platform/admin-page.ts'
 import { createPaymentGateway } from './platform/payment-provider.ts'
 import { sharedSchemas } from './schemas.ts'
 import { redisScripts } from './redis-scripts.ts'
-import { authGuard } from './modules/auth/public.ts'
+import { authCounters, authGuard } from './modules/auth/public.ts'
 import auth from './modules/auth/index.ts'
 import sessions from './modules/sessions/index.ts'
 import workspaces from './modules/workspaces/index.ts'
@@ -35,6 +39,7 @@ import products from './modules/products/index.ts'
 import { retireWorkspaceProducts, syncListing } from './modules/products/public.ts'
 import cart from './modules/cart/index.ts'
 import orders from './modules/orders/index.ts'
+import { orderCounters } from './modules/orders/public.ts'
 import payments from './modules/payments/index.ts'
 
 export interface AppOptions {
@@ -61,12 +66,17 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     schemaController: { compilersFactory: { buildValidator: buildBodyStrictValidator } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // Traced (OTEL_EXPORTER_OTLP_ENDPOINT), first: every later hook runs inside the request's span.
+  const tracing = activeTracing()
+  if (tracing) await app.register(tracing.httpPlugin)
   await app.register(core, { config, clock: options.clock ?? systemClock, random: options.random ?? systemRandom })
   await app.register(errors)
   await app.register(db, { onQuery: options.onQuery })
   await app.register(redis, { scripts: redisScripts })
   await app.register(queues)
   await app.register(storage)
+  // Before every route: with METRICS_TOKEN set, each route is measured (see request-metrics.ts).
+  await app.register(metrics, { counters: [...Object.values(authCounters), ...Object.values(orderCounters)] })
   await app.register(deps)
   await app.register(principal)
   await app.register(security)
@@ -80,6 +90,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(health)
   await app.register(files)
   await app.register(queueDashboard)
+  // Development without SMTP only (config.mailPreview): the mail outbox at /dev/mail.
+  await app.register(mailPreview)
+  await app.register(adminPage)
   await app.register(auth)
   await app.register(sessions, { membershipRole })
   // Lower modules change inputs of products' on-sale rule; syncListing keeps the catalog's copy in step.

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 
-// The checks loadConfig() (config.ts) runs beyond the schema: URLs and the proxy list.
+// The checks loadConfig() (config.ts) runs beyond the schema (URLs, the proxy list), and the
+// defaults it derives from other settings.
 
 export class ConfigError extends Error {}
 
@@ -18,6 +19,17 @@ export function checkUrl (name: string, value: string | undefined, protocols: st
     fail(name, `must be a URL starting with ${expected}`)
   }
   if (!protocols.includes(url.protocol)) fail(name, `must be a URL starting with ${expected} (got ${url.protocol}//)`)
+}
+
+/**
+ * The URL a browser on this machine opens a listener at: `localhost` for a loopback or wildcard
+ * address (one name for all of them, and the one front-end dev servers use: a front end on
+ * another localhost port is then the same site, so the API's SameSite cookies reach it).
+ */
+export function listenerUrl (host: string, port: number): string {
+  const loopback = host === 'localhost' || host === '0.0.0.0' || host === '::' || host === '::1' || /^127\./.test(host)
+  const name = loopback ? 'localhost' : isIP(host) === 6 ? `[${host}]` : host
+  return `http://${name}${port === 80 ? '' : `:${port}`}`
 }
 
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])

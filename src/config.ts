@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { checkUrl, ConfigError, fail, parseTrustProxy } from './config-checks.ts'
+import { checkUrl, ConfigError, fail, listenerUrl, parseTrustProxy } from './config-checks.ts'
+import { StorageEnv, storageConfig, type StorageConfig } from './config-storage.ts'
 
 export { ConfigError }
 
@@ -19,7 +20,8 @@ const Env = Type.Object({
   }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'a listen address' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'a port number 0-65535' }),
-  PUBLIC_URL: Type.String({ default: 'http://localhost:3000', description: 'an http(s) URL' }),
+  PUBLIC_URL: Type.Optional(Type.String({ description: 'an http(s) URL (default: the HOST/PORT address, http://localhost:PORT for a loopback one)' })),
+  APP_URL: Type.Optional(Type.String({ description: 'an http(s) URL: the front end that email links open (default PUBLIC_URL)' })),
   DATABASE_URL: Type.Optional(Type.String({ description: 'a postgres:// connection string' })),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 500, default: 10, description: 'an integer 1-500' }),
   DATABASE_PREPARED_STATEMENTS: Type.Boolean({ default: true, description: 'true or false (false behind a pooler that cannot carry prepared statements)' }),
@@ -38,12 +40,19 @@ const Env = Type.Object({
   DATA_DIR: Type.String({ minLength: 1, default: DEFAULT_DATA_DIR, description: 'a folder path' }),
   UPLOAD_DIR: Type.Optional(Type.String({ minLength: 1, description: 'a folder path' })),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, default: 5 * 1024 * 1024, description: 'an integer of bytes, at least 1024' }),
-  CORS_ORIGINS: Type.String({ default: 'http://localhost:3000', description: 'comma-separated http(s) origins' }),
+  ...StorageEnv.properties,
+  CORS_ORIGINS: Type.Optional(Type.String({ description: 'comma-separated http(s) origins (default: PUBLIC_URL\'s)' })),
   TRUST_PROXY: Type.String({ default: 'false', description: 'false, a hop count or a comma-separated list of addresses/CIDRs (or true outside production)' }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per client IP' }),
   AUTH_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20, description: 'sign-in, sign-up and code requests per minute per client IP' }),
   SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 120000, default: 3000, description: 'milliseconds, 0-120000' }),
   CATALOG_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000, description: 'milliseconds, 0-60000 (0 turns the catalog cache off)' }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'a bearer token of at least 16 characters (unset: no /metrics)' })),
+  WORKER_METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'a port number 0-65535 (unset: the worker serves no metrics)' })),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ description: 'an http(s) URL: the OTLP/HTTP collector traces are sent to (unset: no tracing)' })),
+  OTEL_EXPORTER_OTLP_HEADERS: Type.Optional(Type.String({ pattern: '^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$', description: 'comma-separated key=value headers for the collector' })),
+  OTEL_SERVICE_NAME: Type.Optional(Type.String({ minLength: 1, description: 'a service name (default bazaar-api, bazaar-worker)' })),
+  OTEL_TRACES_SAMPLER_ARG: Type.Number({ minimum: 0, maximum: 1, default: 1, description: 'the share of new traces recorded, 0-1' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'a pino level' })
 })
 type Env = Static<typeof Env>
@@ -56,6 +65,8 @@ export interface Config {
   host: string
   port: number
   publicUrl: string
+  /** The storefront or admin front end: every link in an email opens a page of it. */
+  appUrl: string
   databaseUrl: string
   /** False when DATABASE_URL was not given and a local default stands in. */
   databaseUrlSet: boolean
@@ -74,10 +85,14 @@ export interface Config {
   smtpUrl: string | undefined
   mailFrom: string
   mailDir: string
+  /** The development mail page (/dev/mail) reads mailDir: development without SMTP only. */
+  mailPreview: boolean
   stripe: { secretKey: string | undefined, webhookSecret: string | undefined, apiUrl: string | undefined }
   dataDir: string
   uploadDir: string
   uploadMaxBytes: number
+  /** S3-compatible object storage when S3_BUCKET is set (config-storage.ts); else files live in uploadDir. */
+  storage: StorageConfig
   corsOrigins: string[]
   /**
    * Whose X-Forwarded-For to believe: nobody (false), the nearest n hops, the listed proxy
@@ -94,6 +109,12 @@ export interface Config {
   shutdownDrainMs: number
   /** Public catalog answers kept in memory: for ttlMs at most (0: off), bounded (platform/http-cache.ts). */
   catalogCache: { ttlMs: number, maxEntries: number, maxBytes: number }
+  /** OpenTelemetry: traces go to endpoint (unset: tracing off, nothing loaded; platform/tracing.ts). */
+  tracing: { endpoint: string | undefined, headers: string | undefined, serviceName: string | undefined, sampleRatio: number }
+  /** Bearer token of GET /metrics (API and worker); unset, no metrics are served or measured per request. */
+  metricsToken: string | undefined
+  /** The worker's own metrics port (platform/worker-metrics.ts); unset, none. */
+  workerMetricsPort: number | undefined
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/bazaar'
@@ -152,12 +173,18 @@ export function loadConfig (source: Record<string, string | undefined> = process
   }
 
   checkUrl('PUBLIC_URL', env.PUBLIC_URL, ['http:', 'https:'])
+  checkUrl('APP_URL', env.APP_URL, ['http:', 'https:'])
   checkUrl('DATABASE_URL', env.DATABASE_URL, ['postgres:', 'postgresql:'])
   checkUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:'])
   checkUrl('SMTP_URL', env.SMTP_URL, ['smtp:', 'smtps:'])
   checkUrl('STRIPE_API_URL', env.STRIPE_API_URL, ['http:', 'https:'])
-  const corsOrigins = env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
+  checkUrl('OTEL_EXPORTER_OTLP_ENDPOINT', env.OTEL_EXPORTER_OTLP_ENDPOINT, ['http:', 'https:'])
+  // Unset, the API's own address (HOST/PORT as a browser here opens it): the printed URLs, the
+  // links, Swagger's server and the CORS/CSRF allow-list then agree whatever PORT is.
+  const publicUrl = (env.PUBLIC_URL ?? listenerUrl(env.HOST, env.PORT)).replace(/\/+$/, '')
+  const corsOrigins = env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean) ?? [new URL(publicUrl).origin]
   for (const origin of corsOrigins) checkUrl('CORS_ORIGINS', origin, ['http:', 'https:'])
+  if (env.WORKER_METRICS_PORT !== undefined && env.METRICS_TOKEN === undefined) fail('WORKER_METRICS_PORT', 'needs METRICS_TOKEN: metrics are served only to its bearer')
 
   const dataDir = resolve(env.DATA_DIR)
   const production = env.NODE_ENV === 'production'
@@ -167,10 +194,11 @@ export function loadConfig (source: Record<string, string | undefined> = process
   let redisUrl = env.REDIS_URL
 
   if (production) {
-    // Production takes real payments: the local simulator is for development only.
+    // Production takes real payments: the local simulator is for development only. Its links
+    // and CORS origin must name the address clients use, never a guess from HOST/PORT.
     for (const [name, value] of [['DATABASE_URL', databaseUrl], ['REDIS_URL', redisUrl], ['JWT_SECRET', jwtSecret],
       ['ENCRYPTION_KEY', encryptionKey], ['SMTP_URL', env.SMTP_URL], ['STRIPE_SECRET_KEY', env.STRIPE_SECRET_KEY],
-      ['STRIPE_WEBHOOK_SECRET', env.STRIPE_WEBHOOK_SECRET]] as const) {
+      ['STRIPE_WEBHOOK_SECRET', env.STRIPE_WEBHOOK_SECRET], ['PUBLIC_URL', env.PUBLIC_URL]] as const) {
       if (value === undefined) fail(name, 'is required in production')
     }
     const dev = readDevSecrets(dataDir)
@@ -203,7 +231,8 @@ export function loadConfig (source: Record<string, string | undefined> = process
     env: env.NODE_ENV,
     host: env.HOST,
     port: env.PORT,
-    publicUrl: env.PUBLIC_URL.replace(/\/+$/, ''),
+    publicUrl,
+    appUrl: (env.APP_URL ?? publicUrl).replace(/\/+$/, ''),
     databaseUrl: databaseUrl!,
     databaseUrlSet: env.DATABASE_URL !== undefined,
     databasePoolMax: env.DATABASE_POOL_MAX,
@@ -220,10 +249,12 @@ export function loadConfig (source: Record<string, string | undefined> = process
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,
     mailDir: join(dataDir, 'mail'),
+    mailPreview: env.NODE_ENV === 'development' && env.SMTP_URL === undefined,
     stripe: { secretKey: env.STRIPE_SECRET_KEY, webhookSecret: env.STRIPE_WEBHOOK_SECRET, apiUrl: env.STRIPE_API_URL },
     dataDir,
     uploadDir: resolve(env.UPLOAD_DIR ?? join(dataDir, 'uploads')),
     uploadMaxBytes: env.UPLOAD_MAX_BYTES,
+    storage: storageConfig(env),
     corsOrigins,
     trustProxy: parseTrustProxy(env.TRUST_PROXY, production),
     rateLimitMax: env.RATE_LIMIT_MAX,
@@ -231,7 +262,10 @@ export function loadConfig (source: Record<string, string | undefined> = process
     logLevel: env.LOG_LEVEL,
     outboxIntervalMs: 1000,
     shutdownDrainMs: env.SHUTDOWN_DRAIN_MS,
-    catalogCache: { ttlMs: env.CATALOG_CACHE_TTL_MS, maxEntries: 5000, maxBytes: 16 * 1024 * 1024 }
+    catalogCache: { ttlMs: env.CATALOG_CACHE_TTL_MS, maxEntries: 5000, maxBytes: 16 * 1024 * 1024 },
+    tracing: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, headers: env.OTEL_EXPORTER_OTLP_HEADERS, serviceName: env.OTEL_SERVICE_NAME, sampleRatio: env.OTEL_TRACES_SAMPLER_ARG },
+    metricsToken: env.METRICS_TOKEN,
+    workerMetricsPort: env.WORKER_METRICS_PORT
   }
 }
 

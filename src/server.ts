@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { buildApp } from './app.ts'
 import { loadConfigOrExit, type Config } from './config.ts'
+import { startTracing, stopTracing } from './platform/tracing.ts'
 
 // The API process. On SIGTERM/SIGINT: readiness turns 503 and stays so for SHUTDOWN_DRAIN_MS
 // while requests are still served (a load balancer sees the instance leave before it goes),
@@ -29,6 +30,8 @@ export async function startServer (config: Config, plugins: FastifyPluginAsync[]
     app.lifecycle.shuttingDown = true
     if (signal && config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs))
     await app.close()
+    // The last spans go out before the process does (a no-op with tracing off).
+    await stopTracing()
   })
   process.on('SIGTERM', () => {
     if (terminating || app.lifecycle.shuttingDown) return app.log.info('SIGTERM while shutting down: already on its way')
@@ -39,5 +42,8 @@ export async function startServer (config: Config, plugins: FastifyPluginAsync[]
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await startServer(loadConfigOrExit())
+  const config = loadConfigOrExit()
+  // Before any connection opens: what opens one asks whether to trace it.
+  await startTracing(config, 'api')
+  await startServer(config)
 }

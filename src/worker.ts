@@ -4,19 +4,22 @@ import closeWithGrace from 'close-with-grace'
 import type { Logger } from 'pino'
 import { loadConfigOrExit, type Config } from './config.ts'
 import { createLogger } from './platform/logger.ts'
+import { activeTracing, startTracing, stopTracing } from './platform/tracing.ts'
 import { closeRedis, createRedis } from './platform/redis.ts'
 import type { QueueName } from './platform/queues.ts'
 import { createMailer, templateRegistry, type EmailTemplate } from './platform/mail.ts'
 import type { Clock } from './platform/clock.ts'
 import { connectDeps } from './platform/deps.ts'
+import { Metrics } from './platform/metrics.ts'
+import { serveWorkerMetrics } from './platform/worker-metrics.ts'
 import { authEmails } from './modules/auth/public.ts'
 import { sessionEmails } from './modules/sessions/public.ts'
 import { userEmails } from './modules/users/public.ts'
 import { workspaceEmails } from './modules/workspaces/public.ts'
 import { vendorProfileEmails } from './modules/vendor-profiles/public.ts'
-import { orderEmails } from './modules/orders/public.ts'
+import { orderCounters, orderEmails } from './modules/orders/public.ts'
 import { redisScripts } from './redis-scripts.ts'
-import { createEmailProcessor } from './jobs/email.ts'
+import { createEmailProcessor, emailOutcomes } from './jobs/email.ts'
 import { createOutboxProcessor } from './jobs/outbox.ts'
 import { createFilesProcessor } from './jobs/files.ts'
 import { createSessionCleanupProcessor } from './jobs/session-cleanup.ts'
@@ -42,6 +45,8 @@ export interface WorkerOptions {
 
 export interface RunningWorker {
   close: () => Promise<void>
+  /** Where GET /metrics listens (WORKER_METRICS_PORT; 0 picks a free port), when it does. */
+  metricsPort?: number
 }
 
 const CONCURRENCY: Record<QueueName, number> = {
@@ -63,12 +68,14 @@ const STALLED_JOBS = { lockDuration: 5000, stalledInterval: 2000, maxStalledCoun
 
 export async function startWorker (config: Config, options: WorkerOptions = {}): Promise<RunningWorker> {
   const log = options.logger ?? createLogger(config, 'worker')
-  const { deps, producer, close } = await connectDeps(config, { log, scripts: redisScripts, clock: options.clock })
+  // Counted here: emails, and payments the order-expiry job finds made (reconciliation).
+  const metrics = new Metrics([...Object.values(orderCounters), emailOutcomes])
+  const { deps, producer, pool, close } = await connectDeps(config, { log, scripts: redisScripts, clock: options.clock, metrics })
   const { db, queues, sealer, storage } = deps
   const mailer = createMailer(config, log)
 
   const processors: Partial<Record<QueueName, Processor>> = {
-    email: createEmailProcessor({ sealer, mailer, templates: options.templates ?? emailTemplates, redis: deps.redis, log }),
+    email: createEmailProcessor({ sealer, mailer, templates: options.templates ?? emailTemplates, redis: deps.redis, log, metrics }),
     outbox: createOutboxProcessor({ db, queues }),
     files: createFilesProcessor({ storage }),
     'session-cleanup': createSessionCleanupProcessor(deps),
@@ -77,6 +84,8 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
 
   const consumed = (options.queues ?? Object.keys(processors) as QueueName[]).filter((q) => processors[q])
   const workerConnections = consumed.map(() => createRedis(config, 'worker'))
+  // Traced, each job's processing is a span, in the trace of the request that queued it.
+  const telemetry = activeTracing()?.bullmq
   const workers = consumed.map((name, i) => {
     const worker = new Worker(name, processors[name]!, {
       connection: workerConnections[i]!,
@@ -84,7 +93,8 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
       concurrency: CONCURRENCY[name],
       // After a Redis outage, resume within seconds rather than BullMQ's default 15 s.
       runRetryDelay: 2000,
-      ...STALLED_JOBS
+      ...STALLED_JOBS,
+      ...(telemetry ? { telemetry } : {})
     })
     worker.on('failed', (job, err) => log.warn({ queue: name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job failed'))
     worker.on('error', (err) => log.error({ queue: name, err: err.message }, 'worker error'))
@@ -112,9 +122,20 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
     upsertSchedulers().catch((err: Error) => log.warn({ err: err.message }, 'could not upsert job schedulers'))
   })
 
-  log.info({ queues: consumed }, 'worker started')
+  const metricsServer = config.workerMetricsPort === undefined
+    ? undefined
+    : await serveWorkerMetrics(metrics, config, config.workerMetricsPort, {
+      workers: consumed.map((queue, i) => ({ queue, worker: workers[i]! })), pool, queues, redis: { api: deps.redis, worker: producer }
+    }).catch(async (err: Error) => {
+      // The port is taken (another copy on this host): let the jobs already taken finish before
+      // the process ends, rather than leaving them to stall.
+      await Promise.all(workers.map((w) => w.close()))
+      throw err
+    })
+  log.info({ queues: consumed, metricsPort: metricsServer?.port }, 'worker started')
 
   return {
+    metricsPort: metricsServer?.port,
     async close () {
       // Running jobs finish first; then connections close. With Redis unreachable no job can
       // be recorded as finished and a graceful close would wait for it forever: close at once
@@ -122,6 +143,7 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
       const redisDown = [producer, ...workerConnections].some((c) => c.status !== 'ready')
       await Promise.all(workers.map((w) => w.close(redisDown)))
       mailer.close()
+      await metricsServer?.close()
       await close()
       await Promise.all(workerConnections.map(closeRedis))
       log.info('worker stopped')
@@ -131,6 +153,8 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
 
 async function main (): Promise<void> {
   const config = loadConfigOrExit()
+  // Before any connection opens: what opens one asks whether to trace it.
+  await startTracing(config, 'worker')
   const worker = await startWorker(config)
   // A promise one job left unhandled is logged; the other jobs keep running.
   process.on('unhandledRejection', (err) => process.stderr.write(`worker: unhandled rejection: ${(err as Error)?.message ?? String(err)}\n`))
@@ -144,6 +168,7 @@ async function main (): Promise<void> {
     if (err) process.stderr.write(`worker error: ${err.message}\n`)
     else if (received) process.stdout.write(`worker: ${received} received, finishing running jobs\n`)
     await worker.close()
+    await stopTracing()
   })
   process.on('SIGTERM', () => {
     if (closing) return

@@ -9,6 +9,9 @@ import pg from 'pg'
 import { Redis } from 'ioredis'
 import { DEFAULT_REDIS_URL } from '../../src/config.ts'
 import { childEnv, localServicesFile, readLocalServices } from './dev-env.ts'
+import { checkRedis, ensureDatabase, redactUrl, withDatabase } from './service-checks.ts'
+
+export { withDatabase }
 
 // SPEC 10: with no DATABASE_URL/REDIS_URL in development and test, the project provides
 // Postgres and Redis itself: servers already answering on the default ports are used as they
@@ -34,6 +37,10 @@ export interface LocalServicesOptions {
   redisUrl?: string
   /** Name of the database for the app (created when missing). */
   database?: string
+  /** Check the services given (databaseUrl, redisUrl) answer before anything runs on them. */
+  checkGiven?: boolean
+  /** With checkGiven: create the database databaseUrl names when it is missing (development). */
+  createDatabase?: boolean
   log?: ServiceLog
 }
 
@@ -234,17 +241,11 @@ async function startRedis (dataDir: string, log: ServiceLog): Promise<{ url: str
   }
 }
 
-async function ensureDatabase (serverUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl })
-  await client.connect()
-  try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database])
-    if (!rowCount) await client.query(`create database "${database.replace(/"/g, '')}"`)
-  } finally {
-    await client.end()
-  }
+/** The app's database on a server we found or started: created when missing, with statement statistics. */
+async function prepareDatabase (url: string): Promise<void> {
+  await ensureDatabase(url)
   // Statement statistics for /health/database/performance, where the server allows it.
-  const app = new pg.Client({ connectionString: withDatabase(serverUrl, database) })
+  const app = new pg.Client({ connectionString: url })
   await app.connect()
   await app.query('create extension if not exists pg_stat_statements').catch(() => {})
   await app.end()
@@ -270,8 +271,10 @@ export async function provideLocalServices (options: LocalServicesOptions): Prom
       serverUrl = started.url('postgres')
       stops.push({ name: 'postgres', stop: started.stop })
     }
-    await ensureDatabase(serverUrl, database)
     databaseUrl = withDatabase(serverUrl, database)
+    await prepareDatabase(databaseUrl)
+  } else if (options.checkGiven) {
+    if (await ensureDatabase(databaseUrl, options.createDatabase)) log.info(`created the database ${redactUrl(databaseUrl)}`)
   }
 
   let redisUrl = options.redisUrl
@@ -287,6 +290,8 @@ export async function provideLocalServices (options: LocalServicesOptions): Prom
       redisUrl = started.url
       stops.push({ name: 'redis', stop: started.stop })
     }
+  } else if (options.checkGiven) {
+    await checkRedis(redisUrl)
   }
 
   if (stops.length > 0) {
@@ -305,10 +310,4 @@ export async function provideLocalServices (options: LocalServicesOptions): Prom
       }
     }
   }
-}
-
-export function withDatabase (url: string, database: string): string {
-  const parsed = new URL(url)
-  parsed.pathname = `/${database}`
-  return parsed.toString()
 }

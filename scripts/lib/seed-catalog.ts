@@ -27,6 +27,8 @@ const CATALOGS = {
 } as const
 /** A title word on about 5 % of the catalog (see the kitchen nouns). */
 export const COMMON_WORD = 'teapot'
+/** Every demo store's one currency: checkout refuses a cart in several, and the demo cart spans stores. */
+export const DEMO_CURRENCY = 'usd'
 /** Secondary categories a product may also carry (a few percent each). */
 const EXTRA_CATEGORIES = ['gifts', 'new-in', 'sale', 'bestsellers', 'eco']
 const SENTENCES = [
@@ -111,7 +113,7 @@ async function insertBatch (deps: Deps, store: CatalogStore, start: number, end:
   await deps.db.transaction().execute(async (trx) => {
     await sql`insert into products (id, workspace_id, title, description, price_amount, currency, discount_percentage,
         categories, keywords, sizes, faq, is_active, created_by, updated_by)
-      select x.id, ${workspaceId}, x.title, x.description, x.price, ${kind === 'apparel' ? 'usd' : 'gbp'}, x.discount,
+      select x.id, ${workspaceId}, x.title, x.description, x.price, ${DEMO_CURRENCY}, x.discount,
         string_to_array(x.categories, ','), string_to_array(x.keywords, ','), ${c.sized ? [...SIZES] : []}::text[], x.faq::jsonb, x.active, ${ownerId}, ${ownerId}
       from unnest(${p.id}::uuid[], ${p.title}::text[], ${p.description}::text[], ${p.price}::int[], ${p.discount}::int[],
         ${p.categories}::text[], ${p.keywords}::text[], ${p.faq}::text[], ${p.active}::boolean[])

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis'
 import type { Sealer } from '../platform/crypto.ts'
 import { openEmail, scrubbedSendError, type EmailTemplate, type Mailer } from '../platform/mail.ts'
 import type { EmailJob } from '../platform/queues.ts'
+import { defineCounter, type Metrics } from '../platform/metrics.ts'
 
 export interface EmailDeps {
   sealer: Sealer
@@ -12,7 +13,15 @@ export interface EmailDeps {
   /** Our keys (REDIS_PREFIX): where the sent markers live. */
   redis: Redis
   log: FastifyBaseLogger
+  /** Where sends are counted (the worker's registry). */
+  metrics?: Metrics
 }
+
+export const emailOutcomes = defineCounter({
+  name: 'bazaar_emails_total',
+  help: 'Emails by template and outcome: sent (the SMTP server took it), failed (a send attempt that did not get through; retried unless the server refused the recipient)',
+  labelNames: ['template', 'outcome']
+})
 
 /**
  * A job retried after its message went out (a worker killed between the SMTP server's "250 OK"
@@ -48,8 +57,10 @@ export function createEmailProcessor (deps: EmailDeps) {
     try {
       sent = await deps.mailer.send(email.to, template.render(email.vars))
     } catch (err) {
+      deps.metrics?.count(emailOutcomes, { template: job.data.template, outcome: 'failed' })
       throw scrubbedSendError(err)
     }
+    deps.metrics?.count(emailOutcomes, { template: job.data.template, outcome: 'sent' })
     if (marker) {
       // Best effort: failing to record it must not fail (and so resend) a message that went out.
       await deps.redis.set(marker, sent.messageId, 'PX', SENT_MARKER_MS).catch((err: Error) => {

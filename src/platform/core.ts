@@ -30,10 +30,11 @@ export const deps = fp(async (app) => {
     random: app.random,
     storage: app.storage,
     // The instance's logger is the pino Logger it was given (loggerInstance); Fastify types it narrower.
-    log: app.log as unknown as Logger
+    log: app.log as unknown as Logger,
+    metrics: app.metrics
   }
   app.decorate('deps', value)
-}, { name: 'deps', dependencies: ['config', 'db', 'redis', 'queues', 'storage'] })
+}, { name: 'deps', dependencies: ['config', 'db', 'redis', 'queues', 'storage', 'metrics'] })
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -114,6 +114,7 @@ export interface Outbox {
   payload: Json;
   queue: string;
   relayedAt: Timestamp | null;
+  traceparent: string | null;
 }
 
 export interface PaymentEvents {

@@ -4,6 +4,7 @@ import pg from 'pg'
 import { CamelCasePlugin, Kysely, PostgresDialect, sql, type LogEvent, type Transaction } from 'kysely'
 import type { DB } from './db-types.ts'
 import type { Config } from '../config.ts'
+import { activeTracing } from './tracing.ts'
 
 // int8 (counts, sums) arrives as a string by default; our int8 values are far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
@@ -74,9 +75,11 @@ export function createPool (config: Pick<Config, 'databaseUrl' | 'databasePoolMa
   // and an 'error' event without a listener ends the process. So every client gets a listener
   // of its own for its whole life; the failing query still rejects, and the pool discards the
   // client when it comes back unqueryable.
+  const tracing = activeTracing()
   pool.on('connect', (client) => {
     client.on('error', onConnectionError)
     if (config.databasePreparedStatements !== false) prepareRepeatedStatements(client)
+    tracing?.instrumentPgClient(client)
   })
   pool.on('error', onConnectionError)
   return pool

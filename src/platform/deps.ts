@@ -3,10 +3,11 @@ import type { Redis } from 'ioredis'
 import type { Config } from '../config.ts'
 import { systemClock, systemRandom, type Clock, type Random } from './clock.ts'
 import { createSealer, type Sealer } from './crypto.ts'
-import { createDatabase, type Db } from './db.ts'
+import { createDatabase, type Database, type Db } from './db.ts'
+import { Metrics } from './metrics.ts'
 import { closeQueues, createQueues, type Queues } from './queues.ts'
 import { closeRedis, connectRedis, createRedis, type RedisScript } from './redis.ts'
-import { LocalDiskStorage, type FileStorage } from './storage.ts'
+import { createFileStorage, type FileStorage } from './storage.ts'
 
 /**
  * What domain services work with, passed explicitly: the API builds it from its decorations,
@@ -23,19 +24,23 @@ export interface Deps {
   random: Random
   storage: FileStorage
   log: Logger
+  /** Where business counters go (served at /metrics when METRICS_TOKEN is set). */
+  metrics: Metrics
 }
 
 /**
  * Opens the connections a process outside the API needs (worker, scripts): Postgres, Redis for
  * our keys, and a patient Redis connection for queues. `close` closes what it opened.
  * `scripts` (every module's, from src/redis-scripts.ts) are defined before the client is used.
+ * `metrics`: the registry the worker serves; scripts leave it out (what they count goes nowhere).
  */
-export async function connectDeps (config: Config, options: { log: Logger, scripts: readonly RedisScript[], clock?: Clock, random?: Random }): Promise<{ deps: Deps, producer: Redis, close: () => Promise<void> }> {
+export async function connectDeps (config: Config, options: { log: Logger, scripts: readonly RedisScript[], clock?: Clock, random?: Random, metrics?: Metrics }): Promise<{ deps: Deps, producer: Redis, pool: Database['pool'], close: () => Promise<void> }> {
   const database = createDatabase(config, undefined, (err) => options.log.warn({ err: err.message }, 'a postgres connection was lost'))
   const redis = createRedis(config, 'api', options.scripts)
   const producer = createRedis(config, 'worker')
   await Promise.all([connectRedis(redis, 30000), connectRedis(producer, 30000)])
   const queues = createQueues(producer, config.queuePrefix, (err) => options.log.debug({ err: err.message }, 'queue connection error'))
+  const storage = await createFileStorage(config)
   const deps: Deps = {
     config,
     db: database.db,
@@ -44,14 +49,17 @@ export async function connectDeps (config: Config, options: { log: Logger, scrip
     sealer: createSealer(config.encryptionKey),
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,
-    storage: new LocalDiskStorage(config.uploadDir),
-    log: options.log
+    storage,
+    log: options.log,
+    metrics: options.metrics ?? new Metrics()
   }
   return {
     deps,
     producer,
+    pool: database.pool,
     close: async () => {
       await closeQueues(queues)
+      storage.close?.()
       await database.destroy()
       await Promise.all([closeRedis(redis), closeRedis(producer)])
     }

@@ -12,8 +12,10 @@ const FileParams = Type.Object({
 const files: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/files/:key', {
     schema: {
+      operationId: 'downloadFile',
       tags: ['files'],
       summary: 'Download a public file',
+      description: 'Public uploads (product images, logos) by the key in their URL, with their sniffed content type; cached for a year (keys never change content).',
       params: FileParams,
       produces: ['image/png', 'image/jpeg', 'image/webp', 'application/pdf'],
       response: {

@@ -93,8 +93,10 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health/live', {
     config: liveProbe,
     schema: {
+      operationId: 'checkLiveness',
       tags: ['health'],
       summary: 'Liveness: 200 while the process runs',
+      description: 'Checks nothing but the process itself, so a restart is never triggered by a dependency\'s outage. Not rate limited.',
       response: { 200: Type.Object({ status: Type.Literal('ok') }, { examples: [{ status: 'ok' }] }) }
     }
   }, async () => ({ status: 'ok' as const }))
@@ -122,14 +124,27 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     tags: ['health'],
     response: { 200: Ready, 503: Problem }
   }
-  app.get('/health/ready', { config: probe, schema: { ...readySchema, summary: 'Readiness: Postgres and Redis answer and the server is not shutting down (error text: platform admins only)' } }, readiness)
-  app.get('/health', { config: probe, schema: { ...readySchema, summary: 'Alias of /health/ready for load balancers' } }, readiness)
+  app.get('/health/ready', {
+    config: probe,
+    schema: {
+      ...readySchema,
+      operationId: 'checkReadiness',
+      summary: 'Readiness: Postgres and Redis answer and the server is not shutting down (error text: platform admins only)',
+      description: 'Take the instance out of the load balancer while this is 503 (NOT_READY, or SHUTTING_DOWN during a graceful stop). Each check has a time limit; a platform admin\'s token also shows why a check failed. Not rate limited.'
+    }
+  }, readiness)
+  app.get('/health', {
+    config: probe,
+    schema: { ...readySchema, operationId: 'checkHealth', summary: 'Alias of /health/ready for load balancers', description: 'The same answer as GET /health/ready, for load balancers that probe /health.' }
+  }, readiness)
 
   app.get('/health/database', {
     config: probe,
     schema: {
+      operationId: 'checkDatabase',
       tags: ['health'],
       summary: 'Database latency and connection pool figures (why it is down: platform admins only)',
+      description: 'One round trip to Postgres, timed, and the API\'s connection pool (total, idle, waiting, max); 503 with the same shape when Postgres does not answer.',
       response: { 200: DatabaseHealth, 503: DatabaseHealth }
     }
   }, async (request, reply) => {
@@ -143,8 +158,10 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health/database/performance', {
     config: { auth: 'admin' },
     schema: {
+      operationId: 'getDatabasePerformance',
       tags: ['health'],
       summary: 'Slowest statements, cache hit ratio and connections (platform admins)',
+      description: 'The ten statements with the highest mean time (from pg_stat_statements, when installed), the buffer cache hit ratio and the connections by state.',
       response: { 200: DatabasePerformance }
     }
   }, async () => {

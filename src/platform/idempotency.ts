@@ -23,6 +23,8 @@ const HEADER = 'idempotency-key'
 
 /** Refusals that change nothing: not a final answer for the key (the caller may gain access). */
 const RELEASING = new Set([401, 403, 404, 429])
+/** Whether a response is the key's final answer, kept and replayed (the API docs list it too). */
+export const keptForReplay = (status: number): boolean => status < 500 && !RELEASING.has(status)
 /** Storing a completed response is retried in the background for this long (the claim's life). */
 const STORE_RETRY_DELAYS_MS = [100, 200, 400, 800, 1600, 3200]
 const STORE_RETRY_EVERY_MS = 5000
@@ -149,7 +151,7 @@ export default fp(async (app) => {
     const pending = request.idempotency
     if (pending === null) return payload
     request.idempotency = null
-    if (reply.statusCode >= 500 || RELEASING.has(reply.statusCode)) {
+    if (!keptForReplay(reply.statusCode)) {
       // Only while the claim is still this request's.
       const release = () => ownedKeys(app.redis).deleteIfOwner(pending.redisKey, pending.claim)
       await release().catch(() => keepTrying(request, release))

@@ -1,5 +1,6 @@
-import pino, { type Logger, type LoggerOptions } from 'pino'
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino'
 import type { Config } from '../config.ts'
+import { activeTracing } from './tracing.ts'
 
 // pino JSON; pretty only on a terminal. Credentials never reach a log line: we never log
 // request bodies, and these are the places a secret could sit in what we do log. Paths are
@@ -33,13 +34,18 @@ export function errorSerializer (err: unknown): unknown {
   return serialized
 }
 
-export function createLogger (config: Pick<Config, 'logLevel'>, name: string): Logger {
+/** `output`: where lines go instead of stdout (tests read them). */
+export function createLogger (config: Pick<Config, 'logLevel'>, name: string, output?: DestinationStream): Logger {
+  const tracing = activeTracing()
   const options: LoggerOptions = {
     name,
     level: config.logLevel,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    serializers: { err: errorSerializer }
+    serializers: { err: errorSerializer },
+    // Traced, each line written inside a span names its trace and span.
+    ...(tracing ? { mixin: tracing.logMixin } : {})
   }
+  if (output) return pino(options, output)
   if (process.stdout.isTTY === true) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } })
   }

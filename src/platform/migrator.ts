@@ -1,8 +1,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Kysely, PostgresDialect } from 'kysely'
-import { FileMigrationProvider, Migrator, type MigrationResultSet } from 'kysely/migration'
+import { FileMigrationProvider, Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kysely'
 import { createPool } from './db.ts'
 
 // Relative to this file: the source finds migrations/*.ts, the compiled build (dist/src/platform/)

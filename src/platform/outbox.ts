@@ -2,14 +2,16 @@ import { sql } from 'kysely'
 import type { Db, Queryable } from './db.ts'
 import type { JobPayloads, QueueName, Queues } from './queues.ts'
 import { newId } from './clock.ts'
+import { currentTraceparent, jobTraceOptions } from './tracing.ts'
 
 // Transactional outbox (SPEC 9): a message caused by a database change is inserted in the
 // caller's transaction, so it exists exactly when the change does; the worker's relay moves
-// it to BullMQ later, so a Redis outage at commit time loses nothing.
+// it to BullMQ later, so a Redis outage at commit time loses nothing. A row keeps the trace
+// context it was written in (tracing on), and its job is processed in that trace.
 
 export async function addToOutbox<Q extends QueueName> (trx: Queryable, queue: Q, jobName: string, payload: JobPayloads[Q]): Promise<string> {
   const id = newId()
-  await trx.insertInto('outbox').values({ id, queue, jobName, payload: JSON.stringify(payload) }).execute()
+  await trx.insertInto('outbox').values({ id, queue, jobName, payload: JSON.stringify(payload), traceparent: currentTraceparent() }).execute()
   return id
 }
 
@@ -23,7 +25,8 @@ export type OutboxMessage = { [Q in QueueName]: { queue: Q, jobName: string, pay
  */
 export function outboxInsert (db: Queryable, messages: OutboxMessage[]) {
   if (messages.length === 0) throw new Error('outboxInsert: no messages')
-  return db.insertInto('outbox').values(messages.map((m) => ({ id: newId(), queue: m.queue, jobName: m.jobName, payload: JSON.stringify(m.payload) })))
+  const traceparent = currentTraceparent()
+  return db.insertInto('outbox').values(messages.map((m) => ({ id: newId(), queue: m.queue, jobName: m.jobName, payload: JSON.stringify(m.payload), traceparent })))
 }
 
 /**
@@ -34,7 +37,7 @@ export function outboxInsert (db: Queryable, messages: OutboxMessage[]) {
 export async function relayOutbox (db: Db, queues: Queues, batchSize = 100): Promise<number> {
   return db.transaction().execute(async (trx) => {
     const rows = await trx.selectFrom('outbox')
-      .select(['id', 'queue', 'jobName', 'payload'])
+      .select(['id', 'queue', 'jobName', 'payload', 'traceparent'])
       .where('relayedAt', 'is', null)
       .orderBy('createdAt').orderBy('id')
       .limit(batchSize)
@@ -48,7 +51,7 @@ export async function relayOutbox (db: Db, queues: Queues, batchSize = 100): Pro
       byQueue.set(name, [...(byQueue.get(name) ?? []), row])
     }
     for (const [name, batch] of byQueue) {
-      await queues[name].addBulk(batch.map((row) => ({ name: row.jobName, data: row.payload as never, opts: { jobId: `outbox-${row.id}` } })))
+      await queues[name].addBulk(batch.map((row) => ({ name: row.jobName, data: row.payload as never, opts: { jobId: `outbox-${row.id}`, ...jobTraceOptions(row.traceparent) } })))
     }
     await trx.updateTable('outbox').set({ relayedAt: sql`now()` }).where('id', 'in', rows.map((r) => r.id)).execute()
     return rows.length

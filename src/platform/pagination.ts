@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Type, type ObjectOptions, type Static, type TSchema } from '@sinclair/typebox'
 import { BadRequest } from './errors.ts'
 import { Text } from './schema-types.ts'
 
@@ -12,7 +12,8 @@ export const PageQuery = {
   cursor: Type.Optional(Text({ maxLength: 512, description: 'opaque cursor from the previous page\'s nextCursor' }))
 }
 
-export function Page<T extends TSchema> (item: T, options: { $id?: string } = {}) {
+/** A page of `item`s; `options` may name it ($id) or give an example page (examples). */
+export function Page<T extends TSchema> (item: T, options: ObjectOptions = {}) {
   return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) }, options)
 }
 export type PageOf<T> = { items: T[], nextCursor: string | null }

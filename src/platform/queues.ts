@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { Queue, type JobsOptions } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { closeRedis, connectRedis, createRedis } from './redis.ts'
+import { activeTracing } from './tracing.ts'
 
 // Queue names and payload types, defined once for the API (producer) and the worker (consumer).
 // Payloads carry ids; anything personal or secret travels sealed (see crypto.ts).
@@ -36,8 +37,10 @@ export const defaultJobOptions: JobsOptions = {
 }
 
 export function createQueues (connection: Redis, prefix: string, onError: (err: Error) => void = () => {}): Queues {
+  // Traced, a job added during a request carries the request's trace context to its processing.
+  const telemetry = activeTracing()?.bullmq
   const make = <Q extends QueueName>(name: Q) => {
-    const queue = new Queue<JobPayloads[Q]>(name, { connection, prefix, defaultJobOptions, skipWaitingForReady: true })
+    const queue = new Queue<JobPayloads[Q]>(name, { connection, prefix, defaultJobOptions, skipWaitingForReady: true, ...(telemetry ? { telemetry } : {}) })
     // Connection errors surface where a job is added; this keeps BullMQ from printing each one.
     queue.on('error', onError)
     return queue

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Config } from '../config.ts'
+import { activeTracing } from './tracing.ts'
 
 // The API's Redis clients fail fast: with no offline queue a command issued while Redis is
 // down errors at once instead of piling up, so requests answer quickly and /health/ready
@@ -82,6 +83,7 @@ export function createRedis (config: Pick<Config, 'redisUrl' | 'redisPrefix'>, r
   // 'error' event would crash the process.
   client.on('error', () => {})
   for (const script of scripts) client.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua })
+  activeTracing()?.instrumentRedis(client)
   return client
 }
 

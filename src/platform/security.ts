@@ -9,6 +9,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { Config } from '../config.ts'
 import { TooManyRequests, notFoundHandler } from './errors.ts'
 import { appendHook } from './route-hooks.ts'
+import { allowedOrigins } from './public-url.ts'
 
 // Headers, CORS, JWT and Redis-backed rate limits, in one place. Cookies are handled by the
 // auth module, the only one that sets them, so other routes carry no cookie hooks.
@@ -109,10 +110,11 @@ export default fp(async (app) => {
     done()
   })
 
+  const origins = new Set(allowedOrigins(config))
   await app.register(cors, {
     // Decided per request: a foreign origin gets no CORS headers at all (its preflight is a plain
     // 404), not the method and credential allowances the list form sends every preflight.
-    origin: (origin, callback) => callback(null, origin !== undefined && config.corsOrigins.includes(origin)),
+    origin: (origin, callback) => callback(null, origin !== undefined && origins.has(origin)),
     credentials: true,
     // @fastify/cors allows only GET, HEAD and POST unless told: browser apps call every route.
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
@@ -151,9 +153,9 @@ export default fp(async (app) => {
   app.addHook('onRoute', (route) => {
     if (route.config?.rateLimit == null) route.onRequest = appendHook(route.onRequest, limitPerIp)
   })
-  // Probing unknown paths counts against the limit too.
-  app.setNotFoundHandler({ preHandler: limitPerIp }, notFoundHandler)
-}, { name: 'security', dependencies: ['config', 'redis'] })
+  // Probing unknown paths counts against the limit too (and is measured, with metrics on).
+  app.setNotFoundHandler({ preHandler: [app.measureNotFound, limitPerIp] }, notFoundHandler)
+}, { name: 'security', dependencies: ['config', 'redis', 'metrics'] })
 
 declare module 'fastify' {
   interface FastifyContextConfig {

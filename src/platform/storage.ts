@@ -3,12 +3,13 @@ import { mkdir, rename, rm, stat, copyFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import fp from 'fastify-plugin'
+import type { Config } from '../config.ts'
 import { newId } from './clock.ts'
 import type { Trx } from './db.ts'
 import { addToOutbox } from './outbox.ts'
 
-// Uploaded files live under generated keys, never the client's file name. The interface is
-// small so an S3-compatible store can replace the local disk.
+// Uploaded files live under generated keys, never the client's file name, on the local disk
+// (development's default) or in an S3-compatible bucket (s3-storage.ts) every process shares.
 
 export type Visibility = 'public' | 'private'
 
@@ -40,12 +41,16 @@ export function contentTypeOfKey (key: string): string {
 export interface StoredObject { stream: Readable, size: number, contentType: string }
 
 export interface FileStorage {
-  /** A fresh path for a temporary upload, on the same volume as the store. */
+  /** A fresh local path for a temporary upload (for the disk store, on the store's volume). */
   tempPath: () => Promise<string>
-  /** Moves a complete temporary file into the store under `key`. */
+  /** Moves a complete temporary file into the store under `key`; the temporary file is gone after. */
   put: (key: string, localPath: string) => Promise<void>
+  /** The file, or null when no file has this key. */
   open: (key: string) => Promise<StoredObject | null>
+  /** Idempotent: removing a missing file succeeds. */
   remove: (key: string) => Promise<void>
+  /** Releases connections, if the store holds any. */
+  close?: () => void
 }
 
 export class LocalDiskStorage implements FileStorage {
@@ -90,8 +95,17 @@ export class LocalDiskStorage implements FileStorage {
   }
 }
 
+/** The configured store: S3-compatible when S3_BUCKET is set, else the local disk. */
+export async function createFileStorage (config: Pick<Config, 'storage' | 'uploadDir'>): Promise<FileStorage> {
+  if (!config.storage.s3) return new LocalDiskStorage(config.uploadDir)
+  const { S3Storage } = await import('./s3-storage.ts')
+  return new S3Storage(config.storage.s3)
+}
+
 export default fp(async (app) => {
-  app.decorate('storage', new LocalDiskStorage(app.config.uploadDir))
+  const storage = await createFileStorage(app.config)
+  app.decorate('storage', storage)
+  app.addHook('onClose', async () => storage.close?.())
 }, { name: 'storage', dependencies: ['config'] })
 
 declare module 'fastify' {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { withDatabase } from '../../scripts/lib/local-services.ts'
+import { markDatabase, runDatabaseMark } from '../../scripts/lib/test-databases.ts'
 
 // Each test file gets its own database, cloned from the migrated template that `npm test`
 // prepared (a file copy: milliseconds), and dropped in teardown.
@@ -27,12 +28,18 @@ async function withAdmin<T> (fn: (client: pg.Client) => Promise<T>): Promise<T> 
   }
 }
 
+/** The runner drops a crashed file's database by this mark, never by its name alone. */
+const runMark = () => runDatabaseMark(process.env.BAZAAR_TEST_RUN ?? 'x')
+
 export async function createTestDatabase (template = templateName()): Promise<{ url: string, name: string, drop: () => Promise<void> }> {
   const name = `bazaar_t_${process.env.BAZAAR_TEST_RUN ?? 'x'}_${randomBytes(5).toString('hex')}`
   // Concurrent clones of one template can collide on its lock for a moment; retry briefly.
   for (let attempt = 0; ; attempt++) {
     try {
-      await withAdmin((c) => c.query(`create database ${name} template ${template}`))
+      await withAdmin(async (c) => {
+        await c.query(`create database ${name} template ${template}`)
+        await markDatabase(c, name, runMark())
+      })
       break
     } catch (err) {
       if (attempt >= 20 || !/being accessed by other users/.test((err as Error).message)) throw err
@@ -48,7 +55,10 @@ export async function createTestDatabase (template = templateName()): Promise<{ 
 
 export async function createEmptyDatabase (): Promise<{ url: string, drop: () => Promise<void> }> {
   const name = `bazaar_t_${process.env.BAZAAR_TEST_RUN ?? 'x'}_${randomBytes(5).toString('hex')}`
-  await withAdmin((c) => c.query(`create database ${name}`))
+  await withAdmin(async (c) => {
+    await c.query(`create database ${name}`)
+    await markDatabase(c, name, runMark())
+  })
   return { url: withDatabase(serverUrl(), name), drop: () => withAdmin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {}) }
 }
 

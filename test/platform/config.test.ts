@@ -50,6 +50,7 @@ t.test('production requires its own secrets and services', async (t) => {
     SMTP_URL: 'smtp://mail:587',
     STRIPE_SECRET_KEY: 'sk_live_x',
     STRIPE_WEBHOOK_SECRET: 'whsec_x',
+    PUBLIC_URL: 'https://api.example.org',
     JWT_SECRET: 'a'.repeat(40),
     ENCRYPTION_KEY: 'b'.repeat(40)
   }
@@ -57,6 +58,7 @@ t.test('production requires its own secrets and services', async (t) => {
   t.throws(() => loadConfig({ ...complete, JWT_SECRET: undefined }), { message: /JWT_SECRET is required in production/ })
   t.throws(() => loadConfig({ ...complete, DATABASE_URL: undefined }), { message: /DATABASE_URL is required in production/ })
   t.throws(() => loadConfig({ ...complete, STRIPE_SECRET_KEY: undefined }), { message: /STRIPE_SECRET_KEY is required in production/ })
+  t.throws(() => loadConfig({ ...complete, PUBLIC_URL: undefined }), { message: /PUBLIC_URL is required in production/ }, 'links must name the address clients use')
   t.throws(() => loadConfig({ ...complete, ENCRYPTION_KEY: 'change-me-change-me-change-me-change-me' }), { message: /ENCRYPTION_KEY is a development default/ })
 
   // The development secrets generated in this data folder are refused in production.

@@ -1,16 +1,26 @@
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
 import { testConfig } from '../helpers/app.ts'
-import { createEmptyDatabase } from '../helpers/database.ts'
-import { freePort, provideLocalServices } from '../../scripts/lib/local-services.ts'
+import { serverUrl } from '../helpers/database.ts'
+import { freePort, provideLocalServices, withDatabase } from '../../scripts/lib/local-services.ts'
 import { WITHOUT_COVERAGE } from '../helpers/child-coverage.ts'
 
-t.test('npm start migrates an empty database, runs API and worker, prints the URLs and stops on SIGINT', async (t) => {
-  const database = await createEmptyDatabase()
-  t.teardown(() => database.drop())
+async function dropDatabase (name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: withDatabase(serverUrl(), 'postgres') })
+  await admin.connect()
+  await admin.query(`drop database if exists ${name} with (force)`)
+  await admin.end()
+}
+
+t.test('npm start creates and migrates the missing database, runs API and worker, prints the URLs and stops on SIGINT', async (t) => {
+  // DATABASE_URL names a database that does not exist yet: npm start creates it (development).
+  const name = `bazaar_t_${process.env.BAZAAR_TEST_RUN ?? 'x'}_${randomBytes(5).toString('hex')}`
+  const database = { url: withDatabase(serverUrl(), name) }
+  t.teardown(() => dropDatabase(name))
   const config = testConfig()
   const port = await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
@@ -26,14 +36,23 @@ t.test('npm start migrates an empty database, runs API and worker, prints the UR
   while (!output.includes('Press Ctrl-C to stop.') && Date.now() < deadline && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
+  t.match(output, `created the database ${database.url.replace(/:[^:@/]*@/, '@')}`, 'the missing database was created (no password printed)')
   t.match(output, 'applied 20261121_01_outbox', 'pending migrations were applied')
-  t.match(output, `API           http://127.0.0.1:${port}`)
-  t.match(output, `API docs      http://127.0.0.1:${port}/docs`)
-  t.match(output, /Mail outbox\s+\S+mail/)
-  t.match(output, '/admin/queues')
+  // One origin: the printed URLs are PUBLIC_URL's (localhost and the PORT given), which is
+  // Swagger's server too, so "Try it out" on the printed /docs is a same-origin call.
+  const api = `http://localhost:${port}`
+  t.match(output, `API           ${api}\n`)
+  t.match(output, `API docs      ${api}/docs\n`)
+  t.match(output, `Mail outbox   ${api}/dev/mail (files in ${config.dataDir}/mail)`)
+  t.match(output, `Admin         ${api}/admin `)
 
-  const ready = await fetch(`http://127.0.0.1:${port}/health/ready`)
+  const ready = await fetch(`${api}/health/ready`)
   t.equal(ready.status, 200)
+  const docs = await (await fetch(`${api}/docs/json`)).json() as { servers: Array<{ url: string }> }
+  t.same(docs.servers, [{ url: api }], 'Swagger\'s server is the printed origin')
+  const mail = await fetch(`${api}/dev/mail`)
+  t.equal(mail.status, 200, 'the printed mail page answers')
+  t.match(await mail.text(), /No messages in .*mail yet/)
 
   const client = new pg.Client({ connectionString: database.url })
   await client.connect()
@@ -44,7 +63,7 @@ t.test('npm start migrates an empty database, runs API and worker, prints the UR
   child.kill('SIGINT')
   t.equal(await exited, 0, 'Ctrl-C stops everything and exits 0')
   t.match(output, 'stopping the API and the worker')
-  const after = await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.status, () => 'refused')
+  const after = await fetch(`${api}/health/live`).then((r) => r.status, () => 'refused')
   t.equal(after, 'refused', 'the API is gone')
 })
 

@@ -43,6 +43,7 @@ function productionEnv (config: Config, overrides: Record<string, string> = {}):
     SMTP_URL: 'smtp://127.0.0.1:2525',
     STRIPE_SECRET_KEY: 'sk_test_' + secret(),
     STRIPE_WEBHOOK_SECRET: 'whsec_' + secret(),
+    PUBLIC_URL: 'https://api.example.org',
     SHUTDOWN_DRAIN_MS: '0',
     ...overrides
   })

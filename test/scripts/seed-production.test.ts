@@ -27,6 +27,7 @@ t.test('npm run seed refuses NODE_ENV=production with a clear message, a non-zer
       ENCRYPTION_KEY: secret(),
       STRIPE_SECRET_KEY: 'sk_test_' + secret(),
       STRIPE_WEBHOOK_SECRET: 'whsec_' + secret(),
+      PUBLIC_URL: 'https://api.example.org',
       DATA_DIR: config.dataDir,
       LOG_LEVEL: 'warn'
     },

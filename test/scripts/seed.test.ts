@@ -3,6 +3,7 @@ import t from 'tap'
 import { createTestEnv } from '../helpers/app.ts'
 import { login } from '../helpers/auth.ts'
 import { DEMO_PASSWORD, seed } from '../../scripts/seed.ts'
+import { DEMO_CURRENCY } from '../../scripts/lib/seed-catalog.ts'
 import { onSale } from '../../src/modules/products/public.ts'
 
 t.test('the seed builds the demo marketplace once; a second run adds nothing', async (t) => {
@@ -30,6 +31,9 @@ t.test('the seed builds the demo marketplace once; a second run adds nothing', a
   t.equal(second.products, 0)
   const products = await env.app.db.selectFrom('products').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()
   t.equal(Number(products.n), 1240)
+  // Checkout refuses a cart in several currencies, and the demo cart spans the stores.
+  const currencies = await env.app.db.selectFrom('products').select('currency').distinct().execute()
+  t.same(currencies, [{ currency: DEMO_CURRENCY }], 'every store prices in one currency')
   // The seed leaves fresh planner statistics (ANALYZE), not the planner's guess of an empty table.
   const stats = await sql<{ reltuples: number }>`select reltuples from pg_class where relname = 'products'`.execute(env.app.db)
   t.equal(Number(stats.rows[0]!.reltuples), 1240, 'the catalog is analyzed')

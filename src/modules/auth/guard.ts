@@ -1,11 +1,11 @@
 import fp from 'fastify-plugin'
-import type { Config } from '../../config.ts'
 import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
 import { Forbidden, Problem, TooManyRequests, Unauthorized, retryAfter, type AppError } from '../../platform/errors.ts'
 import { touchSession } from '../sessions/public.ts'
 import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, readCookies, staleCookieHeaders } from './cookies.ts'
 import { VerifiedAccessTokens, type AccessClaims } from './tokens.ts'
 import { appendHook } from '../../platform/route-hooks.ts'
+import { allowedOrigins } from '../../platform/public-url.ts'
 
 // The authentication every protected route uses, as a route option:
 //   config: { auth: 'user' }      a signed-in user
@@ -53,10 +53,8 @@ export function checkCsrf (request: FastifyRequest, allowedOrigins: string[]): v
   throw Forbidden('CSRF_FAILED', 'Cross-site request refused: send the X-CSRF-Token header.')
 }
 
-/** Where a cookie-authenticated unsafe request may come from: the CORS origins and our own. */
-export function allowedOrigins (config: Pick<Config, 'corsOrigins' | 'publicUrl'>): string[] {
-  return [...config.corsOrigins, new URL(config.publicUrl).origin]
-}
+/** Where a cookie-authenticated unsafe request may come from: the origins CORS answers (platform/public-url.ts). */
+export { allowedOrigins }
 
 export default fp(async (app) => {
   const origins = allowedOrigins(app.config)

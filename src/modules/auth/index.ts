@@ -59,6 +59,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/auth/signup', {
     config: strictLimit,
     schema: {
+      operationId: 'startSignup',
       tags,
       summary: 'Start a sign-up: a code is emailed; nothing is stored in Postgres until it is confirmed',
       description: 'Answers 202 whether or not the email is registered; a registered email receives a message saying so instead of a code.',
@@ -70,6 +71,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/auth/signup/resend', {
     config: strictLimit,
     schema: {
+      operationId: 'resendSignupCode',
       tags,
       summary: 'Send a new sign-up code (at most one a minute); the old one stops working',
       description: 'By `signupId`: 429 within a minute of the last code, else 202 (five codes per sign-up, then it must be started again; six new codes per email per hour). By `email`: the same as /auth/signup/resume.',
@@ -83,6 +85,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/auth/signup/resume', {
     config: strictLimit,
     schema: {
+      operationId: 'resumeSignup',
       tags,
       summary: 'Email a fresh code for an unfinished sign-up',
       description: 'Answers 202 with a new signupId every time, whether or not a sign-up exists for the email; never the sign-up\'s own id. When a code was sent, that id (like the one in the emailed link) verifies the sign-up with the new code.',
@@ -94,6 +97,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/auth/signup/verify', {
     config: strictLimit,
     schema: {
+      operationId: 'verifySignup',
       tags,
       summary: 'Confirm a sign-up with its code: creates the user (and workspace) and signs in',
       description: 'Five wrong codes burn the sign-up\'s code (400 CODE_BURNT), as do ten wrong codes for one email within an hour; request a new one.',
@@ -109,6 +113,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/auth/login', {
     config: { ...strictLimit, auth: 'optional' },
     schema: {
+      operationId: 'signInWithPassword',
       tags,
       summary: 'Sign in with email and password',
       description: 'A wrong email and a wrong password give the same 401 INVALID_CREDENTIALS. Sent by a client that is already signed in as the same user, it re-authenticates the current session (fresh auth_time for step-up) instead of creating one.',
@@ -123,8 +128,10 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/auth/otp/send', {
     config: strictLimit,
     schema: {
+      operationId: 'sendSignInCode',
       tags,
       summary: 'Send a one-time sign-in code (202 always; 10 minutes, 5 attempts, one send a minute)',
+      description: 'The code goes by email, or by SMS to the account\'s phone (channel: sms). The answer is the same whether or not an active account has the email; sends beyond one a minute or ten an hour are silently skipped. 422 CHANNEL_UNAVAILABLE when SMS is not configured.',
       body: OtpSendBody,
       response: { 202: Accepted, ...problems(422) }
     }
@@ -136,8 +143,10 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/auth/otp/verify', {
     config: { ...strictLimit, auth: 'optional' },
     schema: {
+      operationId: 'signInWithCode',
       tags,
       summary: 'Sign in with a one-time code',
+      description: 'The code from POST /auth/otp/send, once. A wrong, used or expired code is 401 INVALID_CODE; after five wrong tries the code stops working. mode: cookie sets the tokens as cookies instead of returning them.',
       body: OtpVerifyBody,
       response: { 200: SignedInResponse }
     }
@@ -151,6 +160,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     // A cookie-mode client may send no body at all; that means "use the cookie".
     preValidation: bodyDefaultsToEmpty,
     schema: {
+      operationId: 'refreshTokens',
       tags,
       summary: 'Exchange a refresh token for new tokens; the old refresh token stops working',
       description: 'Presenting an already rotated refresh token ends the session (401 REFRESH_TOKEN_REUSED), except for the immediately previous token within a few seconds (concurrent refreshes).',
@@ -177,7 +187,13 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/auth/logout', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'End the current session', response: { 204: Type.Null() } }
+    schema: {
+      operationId: 'signOut',
+      tags,
+      summary: 'End the current session',
+      description: 'Its access and refresh tokens stop working at once; in cookie mode the cookies are cleared.',
+      response: { 204: Type.Null() }
+    }
   }, async (request, reply) => {
     await logout(deps, principalOf(request))
     clearAuthCookies(reply, app.config)
@@ -186,7 +202,13 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/auth/logout-all', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'End every session of the signed-in user', response: { 204: Type.Null() } }
+    schema: {
+      operationId: 'signOutEverywhere',
+      tags,
+      summary: 'End every session of the signed-in user',
+      description: 'Every device is signed out, this one included; in cookie mode the cookies are cleared.',
+      response: { 204: Type.Null() }
+    }
   }, async (request, reply) => {
     await logoutEverywhere(deps, principalOf(request))
     clearAuthCookies(reply, app.config)
@@ -195,7 +217,14 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/auth/password/forgot', {
     config: strictLimit,
-    schema: { tags, summary: 'Email a password reset link (202 always)', body: ForgotBody, response: { 202: Accepted } }
+    schema: {
+      operationId: 'requestPasswordReset',
+      tags,
+      summary: 'Email a password reset link (202 always)',
+      description: 'The answer is the same whether or not an active account has the email, so it reveals nothing; the link opens the app\'s reset page with a single-use token.',
+      body: ForgotBody,
+      response: { 202: Accepted }
+    }
   }, async (request, reply) => {
     await forgotPassword(deps, request.body.email)
     return reply.code(202).send({ accepted: true as const })
@@ -203,7 +232,14 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/auth/password/reset', {
     config: strictLimit,
-    schema: { tags, summary: 'Set a new password with the emailed token; ends every session', body: ResetBody, response: { 204: Type.Null() } }
+    schema: {
+      operationId: 'resetPassword',
+      tags,
+      summary: 'Set a new password with the emailed token; ends every session',
+      description: 'The token works once; an invalid, used or expired one is 400 INVALID_TOKEN.',
+      body: ResetBody,
+      response: { 204: Type.Null() }
+    }
   }, async (request, reply) => {
     await resetPassword(deps, request.body.token, request.body.password)
     return reply.code(204).send(null)
@@ -212,9 +248,10 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/auth/password/change', {
     config: { auth: 'user' },
     schema: {
+      operationId: 'changePassword',
       tags,
       summary: 'Change (or set) the password; ends the other sessions',
-      description: 'Needs a sign-in within the last 10 minutes (401 REAUTH_REQUIRED otherwise).',
+      description: 'Needs a sign-in within the last 10 minutes (401 REAUTH_REQUIRED otherwise). A wrong currentPassword is 401 INVALID_CREDENTIALS.',
       body: ChangePasswordBody,
       response: { 204: Type.Null() }
     }
@@ -225,7 +262,13 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/auth/me', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'The signed-in user with their workspaces and roles', response: { 200: MeResponse } }
+    schema: {
+      operationId: 'getMe',
+      tags,
+      summary: 'The signed-in user with their workspaces and roles',
+      description: 'What a front end needs after sign-in: the user and, for each workspace they belong to, its name, slug and their role.',
+      response: { 200: MeResponse }
+    }
   }, async (request) => me(deps, principalOf(request)))
 }
 

@@ -4,7 +4,7 @@ import { consume, hit, reset, type Limit } from '../../platform/limiter.ts'
 import { enqueueEmail } from '../../platform/mail.ts'
 import { hashPassword, verifyAgainstNothing, verifyPassword } from '../../platform/passwords.ts'
 import { requireRecentAuthentication, type Principal } from '../../platform/principal.ts'
-import { publicUrl } from '../../platform/public-url.ts'
+import { appLink } from '../../platform/public-url.ts'
 import { endUserSessions } from '../sessions/public.ts'
 import { findUserByEmail, findUserById, setPasswordHash } from '../users/public.ts'
 import { passwordChangedEmail, passwordResetEmail } from './emails.ts'
@@ -63,7 +63,7 @@ export async function forgotPassword (deps: Deps, email: string): Promise<void> 
     .exec()
   await enqueueEmail(deps, passwordResetEmail, user.email, {
     name: user.name,
-    link: publicUrl(deps.config, `/reset-password?token=${encodeURIComponent(token)}`),
+    link: appLink(deps.config, `/reset-password?token=${encodeURIComponent(token)}`),
     minutes: RESET_TTL_MS / 60_000
   })
 }

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Nullable, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
-import { Analytics, SessionRef } from '../sessions/public.ts'
+import { Analytics, SessionRef, SessionView } from '../sessions/public.ts'
 import { UserView } from '../users/public.ts'
 import { WorkspaceRole, WorkspaceView } from '../workspaces/public.ts'
 
@@ -46,12 +46,22 @@ export const VerifySignupBody = Strict({
 }, { examples: [{ signupId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f', code: '123456' }] })
 export type VerifySignupBody = Static<typeof VerifySignupBody>
 
+const refreshTokenExample = '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f.q3JkY2Vzc2lvbi1zZWNyZXQtb2YtZm9ydHktdGhyZWUtY2hhcnM'
+const tokensExample = {
+  accessToken: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIwMTkzNmIyZSJ9.c2lnbmF0dXJl',
+  refreshToken: refreshTokenExample,
+  tokenType: 'Bearer',
+  expiresIn: 900
+}
+// Responses built of shared views show those views' own examples.
+const signedInExample = { user: UserView.examples[0], session: SessionView.examples[0], tokens: tokensExample }
+
 export const Tokens = Type.Object({
   accessToken: Type.String(),
   refreshToken: Type.String(),
   tokenType: Type.Literal('Bearer'),
   expiresIn: Type.Integer({ description: 'seconds until the access token expires' })
-}, { $id: 'Tokens' })
+}, { $id: 'Tokens', examples: [tokensExample] })
 export type Tokens = Static<typeof Tokens>
 
 export const Membership = Type.Object({
@@ -65,14 +75,14 @@ export const SignedInResponse = Type.Object({
   user: Type.Ref(UserView),
   session: SessionRef,
   tokens: Type.Optional(Type.Ref(Tokens))
-}, { description: 'tokens are omitted in cookie mode' })
+}, { description: 'tokens are omitted in cookie mode', examples: [signedInExample] })
 
 export const SignupCompleted = Type.Object({
   user: Type.Ref(UserView),
   workspace: Nullable(Type.Ref(WorkspaceView)),
   session: SessionRef,
   tokens: Type.Optional(Type.Ref(Tokens))
-})
+}, { description: 'workspace is null for a customer; tokens are omitted in cookie mode', examples: [{ ...signedInExample, workspace: null }] })
 
 export const LoginBody = Strict({
   email: Email,
@@ -97,26 +107,28 @@ export type OtpVerifyBody = Static<typeof OtpVerifyBody>
 
 export const RefreshBody = Strict({
   refreshToken: Type.Optional(Text({ maxLength: 200 }))
-}, { description: 'omit refreshToken to use the refresh_token cookie' })
+}, { description: 'omit refreshToken to use the refresh_token cookie', examples: [{ refreshToken: refreshTokenExample }] })
 
 export const ForgotBody = Strict({ email: Email }, { examples: [{ email: 'ada@example.com' }] })
-export const ResetBody = Strict({ token: Text({ minLength: 20, maxLength: 200 }), password: Password })
+export const ResetBody = Strict({ token: Text({ minLength: 20, maxLength: 200, description: 'the token from the emailed link' }), password: Password }, {
+  examples: [{ token: 'mF3kq9Zr2VbX7cTn1pLw8yHs4dJe6uAo', password: 'a new, longer passphrase' }]
+})
 export const ChangePasswordBody = Strict({
   currentPassword: Type.Optional(Text({ minLength: 1, maxLength: 256 })),
   newPassword: Password
-}, { description: 'currentPassword is required when the account has a password' })
+}, { description: 'currentPassword is required when the account has a password', examples: [{ currentPassword: 'correct horse battery staple', newPassword: 'a new, longer passphrase' }] })
 
 export const RefreshResponse = Type.Object({
   accessToken: Type.Optional(Type.String()),
   refreshToken: Type.Optional(Type.String()),
   tokenType: Type.Literal('Bearer'),
   expiresIn: Type.Integer()
-}, { description: 'in cookie mode the tokens are set as cookies and left out of the body' })
+}, { description: 'in cookie mode the tokens are set as cookies and left out of the body', examples: [tokensExample, { tokenType: 'Bearer', expiresIn: 900 }] })
 
 export const Accepted = Type.Object({ accepted: Type.Literal(true) }, { examples: [{ accepted: true }] })
 
 export const MeResponse = Type.Object({
   user: Type.Ref(UserView),
   workspaces: Type.Array(Membership, { description: 'the workspaces the user belongs to, with their role' })
-})
+}, { examples: [{ user: UserView.examples[0], workspaces: [{ workspaceId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80', name: 'Hopper Computing', slug: 'hopper-computing', role: 'owner' }] }] })
 export type MeView = Static<typeof MeResponse>

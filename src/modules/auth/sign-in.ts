@@ -7,6 +7,7 @@ import {
 import { findUserById, normalizeEmail, toUserView, type UserRow, type UserView } from '../users/public.ts'
 import { listMemberships } from '../workspaces/public.ts'
 import { issueTokens, type AuthDeps } from './tokens.ts'
+import { signIns } from './counters.ts'
 import type { Tokens } from './schemas.ts'
 
 // Every way in (password, one-time code, sign-up) ends here, once the credentials are judged.
@@ -47,6 +48,7 @@ export async function signIn (deps: AuthDeps, user: UserRow, method: 'password' 
     const session = reauthenticated && await currentSessionView(deps, context.current.sessionId)
     if (reauthenticated && session) {
       const tokens = issueTokens(deps, now, { userId: user.id, sessionId: session.id, userType: user.type as UserType, authTime: reauthenticated.authTime }, reauthenticated.refreshToken)
+      deps.metrics.count(signIns, { method })
       return { user: toUserView(user), session, tokens, created: false }
     }
   }
@@ -72,6 +74,7 @@ export async function signIn (deps: AuthDeps, user: UserRow, method: 'password' 
   const tokens = issueTokens(deps, now, {
     userId: user.id, sessionId: session.id, userType: user.type as UserType, authTime: Math.floor(now.getTime() / 1000)
   }, refreshToken)
+  deps.metrics.count(signIns, { method })
   return { user: toUserView(user), session: { ...session, current: true }, tokens, created: true }
 }
 

@@ -3,7 +3,7 @@ import { hit, type Limit } from '../../platform/limiter.ts'
 import { enqueueEmail } from '../../platform/mail.ts'
 import { clearTries, codeMatches, countTry, decoyHash, issueCode, type CodeKind } from '../../platform/one-time-code.ts'
 import { hashPassword } from '../../platform/passwords.ts'
-import { publicUrl } from '../../platform/public-url.ts'
+import { appLink } from '../../platform/public-url.ts'
 import { findUserByEmail, insertUser, normalizeEmail, signupAccountExistsEmail, toUserView, type UserRow } from '../users/public.ts'
 import { createWorkspace, type WorkspaceView } from '../workspaces/public.ts'
 import { signupCodeEmail, welcomeEmail } from './emails.ts'
@@ -34,8 +34,8 @@ async function sendCode (deps: AuthDeps, id: string, pending: PendingSignup, lin
   if (pending.accountExists) {
     await enqueueEmail(deps, signupAccountExistsEmail, pending.email, {
       name: pending.name,
-      signInLink: publicUrl(deps.config, '/sign-in'),
-      resetLink: publicUrl(deps.config, '/forgot-password')
+      signInLink: appLink(deps.config, '/sign-in'),
+      resetLink: appLink(deps.config, '/forgot-password')
     })
     // A code no one is sent (and that never completes: accountExists), so that wrong codes are
     // answered as for an unknown email: INVALID_CODE, then CODE_BURNT after five, not at once.
@@ -45,7 +45,7 @@ async function sendCode (deps: AuthDeps, id: string, pending: PendingSignup, lin
   await enqueueEmail(deps, signupCodeEmail, pending.email, {
     name: pending.name,
     code,
-    link: publicUrl(deps.config, `/sign-up/verify?signupId=${linkId}&code=${code}`),
+    link: appLink(deps.config, `/sign-up/verify?signupId=${linkId}&code=${code}`),
     minutes: Math.round((pending.expiresAt - deps.clock.now().getTime()) / 60_000)
   })
   return { ...pending, codeHash: hash }
@@ -207,6 +207,6 @@ export async function verifySignup (deps: AuthDeps, input: { signupId: string, c
   await deps.redis.del(pendingKey(id), codesKey(id), cooldownKey(id), byEmailKey(accountSubject(deps, pending.email)))
   await clearTries(deps.redis, SIGNUP_CODE, id)
   const signedIn = await signIn(deps, created.user, 'signup', { ...context, analytics: context.analytics ?? pending.analytics ?? undefined }, created.workspace?.id ?? null)
-  await enqueueEmail(deps, welcomeEmail, created.user.email, { name: created.user.name, appLink: publicUrl(deps.config, '') })
+  await enqueueEmail(deps, welcomeEmail, created.user.email, { name: created.user.name, appLink: appLink(deps.config, '') })
   return { ...signedIn, user: toUserView(created.user), workspace: created.workspace }
 }

@@ -12,22 +12,50 @@ const cart: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/cart', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Your cart, at current prices, with totals per currency', response: { 200: CartRef } }
+    schema: {
+      operationId: 'getCart',
+      tags,
+      summary: 'Your cart, at current prices, with totals per currency',
+      description: 'Prices are read now, not when a line was added. A line whose product left the catalog, or with more than the stock, is marked available: false; lines no longer on sale are not totalled.',
+      response: { 200: CartRef }
+    }
   }, async (request) => getCart(deps, principalOf(request).userId))
 
   app.post('/cart/items', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Add a variant (adds to an existing line); more than the stock is 409 OUT_OF_STOCK, a line above 999 409 QUANTITY_LIMIT', body: AddItemBody, response: { 200: CartRef, ...problems(404, 409) } }
+    schema: {
+      operationId: 'addCartItem',
+      tags,
+      summary: 'Add a variant (adds to an existing line); more than the stock is 409 OUT_OF_STOCK, a line above 999 409 QUANTITY_LIMIT',
+      description: 'Adding a variant already in the cart adds to that line. A variant not on sale is 404. Answers with the whole cart.',
+      body: AddItemBody,
+      response: { 200: CartRef, ...problems(404, 409) }
+    }
   }, async (request) => addToCart(deps, principalOf(request).userId, request.body.variantId, request.body.quantity))
 
   app.patch('/cart/items/:id', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Set a line\'s quantity; more than the stock is 409 OUT_OF_STOCK, a product no longer sold 409 PRODUCT_UNAVAILABLE', params: ItemParams, body: QuantityBody, response: { 200: CartRef, ...problems(404, 409) } }
+    schema: {
+      operationId: 'setCartItemQuantity',
+      tags,
+      summary: 'Set a line\'s quantity; more than the stock is 409 OUT_OF_STOCK, a product no longer sold 409 PRODUCT_UNAVAILABLE',
+      description: 'The quantity replaces the line\'s (1 to 999). Another user\'s line is 404. Answers with the whole cart.',
+      params: ItemParams,
+      body: QuantityBody,
+      response: { 200: CartRef, ...problems(404, 409) }
+    }
   }, async (request) => setCartQuantity(deps, principalOf(request).userId, request.params.id, request.body.quantity))
 
   app.delete('/cart/items/:id', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Remove a line', params: ItemParams, response: { 204: Type.Null(), ...problems(404) } }
+    schema: {
+      operationId: 'removeCartItem',
+      tags,
+      summary: 'Remove a line',
+      description: 'Removes the line whatever its quantity; another user\'s line is 404.',
+      params: ItemParams,
+      response: { 204: Type.Null(), ...problems(404) }
+    }
   }, async (request, reply) => {
     await removeCartItem(deps, principalOf(request).userId, request.params.id)
     return reply.code(204).send(null)
@@ -35,7 +63,13 @@ const cart: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete('/cart', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Empty the cart', response: { 204: Type.Null() } }
+    schema: {
+      operationId: 'clearCart',
+      tags,
+      summary: 'Empty the cart',
+      description: 'Removes every line; an empty cart stays empty (204 either way).',
+      response: { 204: Type.Null() }
+    }
   }, async (request, reply) => {
     await clearCart(deps.db, principalOf(request).userId)
     return reply.code(204).send(null)

@@ -27,7 +27,27 @@ export const CartView = Type.Object({
   items: Type.Array(CartLine),
   totals: Type.Array(MoneyRef, { description: 'one total per currency, at current prices, of the lines still on sale' }),
   itemCount: Type.Integer()
-}, { $id: 'CartView' })
+}, {
+  $id: 'CartView',
+  examples: [{
+    items: [{
+      id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e90',
+      variantId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e83',
+      productId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f',
+      workspaceId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80',
+      title: 'Linen shirt',
+      size: 'M',
+      sku: 'LIN-M',
+      quantity: 2,
+      stock: 20,
+      available: true,
+      unitPrice: { amount: 4410, currency: 'usd' },
+      lineTotal: { amount: 8820, currency: 'usd' }
+    }],
+    totals: [{ amount: 8820, currency: 'usd' }],
+    itemCount: 2
+  }]
+})
 export type CartView = Static<typeof CartView>
 export const CartRef = Type.Ref(CartView)
 

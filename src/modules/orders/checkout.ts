@@ -8,6 +8,7 @@ import { takeCart } from '../cart/public.ts'
 import { takeStock } from '../products/public.ts'
 import { findAddress, userContacts } from '../users/public.ts'
 import { workspaceStores } from '../workspaces/public.ts'
+import { checkoutsPlaced } from './counters.ts'
 import { placeOrders } from './order-placement.ts'
 import type { OrderDeps } from './order-deps.ts'
 import { createCheckoutIntent } from './payment-intent.ts'
@@ -104,6 +105,7 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
     }
     throw err
   }
+  deps.metrics.count(checkoutsPlaced)
   // Made by this request, so it owes its total; the orders are as written (nothing is paid yet).
   const intent = await createCheckoutIntent(deps, placed, true) ?? { id: '', clientSecret: '', status: 'canceled' }
   return {

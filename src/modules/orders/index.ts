@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { problems } from '../../platform/errors.ts'
-import { Page } from '../../platform/pagination.ts'
 import { principalOf } from '../../platform/principal.ts'
 import { bodyDefaultsToEmpty } from '../../platform/route-hooks.ts'
 import type { PaymentGateway } from '../../platform/payment-provider.ts'
@@ -11,7 +10,7 @@ import type { OrderDeps } from './order-deps.ts'
 import { getOrder, listOrders } from './queries.ts'
 import { refundOrder } from './refunds.ts'
 import {
-  CancelBody, CheckoutBody, CheckoutResponse, ListQuery, OrderParams, OrderRef, RefundBody, StatusBody, WorkspaceListQuery,
+  CancelBody, CheckoutBody, CheckoutResponse, ListQuery, OrderPage, OrderParams, OrderRef, RefundBody, StatusBody, WorkspaceListQuery,
   WorkspaceOrderParams, WorkspaceParams
 } from './schemas.ts'
 
@@ -22,6 +21,7 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
   app.post('/orders', {
     config: { auth: 'user', idempotency: 'required', changesCatalog: true },
     schema: {
+      operationId: 'checkOut',
       tags,
       summary: 'Check out the cart: one order per workspace, stock taken, one PaymentIntent for the total',
       description: 'Idempotency-Key is required: the same key and body replay the first response; another body gets 422. Items above the stock give 409 OUT_OF_STOCK and change nothing. A cart in several currencies is refused (409 MIXED_CURRENCIES).',
@@ -35,41 +35,79 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
 
   app.get('/orders', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Your orders, newest first', querystring: ListQuery, response: { 200: Page(OrderRef) } }
+    schema: {
+      operationId: 'listMyOrders',
+      tags,
+      summary: 'Your orders, newest first',
+      description: 'Every order you placed, across workspaces, with items and history. Keyset pagination: pass nextCursor back.',
+      querystring: ListQuery,
+      response: { 200: OrderPage }
+    }
   }, async (request) => listOrders(deps, { userId: principalOf(request).userId }, request.query))
 
   app.get('/orders/:id', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'One of your orders, with items and history', params: OrderParams, response: { 200: OrderRef, ...problems(404) } }
+    schema: {
+      operationId: 'getMyOrder',
+      tags,
+      summary: 'One of your orders, with items and history',
+      description: 'paymentStatus turns paid once the payment provider confirms the payment (its webhook); another user\'s order is 404.',
+      params: OrderParams,
+      response: { 200: OrderRef, ...problems(404) }
+    }
   }, async (request) => getOrder(deps, { id: request.params.id, userId: principalOf(request).userId }))
 
   app.post('/orders/:id/cancel', {
     config: { auth: 'user', changesCatalog: true },
     preValidation: bodyDefaultsToEmpty,
-    schema: { tags, summary: 'Cancel your order (pending or confirmed): stock is returned, a payment refunded', params: OrderParams, body: CancelBody, response: { 200: OrderRef, ...problems(404, 409, 502) } }
+    schema: {
+      operationId: 'cancelMyOrder',
+      tags,
+      summary: 'Cancel your order (pending or confirmed): stock is returned, a payment refunded',
+      description: 'The body is optional (a reason). An order already shipped, delivered or cancelled is 409 ILLEGAL_TRANSITION. A 502 means the refund is recorded and the provider is asked again automatically.',
+      params: OrderParams,
+      body: CancelBody,
+      response: { 200: OrderRef, ...problems(404, 409, 502) }
+    }
   }, async (request) => cancelOwnOrder(deps, principalOf(request), request.params.id, request.body.reason))
 
   const wsTags = ['workspace orders']
 
   app.get('/workspaces/:wid/orders', {
     config: { auth: 'user', workspace: 'orders:manage' },
-    schema: { tags: wsTags, summary: 'The workspace\'s orders, newest first', params: WorkspaceParams, querystring: WorkspaceListQuery, response: { 200: Page(OrderRef) } }
+    schema: {
+      operationId: 'listWorkspaceOrders',
+      tags: wsTags,
+      summary: 'The workspace\'s orders, newest first',
+      description: 'Orders placed with this workspace, optionally of one status. Needs the orders:manage permission. Keyset pagination: pass nextCursor back with the same status.',
+      params: WorkspaceParams,
+      querystring: WorkspaceListQuery,
+      response: { 200: OrderPage }
+    }
   }, async (request) => listOrders(deps, { workspaceId: request.params.wid, status: request.query.status }, request.query))
 
   app.get('/workspaces/:wid/orders/:id', {
     config: { auth: 'user', workspace: 'orders:manage' },
-    schema: { tags: wsTags, summary: 'An order of the workspace', params: WorkspaceOrderParams, response: { 200: OrderRef } }
+    schema: {
+      operationId: 'getWorkspaceOrder',
+      tags: wsTags,
+      summary: 'An order of the workspace',
+      description: 'Needs the orders:manage permission; another workspace\'s order is 404.',
+      params: WorkspaceOrderParams,
+      response: { 200: OrderRef, ...problems(404) }
+    }
   }, async (request) => getOrder(deps, { id: request.params.id, workspaceId: request.params.wid }))
 
   app.patch('/workspaces/:wid/orders/:id/status', {
     config: { auth: 'user', workspace: 'orders:manage', changesCatalog: true },
     schema: {
+      operationId: 'setOrderStatus',
       tags: wsTags,
       summary: 'Move an order along (shipped, delivered, cancelled); an illegal move is 409',
       description: 'Cancelling a paid order refunds it, so it needs what a refund needs: the orders:refund permission (403 otherwise) and a sign-in within 10 minutes (401 REAUTH_REQUIRED). Cancelling an unpaid order lowers the checkout\'s payment intent to what is still owed.',
       params: WorkspaceOrderParams,
       body: StatusBody,
-      response: { 200: OrderRef, ...problems(401, 403, 409, 502) }
+      response: { 200: OrderRef, ...problems(401, 403, 404, 409, 502) }
     }
   }, async (request) => {
     const access = { workspaceId: request.params.wid, canRefund: can(workspaceOf(request).role, 'orders:refund') }
@@ -80,12 +118,13 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
     config: { auth: 'user', workspace: 'orders:refund', idempotency: 'required' },
     preValidation: bodyDefaultsToEmpty,
     schema: {
+      operationId: 'refundOrder',
       tags: wsTags,
       summary: 'Refund an order, in part or whole (recent sign-in; Idempotency-Key required)',
       description: 'A 502 means the refund is recorded and the provider is asked again automatically; a retry with the same Idempotency-Key asks for that same refund, never a second one (another amount under that key is 422).',
       params: WorkspaceOrderParams,
       body: RefundBody,
-      response: { 200: OrderRef, ...problems(409, 422, 502) }
+      response: { 200: OrderRef, ...problems(404, 409, 422, 502) }
     }
   }, async (request) => refundOrder(deps, principalOf(request), request.params.wid, request.params.id, request.body.amount, request.body.reason, request.headers['idempotency-key'] as string))
 }

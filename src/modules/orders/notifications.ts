@@ -3,7 +3,7 @@ import type { Trx } from '../../platform/db.ts'
 import { emailInTransaction, sealEmail, type EmailTemplate } from '../../platform/mail.ts'
 import { outboxInsert, type OutboxMessage } from '../../platform/outbox.ts'
 import { formatMoney, money } from '../../platform/money.ts'
-import { publicUrl } from '../../platform/public-url.ts'
+import { appLink } from '../../platform/public-url.ts'
 import { userContacts } from '../users/public.ts'
 import { workspaceStores } from '../workspaces/public.ts'
 import { newPaidOrderEmail, orderRefundedEmail, type OrderVars } from './emails.ts'
@@ -20,7 +20,7 @@ function orderWithCustomer (trx: Trx, orderId: string) {
     .where('o.id', '=', orderId)
 }
 
-const customerLink = (deps: Deps, orderId: string) => publicUrl(deps.config, `/orders/${orderId}`)
+const customerLink = (deps: Deps, orderId: string) => appLink(deps.config, `/orders/${orderId}`)
 
 export interface OrderFacts { id: string, totalAmount: number, currency: string, storeName: string }
 
@@ -39,7 +39,7 @@ export async function emailAboutOrder (trx: Trx, deps: Deps, orderId: string, te
   await outboxInsert(trx, [customerOrderEmail(deps, template, row, row)]).execute()
   if (alsoOwner) {
     await emailInTransaction(trx, deps.sealer, newPaidOrderEmail, row.ownerEmail, {
-      orderId: row.id, storeName: row.storeName, total: formatMoney(money(row.totalAmount, row.currency)), name: row.ownerName, link: publicUrl(deps.config, `/workspaces/${row.workspaceId}/orders/${row.id}`)
+      orderId: row.id, storeName: row.storeName, total: formatMoney(money(row.totalAmount, row.currency)), name: row.ownerName, link: appLink(deps.config, `/workspaces/${row.workspaceId}/orders/${row.id}`)
     })
   }
 }

@@ -3,6 +3,7 @@ import type { Deps } from '../../platform/deps.ts'
 import type { Trx } from '../../platform/db.ts'
 import type { IntentState, PaymentGateway, ProviderRefund } from '../../platform/payment-provider.ts'
 import { lockCheckout, lockOrdersOf } from './checkout-records.ts'
+import { payments } from './counters.ts'
 import { paymentConfirmedEmail } from './emails.ts'
 import { recordHistory, transitionOrder } from './lifecycle.ts'
 import { emailAboutOrder } from './notifications.ts'
@@ -96,9 +97,11 @@ export async function applyPaymentSucceeded (trx: Trx, deps: Deps, checkoutId: s
     : typeof received !== 'number' || !Number.isInteger(received) || received <= 0 || received < owed || received > checkout.totalAmount ? 'amount_mismatch' : null
   if (reason || typeof received !== 'number' || payment.providerAgrees === false) {
     await keepForReview(trx, deps, checkout, owed, payment, reason ?? (payment.providerAgrees === false ? 'not_paid_at_provider' : 'amount_mismatch'))
+    deps.metrics.count(payments, { outcome: 'review' })
     return { ...NOTHING, review: true }
   }
   await trx.updateTable('checkouts').set({ amountReceived: received }).where('id', '=', checkoutId).execute()
+  deps.metrics.count(payments, { outcome: 'confirmed' })
   const now = deps.clock.now()
   let confirmed = 0
   for (const order of live) {
@@ -129,6 +132,7 @@ export async function applyPaymentFailed (trx: Trx, deps: Deps, checkoutId: stri
   await lockOrdersOf(trx, checkoutId)
   const result = await trx.updateTable('orders').set({ paymentStatus: 'failed', updatedAt: deps.clock.now() })
     .where('checkoutId', '=', checkoutId).where('paymentStatus', '=', 'unpaid').executeTakeFirst()
+  deps.metrics.count(payments, { outcome: 'failed' })
   return Number(result.numUpdatedRows)
 }
 

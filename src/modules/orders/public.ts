@@ -5,4 +5,5 @@ export { applyPaymentFailed, applyPaymentSucceeded, applyProviderState, readProv
 export { executeRefunds, retryPendingRefunds } from './refunds.ts'
 export { expireUnpaidOrders } from './expiry.ts'
 export * as orderEmails from './emails.ts'
+export * as orderCounters from './counters.ts'
 export { OrderView } from './schemas.ts'

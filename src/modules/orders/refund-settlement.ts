@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import type { Deps } from '../../platform/deps.ts'
 import type { Trx } from '../../platform/db.ts'
 import type { ProviderRefund } from '../../platform/payment-provider.ts'
+import { refundsSettled } from './counters.ts'
 import { emailAboutRefund } from './notifications.ts'
 import { refundableAmount } from './refunds.ts'
 
@@ -25,6 +26,7 @@ async function changeRefunded (trx: Trx, deps: Deps, orderId: string, amount: nu
 async function addToOrder (trx: Trx, deps: Deps, orderId: string, amount: number): Promise<void> {
   await changeRefunded(trx, deps, orderId, amount)
   await emailAboutRefund(trx, deps, orderId, amount)
+  deps.metrics.count(refundsSettled)
 }
 
 /**

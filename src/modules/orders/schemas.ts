@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Money } from '../../platform/money.ts'
+import { Page } from '../../platform/pagination.ts'
 import { Nullable, NullableTimestamp, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
 
 export const OrderStatus = Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('shipped'), Type.Literal('delivered'), Type.Literal('cancelled')])
@@ -43,6 +44,38 @@ export type OrderItemView = Static<typeof OrderItemView>
 export const HistoryView = Type.Object({ from: Nullable(OrderStatus), to: OrderStatus, actor: Actor, actorId: Nullable(Uuid()), reason: Nullable(Type.String()), at: Timestamp() })
 export type HistoryView = Static<typeof HistoryView>
 
+const usd = (amount: number) => ({ amount, currency: 'usd' })
+const orderExample = {
+  id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea0',
+  checkoutId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea1',
+  workspaceId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80',
+  userId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70',
+  status: 'confirmed',
+  paymentStatus: 'paid',
+  total: usd(8820),
+  refunded: usd(0),
+  items: [{
+    id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea2',
+    productId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f',
+    variantId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e83',
+    title: 'Linen shirt',
+    size: 'M',
+    sku: 'LIN-M',
+    unitPrice: usd(4410),
+    quantity: 2,
+    lineTotal: usd(8820)
+  }],
+  history: [
+    { from: null, to: 'pending', actor: 'customer', actorId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70', reason: null, at: '2026-11-21T10:00:00.000Z' },
+    { from: 'pending', to: 'confirmed', actor: 'payment', actorId: null, reason: null, at: '2026-11-21T10:01:00.000Z' }
+  ],
+  shippingAddress: { street: '12 Analytical Row', city: 'London', zipCode: 'N1 9GU', country: 'GB' },
+  note: null,
+  paidAt: '2026-11-21T10:01:00.000Z',
+  createdAt: '2026-11-21T10:00:00.000Z',
+  updatedAt: '2026-11-21T10:01:00.000Z'
+}
+
 export const OrderView = Type.Object({
   id: Uuid(),
   checkoutId: Uuid(),
@@ -59,10 +92,11 @@ export const OrderView = Type.Object({
   paidAt: NullableTimestamp(),
   createdAt: Timestamp(),
   updatedAt: Timestamp()
-}, { $id: 'OrderView' })
+}, { $id: 'OrderView', examples: [orderExample] })
 export type OrderView = Static<typeof OrderView>
 /** Registered by the orders plugin; responses name it rather than repeat it. */
 export const OrderRef = Type.Ref(OrderView)
+export const OrderPage = Page(OrderRef, { examples: [{ items: [orderExample], nextCursor: null }] })
 
 export const CheckoutResponse = Type.Object({
   checkoutId: Uuid(),
@@ -74,6 +108,13 @@ export const CheckoutResponse = Type.Object({
     clientSecret: Type.String({ description: 'for Stripe.js on the client' }),
     status: Type.String()
   })
+}, {
+  examples: [{
+    checkoutId: orderExample.checkoutId,
+    orders: [{ ...orderExample, status: 'pending', paymentStatus: 'unpaid', history: orderExample.history.slice(0, 1), paidAt: null, updatedAt: orderExample.createdAt }],
+    total: usd(8820),
+    payment: { provider: 'stripe', paymentIntentId: 'pi_3QkXyZ2eZvKYlo2C0a1b2c3d', clientSecret: 'pi_3QkXyZ2eZvKYlo2C0a1b2c3d_secret_4e5f6g7h', status: 'requires_payment_method' }
+  }]
 })
 export type CheckoutResponse = Static<typeof CheckoutResponse>
 
@@ -82,7 +123,7 @@ export const WorkspaceOrderParams = Type.Object({ wid: Uuid(), id: Uuid() })
 export const WorkspaceParams = Type.Object({ wid: Uuid() })
 export const ListQuery = Strict({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Text({ maxLength: 512 })) })
 export const WorkspaceListQuery = Strict({ status: Type.Optional(OrderStatus), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Text({ maxLength: 512 })) })
-export const CancelBody = Strict({ reason: Type.Optional(Text({ minLength: 1, maxLength: 500 })) })
+export const CancelBody = Strict({ reason: Type.Optional(Text({ minLength: 1, maxLength: 500 })) }, { examples: [{ reason: 'Ordered the wrong size' }] })
 export const StatusBody = Strict({ status: OrderStatus, reason: Type.Optional(Text({ minLength: 1, maxLength: 500 })) }, { examples: [{ status: 'shipped' }] })
 export const RefundBody = Strict({
   amount: Type.Optional(Type.Integer({ minimum: 1, description: 'minor units; default: all that is left to refund' })),

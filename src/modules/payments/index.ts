@@ -18,6 +18,7 @@ const payments: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (
   app.post('/payments/webhook', {
     config: { idempotency: 'off', rateLimit: false },
     schema: {
+      operationId: 'receiveStripeWebhook',
       tags,
       summary: 'Stripe webhook: signature-verified, each event processed once',
       description: 'payment_intent.succeeded confirms the checkout\'s orders when amount_received and currency match what the checkout owes (otherwise nothing is confirmed and the payment is kept for review), refunding the share of orders cancelled before it arrived; payment_intent.payment_failed marks them failed (never overriding a success); charge.refunded re-reads the intent and its refunds from Stripe and records each refund once. Unsigned, tampered or stale (over 5 minutes) requests get 400 and change nothing.',
@@ -34,8 +35,10 @@ const payments: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (
     app.post('/payments/simulator/:checkoutId/:outcome', {
       config: { auth: 'user' },
       schema: {
+        operationId: 'simulatePayment',
         tags,
         summary: 'Local payment simulator (no Stripe credentials; never in production): pay or fail a checkout',
+        description: 'Registered only outside production when no Stripe key is configured. succeed confirms the checkout\'s orders as a payment_intent.succeeded webhook would; fail marks them failed. A user may settle only their own checkout (another\'s is 404); a platform admin any.',
         params: SimulatorParams,
         response: { 200: EventReceipt, ...problems(404) }
       }

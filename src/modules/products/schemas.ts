@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { MAX_CHARGE, MoneyRef } from '../../platform/money.ts'
+import { Page } from '../../platform/pagination.ts'
 import { Nullable, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
 
 export const SIZES = ['S', 'M', 'L', 'XL', 'XXL'] as const
@@ -53,7 +54,7 @@ export type CreateProductBody = Static<typeof CreateProductBody>
 export const UpdateProductBody = Strict({
   ...Type.Partial(Type.Object(productFields)).properties,
   variants: Type.Optional(Type.Array(VariantIn, { minItems: 1, maxItems: 20, description: 'the full list: ids keep variants, no id adds one, a missing id retires it' }))
-}, { minProperties: 1 })
+}, { minProperties: 1, examples: [{ discountPercentage: 20, isActive: true }] })
 export type UpdateProductBody = Static<typeof UpdateProductBody>
 
 export const VariantView = Type.Object({
@@ -68,6 +69,28 @@ export type VariantView = Static<typeof VariantView>
 
 export const ImageView = Type.Object({ id: Uuid(), url: Type.String(), position: Type.Integer() })
 export type ImageView = Static<typeof ImageView>
+const imageExample = { id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e81', url: 'http://localhost:3000/files/01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e82.webp', position: 0 }
+export const ImageList = Type.Object({ images: Type.Array(ImageView) }, { examples: [{ images: [imageExample] }] })
+
+const price = { amount: 4900, currency: 'usd' }
+const finalPrice = { amount: 4410, currency: 'usd' }
+const productExample = {
+  id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f',
+  workspaceId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80',
+  title: 'Linen shirt',
+  description: 'Breathable linen, relaxed fit.',
+  price,
+  discountPercentage: 10,
+  finalPrice,
+  categories: ['shirts'],
+  keywords: ['linen', 'summer'],
+  faq: [{ question: 'Does it shrink?', answer: 'Less than 2%.' }],
+  images: [imageExample],
+  isActive: true,
+  variants: [{ id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e83', size: 'M', sku: 'LIN-M', stock: 20, price, finalPrice }],
+  createdAt: '2026-11-21T10:00:00.000Z',
+  updatedAt: '2026-11-21T10:00:00.000Z'
+}
 
 export const ProductView = Type.Object({
   id: Uuid(),
@@ -85,9 +108,10 @@ export const ProductView = Type.Object({
   variants: Type.Array(VariantView),
   createdAt: Timestamp(),
   updatedAt: Timestamp()
-}, { $id: 'ProductView' })
+}, { $id: 'ProductView', examples: [productExample] })
 export type ProductView = Static<typeof ProductView>
 export const ProductRef = Type.Ref(ProductView)
+export const ProductPage = Page(ProductRef, { examples: [{ items: [productExample], nextCursor: 'WyIwMTkzNmIyZS03YzRlLTdkNGEtOWIxZS0zZjJhMWMwZDllOGYiXQ' }] })
 
 export const CatalogQuery = Strict({
   q: Type.Optional(Text({ minLength: 1, maxLength: 200, description: 'full-text search over title, keywords and description' })),
@@ -112,7 +136,9 @@ export const ProductParams = Type.Object({ id: Uuid() })
 export const WorkspaceProductParams = Type.Object({ wid: Uuid(), id: Uuid() })
 export const WorkspaceParams = Type.Object({ wid: Uuid() })
 export const ImageParams = Type.Object({ wid: Uuid(), id: Uuid(), imageId: Uuid() })
-export const ImageOrderBody = Strict({ order: Type.Array(Uuid(), { minItems: 1, maxItems: 50, uniqueItems: true, description: 'every image id of the product, in the new order' }) })
+export const ImageOrderBody = Strict({ order: Type.Array(Uuid(), { minItems: 1, maxItems: 50, uniqueItems: true, description: 'every image id of the product, in the new order' }) }, {
+  examples: [{ order: ['01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e82', '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e81'] }]
+})
 
 export const Category = Type.Object({ name: Type.String(), count: Type.Integer() })
 export type Category = Static<typeof Category>

@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { NotFound, problems } from '../../platform/errors.ts'
-import { Page } from '../../platform/pagination.ts'
 import type { Queryable } from '../../platform/db.ts'
 import { principalOf } from '../../platform/principal.ts'
 import { adminListSessions, adminSessionStats } from './admin.ts'
 import { endSession, endUserSessions } from './ending.ts'
-import { ActivityBody, AdminSessionsQuery, CurrentSessionBody, SessionIdParams, SessionRef, SessionStats, StatsQuery } from './schemas.ts'
+import { ActivityBody, AdminSessionsQuery, CurrentSessionBody, EndedSessions, SessionIdParams, SessionList, SessionPage, SessionRef, SessionStats, StatsQuery } from './schemas.ts'
 import { currentSessionView, listUserSessions, recordActivity, setSessionWorkspace, userOwnsLiveSession } from './user-sessions.ts'
 
 const tags = ['sessions']
@@ -25,9 +24,11 @@ const sessions: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { 
   app.get('/sessions', {
     config: { auth: 'user' },
     schema: {
+      operationId: 'listMySessions',
       tags,
       summary: 'The caller\'s active sessions; the current one has current: true',
-      response: { 200: Type.Object({ items: Type.Array(SessionRef) }) }
+      description: 'One per signed-in device or client, with where and what it is (IP, country, browser, OS) and its activity counters, so a user can spot a session that is not theirs.',
+      response: { 200: SessionList }
     }
   }, async (request) => {
     const principal = principalOf(request)
@@ -37,8 +38,10 @@ const sessions: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { 
   app.delete('/sessions/:id', {
     config: { auth: 'user' },
     schema: {
+      operationId: 'endSession',
       tags,
       summary: 'End one of the caller\'s sessions (another device, or this one)',
+      description: 'Its tokens stop working at once. Another user\'s session id is 404, like one that does not exist.',
       params: SessionIdParams,
       response: { 204: Type.Null(), ...problems(404) }
     }
@@ -53,9 +56,11 @@ const sessions: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { 
   app.delete('/sessions', {
     config: { auth: 'user' },
     schema: {
+      operationId: 'endOtherSessions',
       tags,
       summary: 'End every session of the caller except the current one',
-      response: { 200: Type.Object({ ended: Type.Integer() }, { examples: [{ ended: 2 }] }) }
+      description: 'Signs out every other device; this session stays. Answers how many were ended.',
+      response: { 200: EndedSessions }
     }
   }, async (request) => {
     const principal = principalOf(request)
@@ -65,8 +70,10 @@ const sessions: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { 
   app.post('/sessions/current/activity', {
     config: { auth: 'user' },
     schema: {
+      operationId: 'recordSessionActivity',
       tags,
       summary: 'Add page views and actions to the current session\'s counters',
+      description: 'The numbers are added to the session\'s pagesVisited and actionsPerformed (at most 1000 each per call).',
       body: ActivityBody,
       response: { 204: Type.Null() }
     }
@@ -78,8 +85,10 @@ const sessions: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { 
   app.patch('/sessions/current', {
     config: { auth: 'user' },
     schema: {
+      operationId: 'setSessionWorkspace',
       tags,
       summary: 'Set the current session\'s workspace (the caller must be a member)',
+      description: 'workspaceId: null leaves every workspace. A workspace the caller is not a member of is 404.',
       body: CurrentSessionBody,
       response: { 200: SessionRef, ...problems(404) }
     }
@@ -96,18 +105,22 @@ const sessions: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { 
   app.get('/admin/sessions', {
     config: { auth: 'admin' },
     schema: {
+      operationId: 'listAllSessions',
       tags: ['admin'],
       summary: 'Sessions of every user, newest first (platform admins)',
+      description: 'Filter by user, workspace or whether the session is active. Keyset pagination: pass nextCursor back with the same filters.',
       querystring: AdminSessionsQuery,
-      response: { 200: Page(SessionRef) }
+      response: { 200: SessionPage }
     }
   }, async (request) => adminListSessions(deps, request.query))
 
   app.get('/admin/sessions/stats', {
     config: { auth: 'admin' },
     schema: {
+      operationId: 'getSessionStats',
       tags: ['admin'],
       summary: 'Session counts by device type, country and utmSource over a time range (platform admins)',
+      description: 'Counts the sessions created between from and to (default: the last 30 days); active counts those still live.',
       querystring: StatsQuery,
       response: { 200: SessionStats }
     }

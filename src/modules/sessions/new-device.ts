@@ -1,7 +1,7 @@
 import type { Deps } from '../../platform/deps.ts'
 import type { Queryable } from '../../platform/db.ts'
 import { enqueueEmail } from '../../platform/mail.ts'
-import { publicUrl } from '../../platform/public-url.ts'
+import { appLink } from '../../platform/public-url.ts'
 import { newSigninEmail } from './emails.ts'
 import type { SessionView } from './schemas.ts'
 
@@ -22,6 +22,6 @@ export async function emailNewSignin (deps: Deps, to: { email: string, name: str
     device,
     place,
     time: session.createdAt.toISOString(),
-    sessionsLink: publicUrl(deps.config, '/account/sessions')
+    sessionsLink: appLink(deps.config, '/account/sessions')
   })
 }

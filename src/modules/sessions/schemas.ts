@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { PageQuery } from '../../platform/pagination.ts'
+import { Page, PageQuery } from '../../platform/pagination.ts'
 import { Nullable, NullableTimestamp, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
 
 const NullableString = Nullable(Type.String())
@@ -111,6 +111,9 @@ export const SessionView = Type.Object({
 export type SessionView = Static<typeof SessionView>
 
 export const SessionRef = Type.Ref(SessionView)
+export const SessionList = Type.Object({ items: Type.Array(SessionRef) }, { examples: [{ items: SessionView.examples }] })
+export const SessionPage = Page(SessionRef, { examples: [{ items: SessionView.examples, nextCursor: null }] })
+export const EndedSessions = Type.Object({ ended: Type.Integer({ description: 'how many sessions were ended' }) }, { examples: [{ ended: 2 }] })
 
 export const SessionIdParams = Type.Object({ id: Uuid() })
 

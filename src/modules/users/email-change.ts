@@ -5,7 +5,7 @@ import { enqueueEmail } from '../../platform/mail.ts'
 import { clearTries, codeMatches, countTry, issueCode, type CodeKind } from '../../platform/one-time-code.ts'
 import { requireRecentAuthentication, type Principal } from '../../platform/principal.ts'
 import { bumpProfileVersion } from '../../platform/profile-version.ts'
-import { publicUrl } from '../../platform/public-url.ts'
+import { appLink } from '../../platform/public-url.ts'
 import { findUserByEmail, findUserById, normalizeEmail, toUserView } from './accounts.ts'
 import { emailChangeCodeEmail, emailChangedEmail, signupAccountExistsEmail } from './emails.ts'
 import type { UserView } from './schemas.ts'
@@ -47,7 +47,7 @@ export async function startEmailChange (deps: Deps, principal: Principal, newEma
   const expiresAt = deps.clock.now().getTime() + EMAIL_CHANGE_TTL_MS
   let hash: string | null = null
   if (taken) {
-    await enqueueEmail(deps, signupAccountExistsEmail, email, { name: taken.name, signInLink: publicUrl(deps.config, '/sign-in'), resetLink: publicUrl(deps.config, '/forgot-password') })
+    await enqueueEmail(deps, signupAccountExistsEmail, email, { name: taken.name, signInLink: appLink(deps.config, '/sign-in'), resetLink: appLink(deps.config, '/forgot-password') })
   } else {
     const issued = issueCode(deps, EMAIL_CHANGE_CODE, codeSubject(user.id, email))
     const code = issued.code
@@ -92,7 +92,7 @@ export async function confirmEmailChange (deps: Deps, principal: Principal, code
     name: row.name,
     newEmail: maskEmail(row.email),
     time: now.toISOString(),
-    resetLink: publicUrl(deps.config, '/forgot-password')
+    resetLink: appLink(deps.config, '/forgot-password')
   })
   return toUserView(row)
 }

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { withLocation } from '../../platform/docs.ts'
 import { Conflict, NotFound, problems } from '../../platform/errors.ts'
-import { Page } from '../../platform/pagination.ts'
 import { principalOf } from '../../platform/principal.ts'
 import { ProfileViewCache } from '../../platform/profile-version.ts'
 import {
-  AddressBody, AddressParams, AddressPatch, AddressView, AdminCreateUserBody, AdminUserPatch, EmailVerifyBody, MePatchBody,
-  MePatchResponse, StatusBody, UserIdParams, UserSearchQuery, UserView
+  AddressBody, AddressList, AddressParams, AddressPatch, AddressRef, AdminCreateUserBody, AdminUserPatch, EmailVerifyBody, MePatchBody,
+  MePatchResponse, StatusBody, UserIdParams, UserPage, UserRef, UserSearchQuery
 } from './schemas.ts'
 import { findUserById, toUserView } from './accounts.ts'
 import { addAddress, deleteAddress, listAddresses, updateAddress } from './addresses.ts'
@@ -15,8 +15,6 @@ import { confirmEmailChange, startEmailChange } from './email-change.ts'
 import { ownProfileJson, updateProfile } from './profile.ts'
 
 const tags = ['users']
-const UserRef = Type.Ref(UserView)
-const AddressRef = Type.Ref(AddressView)
 
 export interface UsersOptions {
   /** Relists a vendor's products when their status changes (products' syncListing). */
@@ -30,7 +28,13 @@ const users: FastifyPluginAsyncTypebox<UsersOptions> = async (app, { syncListing
   const ownViews = new ProfileViewCache<string>({ limit: 10_000, maxAgeMs: 60_000 })
   app.get('/users/me', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'The signed-in user', response: { 200: UserRef } }
+    schema: {
+      operationId: 'getMyProfile',
+      tags,
+      summary: 'The signed-in user',
+      description: 'Your own account: contact details, type, status and whether a password is set (never the password).',
+      response: { 200: UserRef }
+    }
   }, async (request, reply) => {
     const json = await ownProfileJson(deps, ownViews, principalOf(request), (view) => reply.serialize(view) as string)
     // Already written by this route's serializer: sent as it is.
@@ -40,6 +44,7 @@ const users: FastifyPluginAsyncTypebox<UsersOptions> = async (app, { syncListing
   app.patch('/users/me', {
     config: { auth: 'user' },
     schema: {
+      operationId: 'updateMyProfile',
       tags,
       summary: 'Update your profile; an email change sends a code to the new address',
       description: 'Only name, phone, postCode, country, city and email can change here; anything else is refused (400). An email change needs a sign-in within 10 minutes and takes effect at POST /users/me/email/verify.',
@@ -58,27 +63,62 @@ const users: FastifyPluginAsyncTypebox<UsersOptions> = async (app, { syncListing
 
   app.post('/users/me/email/verify', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Confirm an email change with the code sent to the new address', body: EmailVerifyBody, response: { 200: UserRef, ...problems(409) } }
+    schema: {
+      operationId: 'confirmEmailChange',
+      tags,
+      summary: 'Confirm an email change with the code sent to the new address',
+      description: 'A wrong or expired code is 400 INVALID_CODE. 409 EMAIL_TAKEN when the address came to belong to another account meanwhile.',
+      body: EmailVerifyBody,
+      response: { 200: UserRef, ...problems(409) }
+    }
   }, async (request) => confirmEmailChange(deps, principalOf(request), request.body.code))
 
   app.get('/users/me/addresses', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Your addresses, the default first', response: { 200: Type.Object({ items: Type.Array(AddressRef) }) } }
+    schema: {
+      operationId: 'listMyAddresses',
+      tags,
+      summary: 'Your addresses, the default first',
+      description: 'The default address first, then the others oldest first. Checkout takes one of them by id.',
+      response: { 200: AddressList }
+    }
   }, async (request) => ({ items: await listAddresses(deps.db, principalOf(request).userId) }))
 
   app.post('/users/me/addresses', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Add an address (the first one becomes the default)', body: AddressBody, response: { 201: AddressRef } }
+    schema: {
+      operationId: 'addMyAddress',
+      tags,
+      summary: 'Add an address (the first one becomes the default)',
+      description: 'isDefault: true takes the default mark from the current default address.',
+      body: AddressBody,
+      response: { 201: AddressRef }
+    }
   }, async (request, reply) => reply.code(201).send(await addAddress(deps, principalOf(request).userId, request.body)))
 
   app.patch('/users/me/addresses/:id', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Change an address or make it the default', params: AddressParams, body: AddressPatch, response: { 200: AddressRef, ...problems(404) } }
+    schema: {
+      operationId: 'updateMyAddress',
+      tags,
+      summary: 'Change an address or make it the default',
+      description: 'Fields left out keep their value. Another user\'s address is 404.',
+      params: AddressParams,
+      body: AddressPatch,
+      response: { 200: AddressRef, ...problems(404) }
+    }
   }, async (request) => updateAddress(deps, principalOf(request).userId, request.params.id, request.body))
 
   app.delete('/users/me/addresses/:id', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Delete an address', params: AddressParams, response: { 204: Type.Null(), ...problems(404) } }
+    schema: {
+      operationId: 'deleteMyAddress',
+      tags,
+      summary: 'Delete an address',
+      description: 'When the default address is deleted, the oldest remaining one becomes the default. Orders keep their own copy of the address.',
+      params: AddressParams,
+      response: { 204: Type.Null(), ...problems(404) }
+    }
   }, async (request, reply) => {
     await deleteAddress(deps, principalOf(request).userId, request.params.id)
     return reply.code(204).send(null)
@@ -86,12 +126,26 @@ const users: FastifyPluginAsyncTypebox<UsersOptions> = async (app, { syncListing
 
   app.get('/users', {
     config: { auth: 'admin' },
-    schema: { tags: ['admin'], summary: 'Search users by part of a name or email, with filters (platform admins)', querystring: UserSearchQuery, response: { 200: Page(UserRef) } }
+    schema: {
+      operationId: 'searchUsers',
+      tags: ['admin'],
+      summary: 'Search users by part of a name or email, with filters (platform admins)',
+      description: 'Newest first, optionally of one type or status. Keyset pagination: pass nextCursor back with the same filters.',
+      querystring: UserSearchQuery,
+      response: { 200: UserPage }
+    }
   }, async (request) => searchUsers(deps, request.query))
 
   app.get('/users/:id', {
     config: { auth: 'admin' },
-    schema: { tags: ['admin'], summary: 'A user (platform admins)', params: UserIdParams, response: { 200: UserRef, ...problems(404) } }
+    schema: {
+      operationId: 'getUser',
+      tags: ['admin'],
+      summary: 'A user (platform admins)',
+      description: 'Any account, whatever its status; a deleted one is 404.',
+      params: UserIdParams,
+      response: { 200: UserRef, ...problems(404) }
+    }
   }, async (request) => {
     const user = await findUserById(deps.db, request.params.id)
     if (!user) throw NotFound('NOT_FOUND', 'user not found')
@@ -100,22 +154,40 @@ const users: FastifyPluginAsyncTypebox<UsersOptions> = async (app, { syncListing
 
   app.post('/users', {
     config: { auth: 'admin' },
-    schema: { tags: ['admin'], summary: 'Create a user (platform admins)', body: AdminCreateUserBody, response: { 201: UserRef, ...problems(409) } }
+    schema: {
+      operationId: 'createUser',
+      tags: ['admin'],
+      summary: 'Create a user (platform admins)',
+      description: 'Creates a verified account of any type, active unless status says otherwise; without a password the user signs in with emailed codes. An email that has an account is 409 EMAIL_TAKEN.',
+      body: AdminCreateUserBody,
+      response: { 201: withLocation(UserRef), ...problems(409) }
+    }
   }, async (request, reply) => {
     const { status, ...rest } = request.body
-    return reply.code(201).send(await adminCreateUser(deps, principalOf(request).userId, { ...rest, status: status ?? 'active' }))
+    const user = await adminCreateUser(deps, principalOf(request).userId, { ...rest, status: status ?? 'active' })
+    return reply.code(201).header('location', `/users/${user.id}`).send(user)
   })
 
   app.patch('/users/:id', {
     config: { auth: 'admin' },
-    schema: { tags: ['admin'], summary: 'Update a user\'s profile or type (platform admins)', params: UserIdParams, body: AdminUserPatch, response: { 200: UserRef, ...problems(404) } }
+    schema: {
+      operationId: 'updateUser',
+      tags: ['admin'],
+      summary: 'Update a user\'s profile or type (platform admins)',
+      description: 'Fields left out keep their value; the email and the status change elsewhere (the user\'s own email change, PATCH /users/{id}/status).',
+      params: UserIdParams,
+      body: AdminUserPatch,
+      response: { 200: UserRef, ...problems(404) }
+    }
   }, async (request) => updateProfile(deps, principalOf(request).userId, request.params.id, request.body))
 
   app.patch('/users/:id/status', {
     config: { auth: 'admin', changesCatalog: true },
     schema: {
+      operationId: 'setUserStatus',
       tags: ['admin'],
       summary: 'Set a user\'s status; suspending or deactivating ends all their sessions at once (platform admins)',
+      description: 'A vendor\'s products leave the catalog while they are not active and come back when they are. Admins cannot change their own status (409 CANNOT_CHANGE_SELF).',
       params: UserIdParams,
       body: StatusBody,
       response: { 200: UserRef, ...problems(404, 409) }
@@ -130,7 +202,14 @@ const users: FastifyPluginAsyncTypebox<UsersOptions> = async (app, { syncListing
 
   app.delete('/users/:id', {
     config: { auth: 'admin', changesCatalog: true },
-    schema: { tags: ['admin'], summary: 'Delete a user (soft; their sessions end) (platform admins)', params: UserIdParams, response: { 204: Type.Null(), ...problems(404, 409) } }
+    schema: {
+      operationId: 'deleteUser',
+      tags: ['admin'],
+      summary: 'Delete a user (soft; their sessions end) (platform admins)',
+      description: 'The account can no longer sign in and a vendor\'s products leave the catalog; orders keep their records. Admins cannot delete themselves (409 CANNOT_CHANGE_SELF).',
+      params: UserIdParams,
+      response: { 204: Type.Null(), ...problems(404, 409) }
+    }
   }, async (request, reply) => {
     const actor = principalOf(request)
     if (request.params.id === actor.userId) throw Conflict('CANNOT_CHANGE_SELF', 'Admins cannot delete themselves.')

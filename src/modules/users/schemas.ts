@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { Page } from '../../platform/pagination.ts'
 import { Nullable, NullableTimestamp, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
 import { UserType } from '../../platform/principal.ts'
 
@@ -46,6 +47,8 @@ export const UserView = Type.Object({
   }]
 })
 export type UserView = Static<typeof UserView>
+export const UserRef = Type.Ref(UserView)
+export const UserPage = Page(UserRef, { examples: [{ items: UserView.examples, nextCursor: null }] })
 
 const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{6,20}$', examples: ['+33 6 12 34 56 78'] })
 const ShortText = (max = 120) => Text({ minLength: 1, maxLength: max })
@@ -68,7 +71,7 @@ export const MePatchBody = Strict({
 export const MePatchResponse = Type.Object({
   user: Type.Ref(UserView),
   pendingEmail: Type.Optional(Type.Object({ email: Type.String(), expiresAt: Timestamp() }, { description: 'present when an email change awaits its code' }))
-})
+}, { examples: [{ user: UserView.examples[0], pendingEmail: { email: 'ada.king@example.com', expiresAt: '2026-11-21T10:15:00.000Z' } }] })
 
 export const EmailVerifyBody = Strict({ code: Type.String({ pattern: '^[0-9]{6}$' }) }, { examples: [{ code: '123456' }] })
 
@@ -82,8 +85,23 @@ export const AddressView = Type.Object({
   isDefault: Type.Boolean(),
   createdAt: Timestamp(),
   updatedAt: Timestamp()
-}, { $id: 'AddressView' })
+}, {
+  $id: 'AddressView',
+  examples: [{
+    id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9eb0',
+    street: '12 Analytical Row',
+    city: 'London',
+    state: null,
+    zipCode: 'N1 9GU',
+    country: 'GB',
+    isDefault: true,
+    createdAt: '2026-11-21T10:00:00.000Z',
+    updatedAt: '2026-11-21T10:00:00.000Z'
+  }]
+})
 export type AddressView = Static<typeof AddressView>
+export const AddressRef = Type.Ref(AddressView)
+export const AddressList = Type.Object({ items: Type.Array(AddressRef) }, { examples: [{ items: AddressView.examples }] })
 
 const addressFields = {
   street: ShortText(200),
@@ -95,7 +113,7 @@ const addressFields = {
 }
 export const AddressBody = Strict(addressFields, { examples: [{ street: '12 Analytical Row', city: 'London', zipCode: 'N1 9GU', country: 'GB', isDefault: true }] })
 export type AddressBody = Static<typeof AddressBody>
-export const AddressPatch = Type.Partial(Strict(addressFields), { additionalProperties: false, minProperties: 1 })
+export const AddressPatch = Type.Partial(Strict(addressFields), { additionalProperties: false, minProperties: 1, examples: [{ isDefault: true }] })
 export type AddressPatch = Static<typeof AddressPatch>
 export const AddressParams = Type.Object({ id: Uuid() })
 
@@ -122,7 +140,7 @@ export const AdminCreateUserBody = Strict({
 export const AdminUserPatch = Strict({
   ...ProfilePatch.properties,
   type: Type.Optional(UserType)
-}, { minProperties: 1 })
+}, { minProperties: 1, examples: [{ name: 'Ada King', type: 'vendor' }] })
 export type AdminUserPatch = Static<typeof AdminUserPatch>
 
 export const StatusBody = Strict({ status: UserStatus }, { examples: [{ status: 'suspended' }] })

@@ -1,14 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { MultipartFile } from '@fastify/multipart'
 import { Type } from '@sinclair/typebox'
+import { withLocation } from '../../platform/docs.ts'
 import { BadRequest, problems } from '../../platform/errors.ts'
-import { Page } from '../../platform/pagination.ts'
 import { principalOf } from '../../platform/principal.ts'
 import { acceptUploads, DOCUMENT_TYPES, IMAGE_TYPES, storeUpload, withStoredUploads, type StoredUpload } from '../../platform/uploads.ts'
 import { ownedProfile } from './access.ts'
 import { createProfile, deleteProfile, getProfile, getProfileByUser, openCertificate, setProfileFiles, updateProfile, type ProfileFiles } from './profiles.ts'
 import { reviewProfile, type ListingSync } from './review.ts'
-import { ByUserParams, CreateProfileBody, ProfileParams, ProfileQuery, ProfileRef, ReviewBody, UpdateProfileBody } from './schemas.ts'
+import { ByUserParams, CreateProfileBody, ProfilePage, ProfileParams, ProfileQuery, ProfileRef, ReviewBody, UpdateProfileBody } from './schemas.ts'
 import { listProfiles } from './search.ts'
 
 const tags = ['vendor-profiles']
@@ -24,32 +24,78 @@ const vendorProfiles: FastifyPluginAsyncTypebox<VendorProfilesOptions> = async (
 
   app.post('/vendor-profiles', {
     config: { auth: 'user' },
-    schema: { tags, summary: 'Create a vendor profile (a vendor for themself; an admin for any vendor via userId)', body: CreateProfileBody, response: { 201: ProfileRef, ...problems(409) } }
-  }, async (request, reply) => reply.code(201).send(await createProfile(deps, principalOf(request), request.body)))
+    schema: {
+      operationId: 'createVendorProfile',
+      tags,
+      summary: 'Create a vendor profile (a vendor for themself; an admin for any vendor via userId)',
+      description: 'The profile waits for a platform admin\'s review (reviewStatus pending); the vendor\'s products show in the catalog once it is approved. One profile per vendor (409 PROFILE_EXISTS); a user who is not a vendor gets 403.',
+      body: CreateProfileBody,
+      response: { 201: withLocation(ProfileRef), ...problems(409) }
+    }
+  }, async (request, reply) => {
+    const profile = await createProfile(deps, principalOf(request), request.body)
+    return reply.code(201).header('location', `/vendor-profiles/${profile.id}`).send(profile)
+  })
 
   app.get('/vendor-profiles', {
     config: { auth: 'optional' },
-    schema: { tags, summary: 'Search vendor profiles (approved ones; platform admins see all)', querystring: ProfileQuery, response: { 200: Page(ProfileRef) } }
+    schema: {
+      operationId: 'searchVendorProfiles',
+      tags,
+      summary: 'Search vendor profiles (approved ones; platform admins see all)',
+      description: 'Anyone may search; a bearer token is optional and only changes what a platform admin sees (every review status, the reviewStatus filter, admin-only fields). Keyset pagination: pass nextCursor back with the same filters.',
+      querystring: ProfileQuery,
+      response: { 200: ProfilePage }
+    }
   }, async (request) => listProfiles(deps, request.principal, request.query))
 
   app.get('/vendor-profiles/:id', {
     config: { auth: 'optional' },
-    schema: { tags, summary: 'A vendor profile (approved, or your own, or any for admins)', params: ProfileParams, response: { 200: ProfileRef, ...problems(404) } }
+    schema: {
+      operationId: 'getVendorProfile',
+      tags,
+      summary: 'A vendor profile (approved, or your own, or any for admins)',
+      description: 'A profile the caller may not see is 404, like one that does not exist. Review details show to the vendor and platform admins only.',
+      params: ProfileParams,
+      response: { 200: ProfileRef, ...problems(404) }
+    }
   }, async (request) => getProfile(deps, request.principal, request.params.id))
 
   app.get('/vendor-profiles/by-user/:userId', {
     config: { auth: 'optional' },
-    schema: { tags, summary: 'A vendor\'s profile by user id', params: ByUserParams, response: { 200: ProfileRef, ...problems(404) } }
+    schema: {
+      operationId: 'getVendorProfileByUser',
+      tags,
+      summary: 'A vendor\'s profile by user id',
+      description: 'The same visibility as GET /vendor-profiles/{id}: approved profiles for everyone, your own, any for platform admins; otherwise 404.',
+      params: ByUserParams,
+      response: { 200: ProfileRef, ...problems(404) }
+    }
   }, async (request) => getProfileByUser(deps, request.principal, request.params.userId))
 
   app.patch('/vendor-profiles/:id', {
     config: { auth: 'user', changesCatalog: true },
-    schema: { tags, summary: 'Update your profile (admins: any)', params: ProfileParams, body: UpdateProfileBody, response: { 200: ProfileRef, ...problems(404) } }
+    schema: {
+      operationId: 'updateVendorProfile',
+      tags,
+      summary: 'Update your profile (admins: any)',
+      description: 'Fields left out keep their value. Changing the legal identity (businessName, companyName, gstNumber) sends a reviewed profile back to pending review, and an approved vendor\'s products leave the catalog until it is approved again.',
+      params: ProfileParams,
+      body: UpdateProfileBody,
+      response: { 200: ProfileRef, ...problems(404) }
+    }
   }, async (request) => updateProfile(deps, principalOf(request), request.params.id, request.body, syncListing))
 
   app.delete('/vendor-profiles/:id', {
     config: { auth: 'user', changesCatalog: true },
-    schema: { tags, summary: 'Delete your profile (admins: any); its files are removed', params: ProfileParams, response: { 204: Type.Null(), ...problems(404) } }
+    schema: {
+      operationId: 'deleteVendorProfile',
+      tags,
+      summary: 'Delete your profile (admins: any); its files are removed',
+      description: 'Soft delete: an approved vendor\'s products leave the catalog with it.',
+      params: ProfileParams,
+      response: { 204: Type.Null(), ...problems(404) }
+    }
   }, async (request, reply) => {
     await deleteProfile(deps, principalOf(request), request.params.id, syncListing)
     return reply.code(204).send(null)
@@ -58,9 +104,10 @@ const vendorProfiles: FastifyPluginAsyncTypebox<VendorProfilesOptions> = async (
   app.put('/vendor-profiles/:id/files', {
     config: { auth: 'user', changesCatalog: true },
     schema: {
+      operationId: 'uploadVendorProfileFiles',
       tags,
       summary: 'Upload the logo (image) and/or the business registration certificate (PDF or image)',
-      description: 'multipart/form-data with fields "logo" and/or "businessRegistrationCertificate"; types are judged by content. The certificate is private.',
+      description: 'multipart/form-data with fields "logo" and/or "businessRegistrationCertificate"; types are judged by content. The certificate is private. A new certificate sends a reviewed profile back to pending review.',
       consumes: ['multipart/form-data'],
       params: ProfileParams,
       response: { 200: ProfileRef, ...problems(404, 413, 415) }
@@ -103,8 +150,10 @@ const vendorProfiles: FastifyPluginAsyncTypebox<VendorProfilesOptions> = async (
   app.get('/vendor-profiles/:id/certificate', {
     config: { auth: 'optional' },
     schema: {
+      operationId: 'downloadVendorCertificate',
       tags,
       summary: 'The business registration certificate (the vendor and platform admins only; 404 for anyone else)',
+      description: 'The file as uploaded (PDF or image), never cached (private, no-store).',
       params: ProfileParams,
       produces: ['application/pdf', 'image/png', 'image/jpeg', 'image/webp'],
       response: { 200: { type: 'string', format: 'binary' } as const, ...problems(404) }
@@ -119,7 +168,15 @@ const vendorProfiles: FastifyPluginAsyncTypebox<VendorProfilesOptions> = async (
 
   app.patch('/vendor-profiles/:id/review', {
     config: { auth: 'admin', changesCatalog: true },
-    schema: { tags: ['admin'], summary: 'Approve or reject a profile (platform admins; expectedUpdatedAt: only the version you saw); the vendor is emailed', params: ProfileParams, body: ReviewBody, response: { 200: ProfileRef, ...problems(404, 409) } }
+    schema: {
+      operationId: 'reviewVendorProfile',
+      tags: ['admin'],
+      summary: 'Approve or reject a profile (platform admins; expectedUpdatedAt: only the version you saw); the vendor is emailed',
+      description: 'Approval puts the vendor\'s active products in the catalog; a rejection needs a reason. With expectedUpdatedAt, a profile changed since is 409 PROFILE_CHANGED and nothing is decided.',
+      params: ProfileParams,
+      body: ReviewBody,
+      response: { 200: ProfileRef, ...problems(404, 409) }
+    }
   }, async (request) => reviewProfile(deps, principalOf(request), request.params.id, request.body, syncListing))
 }
 

@@ -3,7 +3,7 @@ import type { Trx } from '../../platform/db.ts'
 import { BadRequest, Conflict, NotFound } from '../../platform/errors.ts'
 import { emailInTransaction } from '../../platform/mail.ts'
 import type { Principal } from '../../platform/principal.ts'
-import { publicUrl } from '../../platform/public-url.ts'
+import { appLink } from '../../platform/public-url.ts'
 import { activeAdminContacts, contactOf } from '../users/public.ts'
 import { liveProfile, toProfileView, type ProfileRow } from './access.ts'
 import { vendorReviewEmail, vendorReviewRequestedEmail } from './emails.ts'
@@ -35,7 +35,7 @@ export async function sendBackToReview (trx: Trx, deps: Deps, row: ProfileRow, c
   if (row.reviewStatus === 'approved') await syncListing(trx, { ownerId: pending.userId })
   for (const admin of await activeAdminContacts(trx)) {
     await emailInTransaction(trx, deps.sealer, vendorReviewRequestedEmail, admin.email, {
-      businessName: pending.businessName, profileId: pending.id, changed, url: publicUrl(deps.config, `/vendor-profiles/${pending.id}`)
+      businessName: pending.businessName, profileId: pending.id, changed, url: appLink(deps.config, `/vendor-profiles/${pending.id}`)
     })
   }
   return pending

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Nullable, Strict, Text as NulFreeText, Timestamp, Uuid } from '../../platform/schema-types.ts'
-import { PageQuery } from '../../platform/pagination.ts'
+import { Page, PageQuery } from '../../platform/pagination.ts'
 
 const Text = (max = 200) => NulFreeText({ minLength: 1, maxLength: max })
 const Day = Type.Union(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => Type.Literal(d)))
@@ -36,7 +36,7 @@ export const CreateProfileBody = Strict({
 }, { examples: [{ businessType: 'manufacturer', businessName: 'Hopper Computing', country: 'US', city: 'New York', workingDays: ['mon', 'tue', 'wed', 'thu', 'fri'], paymentMode: ['bank_transfer'], establishment: 1952 }] })
 export type CreateProfileBody = Static<typeof CreateProfileBody>
 
-export const UpdateProfileBody = Type.Partial(Strict(fields), { additionalProperties: false, minProperties: 1 })
+export const UpdateProfileBody = Type.Partial(Strict(fields), { additionalProperties: false, minProperties: 1, examples: [{ city: 'Arlington', employeeCount: 42 }] })
 export type UpdateProfileBody = Static<typeof UpdateProfileBody>
 
 export const ReviewBody = Strict({
@@ -91,6 +91,34 @@ export const ProfileView = Type.Object({
   updatedAt: Timestamp(),
   createdBy: Type.Optional(Type.Union([Uuid(), Type.Null()], { description: 'platform admins only' })),
   updatedBy: Type.Optional(Type.Union([Uuid(), Type.Null()], { description: 'platform admins only' }))
-}, { $id: 'VendorProfileView' })
+}, {
+  $id: 'VendorProfileView',
+  examples: [{
+    id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ec0',
+    userId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70',
+    businessType: 'manufacturer',
+    businessName: 'Hopper Computing',
+    companyName: 'Hopper Computing Ltd',
+    contactPerson: 'Grace Hopper',
+    designation: 'Founder',
+    country: 'US',
+    city: 'New York',
+    website: 'https://hopper.example.com',
+    gstNumber: null,
+    address: null,
+    companyDetails: null,
+    whatsappNumber: null,
+    workingDays: ['mon', 'tue', 'wed', 'thu', 'fri'],
+    employeeCount: 12,
+    paymentMode: ['bank_transfer'],
+    establishment: 1952,
+    logo: 'http://localhost:3000/files/01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ec1.png',
+    businessRegistrationCertificate: null,
+    reviewStatus: 'approved',
+    createdAt: '2026-11-21T10:00:00.000Z',
+    updatedAt: '2026-11-21T10:00:00.000Z'
+  }]
+})
 export type ProfileView = Static<typeof ProfileView>
 export const ProfileRef = Type.Ref(ProfileView)
+export const ProfilePage = Page(ProfileRef, { examples: [{ items: ProfileView.examples, nextCursor: null }] })

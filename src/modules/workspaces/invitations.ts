@@ -3,7 +3,7 @@ import { Conflict, Forbidden, Gone, NotFound } from '../../platform/errors.ts'
 import { emailInTransaction } from '../../platform/mail.ts'
 import type { Principal } from '../../platform/principal.ts'
 import { bumpProfileVersion } from '../../platform/profile-version.ts'
-import { publicUrl } from '../../platform/public-url.ts'
+import { appLink } from '../../platform/public-url.ts'
 import { contactOf, userContacts } from '../users/public.ts'
 import { workspaceInvitationEmail } from './emails.ts'
 import type { AcceptResponse, AssignableRole, InvitationBody, InvitationView, WorkspaceRole } from './schemas.ts'
@@ -66,7 +66,7 @@ export async function createInvitation (deps: Deps, actor: Principal, workspaceI
       workspaceName: workspace.name,
       inviterName: inviter.name,
       role: input.role,
-      link: publicUrl(deps.config, `/invitations/accept?token=${encodeURIComponent(token)}`),
+      link: appLink(deps.config, `/invitations/accept?token=${encodeURIComponent(token)}`),
       days: INVITATION_TTL_MS / 86_400_000
     })
     return inserted

@@ -38,6 +38,7 @@ export const WorkspaceView = Type.Object({
 })
 export type WorkspaceView = Static<typeof WorkspaceView>
 export const WorkspaceRef = Type.Ref(WorkspaceView)
+export const WorkspaceList = Type.Object({ items: Type.Array(WorkspaceRef) }, { examples: [{ items: WorkspaceView.examples }] })
 
 export const CreateWorkspaceBody = Strict({
   name: Text({ minLength: 1, maxLength: 120 }),
@@ -63,11 +64,12 @@ export const MemberView = Type.Object({
   email: Type.String(),
   role: WorkspaceRole,
   joinedAt: Timestamp()
-})
+}, { examples: [{ userId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80', name: 'Grace Hopper', email: 'grace@example.com', role: 'owner', joinedAt: '2026-11-21T10:00:00.000Z' }] })
 export type MemberView = Static<typeof MemberView>
+export const MemberList = Type.Object({ items: Type.Array(MemberView) }, { examples: [{ items: MemberView.examples }] })
 
 export const MemberRoleBody = Strict({ role: AssignableRole }, { examples: [{ role: 'admin' }] })
-export const TransferBody = Strict({ userId: Uuid() }, { description: 'a current member, who becomes owner; you become admin' })
+export const TransferBody = Strict({ userId: Uuid() }, { description: 'a current member, who becomes owner; you become admin', examples: [{ userId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e71' }] })
 
 export const InvitationView = Type.Object({
   id: Uuid(),
@@ -80,8 +82,22 @@ export const InvitationView = Type.Object({
   expiresAt: Timestamp(),
   acceptedAt: NullableTimestamp(),
   revokedAt: NullableTimestamp()
+}, {
+  examples: [{
+    id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ed0',
+    workspaceId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f',
+    email: 'colleague@example.com',
+    role: 'member',
+    invitedBy: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80',
+    status: 'pending',
+    createdAt: '2026-11-21T10:00:00.000Z',
+    expiresAt: '2026-11-28T10:00:00.000Z',
+    acceptedAt: null,
+    revokedAt: null
+  }]
 })
 export type InvitationView = Static<typeof InvitationView>
+export const InvitationList = Type.Object({ items: Type.Array(InvitationView) }, { examples: [{ items: InvitationView.examples }] })
 
 export const InvitationBody = Strict({
   email: Type.String({ format: 'email', maxLength: 254 }),
@@ -89,6 +105,6 @@ export const InvitationBody = Strict({
 }, { examples: [{ email: 'colleague@example.com', role: 'member' }] })
 export type InvitationBody = Static<typeof InvitationBody>
 
-export const AcceptBody = Strict({ token: Text({ minLength: 20, maxLength: 200 }) })
-export const AcceptResponse = Type.Object({ workspace: WorkspaceRef, role: WorkspaceRole })
+export const AcceptBody = Strict({ token: Text({ minLength: 20, maxLength: 200, description: 'the token from the emailed invitation link' }) }, { examples: [{ token: 'Zr2VbX7cTn1pLw8yHs4dJe6uAomF3kq9' }] })
+export const AcceptResponse = Type.Object({ workspace: WorkspaceRef, role: WorkspaceRole }, { examples: [{ workspace: { ...WorkspaceView.examples[0], role: 'member' }, role: 'member' }] })
 export type AcceptResponse = Static<typeof AcceptResponse>

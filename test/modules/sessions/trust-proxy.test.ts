@@ -46,6 +46,7 @@ t.test('TRUST_PROXY=true is refused in production', async (t) => {
     SMTP_URL: 'smtp://mail:587',
     STRIPE_SECRET_KEY: 'sk_live_x',
     STRIPE_WEBHOOK_SECRET: 'whsec_x',
+    PUBLIC_URL: 'https://api.example.org',
     JWT_SECRET: 'a'.repeat(40),
     ENCRYPTION_KEY: 'b'.repeat(40)
   }
