@@ -9,7 +9,7 @@ import { activeTracing } from './platform/tracing.ts'
 import { lazyChildLoggerFactory } from './platform/lazy-logger.ts'
 import { generateRequestId, RequestLog } from './platform/request-log.ts'
 import { ajvOptions, buildBodyStrictValidator } from './platform/validation.ts'
-import errors from './platform/errors.ts'
+import errors, { frameworkError } from './platform/errors.ts'
 import db, { type QueryListener } from './platform/db.ts'
 import redis from './platform/redis.ts'
 import queues from './platform/queues.ts'
@@ -63,6 +63,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     childLoggerFactory: lazyChildLoggerFactory,
     trustProxy: fastifyTrustProxy(config.trustProxy),
     ajv: ajvOptions,
+    frameworkErrors: frameworkError,
     schemaController: { compilersFactory: { buildValidator: buildBodyStrictValidator } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 

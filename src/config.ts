@@ -47,7 +47,7 @@ const Env = Type.Object({
   AUTH_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20, description: 'sign-in, sign-up and code requests per minute per client IP' }),
   SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 120000, default: 3000, description: 'milliseconds, 0-120000' }),
   CATALOG_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000, description: 'milliseconds, 0-60000 (0 turns the catalog cache off)' }),
-  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'a bearer token of at least 16 characters (unset: no /metrics)' })),
+  METRICS_TOKEN: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7e]{16,}$', description: 'a bearer token of at least 16 characters, no spaces (unset: no /metrics)' })),
   WORKER_METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'a port number 0-65535 (unset: the worker serves no metrics)' })),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ description: 'an http(s) URL: the OTLP/HTTP collector traces are sent to (unset: no tracing)' })),
   OTEL_EXPORTER_OTLP_HEADERS: Type.Optional(Type.String({ pattern: '^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$', description: 'comma-separated key=value headers for the collector' })),

@@ -16,9 +16,12 @@ export function listenAddressUrl (host: string, port: number): string {
 
 export function runningBanner (config: BannerConfig): string[] {
   const base = config.publicUrl
+  // The mail page answers this machine only, asked by a loopback name (mail-preview.ts): printed
+  // when the API listens on loopback (or everywhere), by that name; otherwise the folder alone.
+  const loopback = ['localhost', '::1', '0.0.0.0', '::'].includes(config.host) || (isIP(config.host) === 4 && config.host.startsWith('127.'))
   const mail = config.smtpUrl
     ? `sent through ${new URL(config.smtpUrl).host}`
-    : config.mailPreview ? `${base}/dev/mail (files in ${config.mailDir})` : config.mailDir
+    : config.mailPreview && loopback ? `http://localhost:${config.port}/dev/mail (files in ${config.mailDir})` : config.mailDir
   const lines = [
     'Bazaar is running',
     `  API           ${base}`,

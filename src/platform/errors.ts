@@ -221,6 +221,15 @@ export async function notFoundHandler (request: FastifyRequest, reply: FastifyRe
   return sendProblem(reply, NotFound('NOT_FOUND', `route ${request.method} ${request.url.split('?')[0]} not found`))
 }
 
+/**
+ * Fastify's frameworkErrors: a path the router cannot decode (`/%zz`) is refused before any
+ * route or hook runs, so the answer gets the problem shape and the standard headers here.
+ */
+export function frameworkError (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff')
+  sendProblem(reply, error.code === 'FST_ERR_BAD_URL' ? BadRequest('BAD_URL', 'the path is not valid percent-encoding') : error)
+}
+
 export function sendProblem (reply: FastifyReply, error: unknown): FastifyReply {
   const problem = toProblem(error, reply.request.id)
   return reply.code(problem.status).type('application/problem+json').send(problem)

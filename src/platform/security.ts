@@ -118,7 +118,8 @@ export default fp(async (app) => {
     credentials: true,
     // @fastify/cors allows only GET, HEAD and POST unless told: browser apps call every route.
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'idempotent-replayed'],
+    // Every response header the API documents, readable by a front end on another allowed origin.
+    exposedHeaders: ['x-request-id', 'retry-after', 'idempotent-replayed', 'location', 'etag'],
     maxAge: 600
   })
 

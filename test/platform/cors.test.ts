@@ -42,4 +42,8 @@ t.test('the CORS preflight allows every method for an allowed origin, and nothin
   const allowed = await app.inject({ method: 'GET', url: '/products', headers: { origin: 'https://shop.example' } })
   t.equal(allowed.headers['access-control-allow-origin'], 'https://shop.example')
   t.match(String(allowed.headers.vary), /origin/i, 'responses vary by Origin')
+  // A front end reads every header the API documents: the request id, Retry-After, replays,
+  // a created resource's Location and a catalog read's ETag.
+  const exposed = String(allowed.headers['access-control-expose-headers']).split(',').map((h) => h.trim().toLowerCase())
+  t.same([...exposed].sort(), ['etag', 'idempotent-replayed', 'location', 'retry-after', 'x-request-id'])
 })

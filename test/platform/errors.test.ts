@@ -106,3 +106,16 @@ t.test('rate limits hold in Redis and answer 429 with retry-after', async (t) =>
   t.equal(other.statusCode, 404, 'another client is not limited')
   t.equal((await app.inject({ method: 'GET', url: '/health/live', remoteAddress: '10.9.8.7' })).statusCode, 200, 'probes are never limited')
 })
+
+t.test('a path the router cannot decode is a 400 problem with the request id, like every other answer', async (t) => {
+  const { app } = await createTestEnv(t)
+  for (const url of ['/%', '/products/%zz', '/admin/queues/%zz', '/dev/mail/%E0%A4%A']) {
+    const res = await app.inject({ method: 'GET', url, headers: { 'x-request-id': 'probe-bad-url-1' } })
+    t.equal(res.statusCode, 400, url)
+    t.match(res.headers['content-type'], /^application\/problem\+json/, `${url}: problem+json`)
+    t.equal(res.headers['x-request-id'], 'probe-bad-url-1', `${url}: the request id header`)
+    t.equal(res.headers['x-content-type-options'], 'nosniff')
+    t.equal(res.json().requestId, 'probe-bad-url-1')
+  }
+  t.equal((await app.inject({ method: 'GET', url: '/%zz' })).json().code, 'BAD_URL')
+})

@@ -151,6 +151,10 @@ t.test('queue depths are read from Redis at scrape time: a job enqueued with no 
 
 t.test('the settings: a short token, and a worker port without a token, are refused', async (t) => {
   t.throws(() => loadConfig({ NODE_ENV: 'test', METRICS_TOKEN: 'short' }), /METRICS_TOKEN must be a bearer token of at least 16 characters/)
+  // A token no Authorization header can carry would lock every scraper out for good.
+  t.throws(() => loadConfig({ NODE_ENV: 'test', METRICS_TOKEN: ' '.repeat(20) }), /METRICS_TOKEN must be a bearer token of at least 16 characters, no spaces/)
+  t.throws(() => loadConfig({ NODE_ENV: 'test', METRICS_TOKEN: 'abcdefgh ijklmnopq' }), /METRICS_TOKEN must be/)
+  t.equal(loadConfig({ NODE_ENV: 'test', METRICS_TOKEN: 'Abc-123_xyz.~+/=456' }).metricsToken, 'Abc-123_xyz.~+/=456')
   t.throws(() => loadConfig({ NODE_ENV: 'test', WORKER_METRICS_PORT: '9464' }), /WORKER_METRICS_PORT needs METRICS_TOKEN/)
   const config = loadConfig({ NODE_ENV: 'test', METRICS_TOKEN: TOKEN, WORKER_METRICS_PORT: '9464' })
   t.equal(config.metricsToken, TOKEN)

@@ -57,6 +57,9 @@ t.test('the printed URLs are PUBLIC_URL\'s, the listen address is added when PUB
   const proxied = runningBanner(devConfig({ PORT: '4200', PUBLIC_URL: 'https://api.example.com' }))
   t.match(proxied.join('\n'), 'API docs      https://api.example.com/docs')
   t.match(proxied.join('\n'), 'Listening on  http://127.0.0.1:4200')
+  t.match(proxied.join('\n'), 'Mail outbox   http://localhost:4200/dev/mail', 'the mail page by the loopback name it answers to')
+  const elsewhere = devConfig({ PORT: '4200', HOST: '192.0.2.2' })
+  t.match(runningBanner(elsewhere).join('\n'), `Mail outbox   ${elsewhere.mailDir}\n`, 'not listening on loopback: the folder, not a URL that would answer 404')
   t.match(runningBanner(devConfig({ SMTP_URL: 'smtp://mail.example.com:2525' })).join('\n'), 'Mail outbox   sent through mail.example.com:2525')
 })
 
