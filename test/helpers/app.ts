@@ -85,27 +85,33 @@ async function valuesOf (redis: Redis, key: string): Promise<string[]> {
 
 export async function plaintextEmailsIn (redis: Redis, pattern: string): Promise<string[]> {
   const found: string[] = []
+  for (const key of await keysMatching(redis, pattern)) {
+    for (const text of [key, ...await valuesOf(redis, key)]) {
+      const match = EMAIL_ADDRESS.exec(text)
+      if (match) found.push(`${key}: ${match[0]}`)
+    }
+  }
+  return found
+}
+
+/**
+ * Every key matching `pattern`. One SCAN call covers only part of the keyspace (COUNT is a hint
+ * of how much to look at, not how many to return): on a shared Redis the cursor must run to 0.
+ */
+export async function keysMatching (redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = []
   let cursor = '0'
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
     cursor = next
-    for (const key of keys) {
-      for (const text of [key, ...await valuesOf(redis, key)]) {
-        const match = EMAIL_ADDRESS.exec(text)
-        if (match) found.push(`${key}: ${match[0]}`)
-      }
-    }
+    found.push(...keys)
   } while (cursor !== '0')
   return found
 }
 
 async function deleteKeys (redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-    cursor = next
-    if (keys.length) await redis.unlink(...keys)
-  } while (cursor !== '0')
+  const keys = await keysMatching(redis, pattern)
+  if (keys.length) await redis.unlink(...keys)
 }
 
 export async function createTestEnv (t: Tap, options: TestEnvOptions = {}): Promise<TestEnv> {

@@ -2,7 +2,7 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import { createTestEnv, eventually } from '../helpers/app.ts'
+import { createTestEnv, eventually, keysMatching } from '../helpers/app.ts'
 import { startPrivateRedis } from '../helpers/redis-server.ts'
 
 // Routes of the test's own, counting how often their handler really runs.
@@ -136,7 +136,7 @@ t.test('what Redis keeps for a key identifies the request by a keyed hash: a gue
   // Bodies carry addresses, names and phone numbers: a plain hash of one is confirmed by
   // hashing a guess.
   const guess = createHash('sha256').update(`POST /test/charges\n${JSON.stringify({ amount: 4242 })}`).digest('hex')
-  const [, keys] = await env.redis.scan('0', 'MATCH', `${env.config.redisPrefix}idem:*`, 'COUNT', 1000)
+  const keys = await keysMatching(env.redis, `${env.config.redisPrefix}idem:*`)
   t.equal(keys.length, 1)
   const stored = await env.redis.get(keys[0]!)
   t.notOk(stored!.includes(guess), 'the plain hash of the request is not stored')
