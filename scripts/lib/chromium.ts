@@ -1,26 +1,16 @@
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { promisify } from 'node:util'
-import { childEnv } from './dev-env.ts'
+import { installDebianPackages } from './debian-packages.ts'
 
 // The browser tests drive Debian's Chromium (puppeteer-core, which downloads no browser). Like
 // the local services (local-services.ts), it is installed from Debian's packages when missing
 // and we are root on Debian; anywhere else the tests stop and say what to install.
-
-const run = promisify(execFile)
 
 export const CHROMIUM_PATH = '/usr/bin/chromium'
 
 /** The path of a Chromium executable, installing Debian's `chromium` package when it is missing. */
 export async function provideChromium (log: (msg: string) => void = (msg) => process.stderr.write(`${msg}\n`)): Promise<string> {
   if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH
-  if (process.getuid?.() !== 0 || !existsSync('/etc/debian_version')) {
-    throw new Error(`Chromium is missing at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install chromium), or run the browser tests as root on Debian, which installs it`)
-  }
-  log('installing chromium from Debian\'s packages for the browser tests (this happens once)')
-  const env = childEnv({ DEBIAN_FRONTEND: 'noninteractive' })
-  await run('apt-get', ['update', '-q'], { env, maxBuffer: 64 * 1024 * 1024 })
-  await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'chromium'], { env, maxBuffer: 64 * 1024 * 1024 })
+  await installDebianPackages(['chromium'], `Chromium is missing at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install chromium), or run the browser tests as root on Debian, which installs it`, log)
   if (!existsSync(CHROMIUM_PATH)) throw new Error(`chromium was installed but ${CHROMIUM_PATH} is missing`)
   return CHROMIUM_PATH
 }

@@ -8,8 +8,9 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import { Redis } from 'ioredis'
 import { DEFAULT_REDIS_URL } from '../../src/config.ts'
-import { childEnv, localServicesFile, readLocalServices } from './dev-env.ts'
+import { localServicesFile, readLocalServices } from './dev-env.ts'
 import { checkRedis, ensureDatabase, redactUrl, withDatabase } from './service-checks.ts'
+import { installDebianPackages } from './debian-packages.ts'
 
 export { withDatabase }
 
@@ -107,7 +108,6 @@ async function choosePort (preferred: number, fallbackStart: number): Promise<nu
 }
 
 const isRoot = () => process.getuid?.() === 0
-const isDebian = () => existsSync('/etc/debian_version')
 
 async function which (binary: string): Promise<string | null> {
   try {
@@ -119,13 +119,7 @@ async function which (binary: string): Promise<string | null> {
 }
 
 async function aptInstall (packages: string[], log: ServiceLog): Promise<void> {
-  if (!isRoot() || !isDebian()) {
-    throw new Error(`${packages.join(' and ')} not found; install ${packages.join(' ')} or set DATABASE_URL / REDIS_URL`)
-  }
-  log.info(`installing ${packages.join(' ')} from Debian's packages (this happens once)`)
-  const env = childEnv({ DEBIAN_FRONTEND: 'noninteractive' })
-  await run('apt-get', ['update', '-q'], { env, maxBuffer: 64 * 1024 * 1024 })
-  await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], { env, maxBuffer: 64 * 1024 * 1024 })
+  await installDebianPackages(packages, `${packages.join(' and ')} not found; install ${packages.join(' ')} or set DATABASE_URL / REDIS_URL`, (msg) => log.info(msg))
 }
 
 /** The newest Postgres server binaries on the machine (Debian keeps them outside PATH). */

@@ -18,10 +18,10 @@ export function runningBanner (config: BannerConfig): string[] {
   const base = config.publicUrl
   // The mail page answers this machine only, asked by a loopback name (mail-preview.ts): printed
   // when the API listens on loopback (or everywhere), by that name; otherwise the folder alone.
-  const loopback = ['localhost', '::1', '0.0.0.0', '::'].includes(config.host) || (isIP(config.host) === 4 && config.host.startsWith('127.'))
+  const onLoopback = listenerUrl(config.host, config.port)
   const mail = config.smtpUrl
     ? `sent through ${new URL(config.smtpUrl).host}`
-    : config.mailPreview && loopback ? `http://localhost:${config.port}/dev/mail (files in ${config.mailDir})` : config.mailDir
+    : config.mailPreview && new URL(onLoopback).hostname === 'localhost' ? `${onLoopback}/dev/mail (files in ${config.mailDir})` : config.mailDir
   const lines = [
     'Bazaar is running',
     `  API           ${base}`,
