@@ -70,7 +70,7 @@ export function testConfig (overrides: Partial<Config> = {}): Config {
 // redis-privacy.test.ts looks for the exact ones its flows used.)
 const EMAIL_ADDRESS = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/
 
-async function valuesOf (redis: Redis, key: string): Promise<string[]> {
+export async function valuesOf (redis: Redis, key: string): Promise<string[]> {
   const type = await redis.type(key)
   switch (type) {
     case 'string': return [await redis.get(key) ?? '']
