@@ -23,6 +23,7 @@ const Env = Type.Object({
   PUBLIC_URL: Type.Optional(Type.String({ description: 'an http(s) URL (default: the HOST/PORT address, http://localhost:PORT for a loopback one)' })),
   APP_URL: Type.Optional(Type.String({ description: 'an http(s) URL: the front end that email links open (default PUBLIC_URL)' })),
   DATABASE_URL: Type.Optional(Type.String({ description: 'a postgres:// connection string' })),
+  DATABASE_READ_URL: Type.Optional(Type.String({ description: 'a postgres:// connection string of a read replica (unset: every read goes to DATABASE_URL)' })),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 500, default: 10, description: 'an integer 1-500' }),
   DATABASE_PREPARED_STATEMENTS: Type.Boolean({ default: true, description: 'true or false (false behind a pooler that cannot carry prepared statements)' }),
   REDIS_URL: Type.Optional(Type.String({ description: 'a redis:// or rediss:// URL' })),
@@ -70,6 +71,8 @@ export interface Config {
   databaseUrl: string
   /** False when DATABASE_URL was not given and a local default stands in. */
   databaseUrlSet: boolean
+  /** A streaming replica for lag-tolerant public reads (platform/db.ts says which); unset, the primary. */
+  databaseReadUrl: string | undefined
   databasePoolMax: number
   /** Prepare repeated statements once per connection (off for PgBouncer < 1.21, transaction mode). */
   databasePreparedStatements: boolean
@@ -175,6 +178,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
   checkUrl('PUBLIC_URL', env.PUBLIC_URL, ['http:', 'https:'])
   checkUrl('APP_URL', env.APP_URL, ['http:', 'https:'])
   checkUrl('DATABASE_URL', env.DATABASE_URL, ['postgres:', 'postgresql:'])
+  checkUrl('DATABASE_READ_URL', env.DATABASE_READ_URL, ['postgres:', 'postgresql:'])
   checkUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:'])
   checkUrl('SMTP_URL', env.SMTP_URL, ['smtp:', 'smtps:'])
   checkUrl('STRIPE_API_URL', env.STRIPE_API_URL, ['http:', 'https:'])
@@ -235,6 +239,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
     appUrl: (env.APP_URL ?? publicUrl).replace(/\/+$/, ''),
     databaseUrl: databaseUrl!,
     databaseUrlSet: env.DATABASE_URL !== undefined,
+    databaseReadUrl: env.DATABASE_READ_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
     databasePreparedStatements: env.DATABASE_PREPARED_STATEMENTS,
     redisUrl: redisUrl!,

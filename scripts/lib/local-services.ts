@@ -132,7 +132,7 @@ function findPostgresBin (): string | null {
   return null
 }
 
-async function postgresBin (log: ServiceLog): Promise<string> {
+export async function postgresBin (log: ServiceLog): Promise<string> {
   let bin = findPostgresBin()
   if (bin) return bin
   const pgCtl = await which('pg_ctl')
@@ -144,7 +144,7 @@ async function postgresBin (log: ServiceLog): Promise<string> {
 }
 
 /** Postgres refuses to run as root; as root we run its binaries as the `postgres` user. */
-async function asPostgresUser (command: string, args: string[]): Promise<{ stdout: string }> {
+export async function asPostgresUser (command: string, args: string[]): Promise<{ stdout: string }> {
   if (isRoot()) return run('runuser', ['-u', 'postgres', '--', command, ...args], { maxBuffer: 16 * 1024 * 1024 })
   return run(command, args, { maxBuffer: 16 * 1024 * 1024 })
 }

@@ -23,6 +23,7 @@ export const deps = fp(async (app) => {
   const value: Deps = {
     config: app.config,
     db: app.db,
+    readDb: app.dbRead,
     redis: app.redis,
     queues: app.queues,
     sealer: app.sealer,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import pg from 'pg'
-import { CamelCasePlugin, Kysely, PostgresDialect, sql, type LogEvent, type Transaction } from 'kysely'
+import { CamelCasePlugin, Kysely, PostgresDialect, sql, type LogEvent, type PostgresPool, type Transaction } from 'kysely'
 import type { DB } from './db-types.ts'
 import type { Config } from '../config.ts'
 import { activeTracing } from './tracing.ts'
@@ -85,16 +85,69 @@ export function createPool (config: Pick<Config, 'databaseUrl' | 'databasePoolMa
   return pool
 }
 
-/** Called with each statement's SQL once it has run (tests and benchmarks count statements). */
-export type QueryListener = (sql: string) => void
+/** Which Kysely instance ran a statement: the primary's (`db`) or the read replica's (`dbRead`). */
+export type DbTarget = 'primary' | 'replica'
 
-export function createDatabase (config: Pick<Config, 'databaseUrl' | 'databasePoolMax'> & Partial<Pick<Config, 'databasePreparedStatements'>>, onQuery?: QueryListener, onConnectionError?: ConnectionErrorListener): Database {
-  const pool = createPool(config, onConnectionError)
-  const db = new Kysely<DB>({
+/** Called with each statement's SQL once it has run (tests and benchmarks count statements). */
+export type QueryListener = (sql: string, target: DbTarget) => void
+
+type PoolConfig = Pick<Config, 'databaseUrl' | 'databasePoolMax'> & Partial<Pick<Config, 'databasePreparedStatements'>>
+
+function kysely (pool: PostgresPool, target: DbTarget, onQuery?: QueryListener): Db {
+  return new Kysely<DB>({
     dialect: new PostgresDialect({ pool }),
     plugins: [new CamelCasePlugin()],
-    ...(onQuery ? { log: (event: LogEvent) => onQuery(event.query.sql) } : {})
+    ...(onQuery ? { log: (event: LogEvent) => onQuery(event.query.sql, target) } : {})
   })
+}
+
+export function createDatabase (config: PoolConfig, onQuery?: QueryListener, onConnectionError?: ConnectionErrorListener): Database {
+  const pool = createPool(config, onConnectionError)
+  const db = kysely(pool, 'primary', onQuery)
+  return { db, pool, destroy: () => db.destroy() }
+}
+
+// Read replicas (DATABASE_READ_URL). `dbRead` (deps.readDb) is a second pool, on a streaming
+// replica, and the rule is: everything goes to the primary (`db`) except reads chosen for the
+// replica, and a read is chosen only when a replica's lag cannot show the caller an older state
+// than their own last write: answers that are the same for everyone and already cached for up to
+// CATALOG_CACHE_TTL_MS (the public catalog), and public views read anonymously (readerFor in
+// deps.ts). Transactions, writes, and every read of the caller's own data (their orders, cart,
+// profile, their workspace's products) use the primary, so each caller reads their own writes
+// however far the replica lags. A worker or script reads the primary: jobs act on what they read.
+// Without DATABASE_READ_URL, dbRead is the primary's Kysely.
+
+/** After the replica refused a connection, how long its reads go to the primary before trying it again. */
+export const REPLICA_RETRY_MS = 5000
+
+/**
+ * The replica's connections, or the primary's while the replica cannot be reached: a replica
+ * that is down slows nothing and fails nothing (the reads it served load the primary instead).
+ */
+function replicaOrPrimary (replica: pg.Pool, primary: pg.Pool, onUnreachable: ConnectionErrorListener): PostgresPool {
+  let retryAt = 0
+  return {
+    connect: async () => {
+      if (performance.now() >= retryAt) {
+        try {
+          return await replica.connect()
+        } catch (err) {
+          retryAt = performance.now() + REPLICA_RETRY_MS
+          onUnreachable(err as Error)
+        }
+      }
+      return primary.connect()
+    },
+    end: () => replica.end()
+  }
+}
+
+/** The read replica's database when DATABASE_READ_URL is set; `destroy` ends the replica's pool only. */
+export function createReadDatabase (config: PoolConfig & Pick<Config, 'databaseReadUrl'>, primary: Database, onQuery?: QueryListener,
+  onConnectionError?: ConnectionErrorListener, onUnreachable: ConnectionErrorListener = () => {}): Database | null {
+  if (config.databaseReadUrl === undefined) return null
+  const pool = createPool({ ...config, databaseUrl: config.databaseReadUrl }, onConnectionError)
+  const db = kysely(replicaOrPrimary(pool, primary.pool, onUnreachable), 'replica', onQuery)
   return { db, pool, destroy: () => db.destroy() }
 }
 
@@ -106,15 +159,24 @@ export async function pingDatabase (db: Kysely<any>): Promise<number> {
 }
 
 export default fp(async (app, options: { onQuery?: QueryListener }) => {
-  const database = createDatabase(app.config, options.onQuery, (err) => app.log.warn({ err: err.message }, 'a postgres connection was lost'))
+  const lost: ConnectionErrorListener = (err) => app.log.warn({ err: err.message }, 'a postgres connection was lost')
+  const database = createDatabase(app.config, options.onQuery, lost)
+  const replica = createReadDatabase(app.config, database, options.onQuery, lost,
+    (err) => app.log.warn({ err: err.message }, `the read replica cannot be reached; its reads go to the primary for ${REPLICA_RETRY_MS} ms`))
   app.decorate('db', database.db)
+  app.decorate('dbRead', replica?.db ?? database.db)
   app.decorate('pgPool', database.pool)
-  app.addHook('onClose', () => database.destroy())
+  app.addHook('onClose', async () => {
+    await replica?.destroy()
+    await database.destroy()
+  })
 }, { name: 'db', dependencies: ['config'] })
 
 declare module 'fastify' {
   interface FastifyInstance {
     db: Db
+    /** Lag-tolerant reads only (see above): the read replica's Kysely, or `db` without one. */
+    dbRead: Db
     pgPool: pg.Pool
   }
 }

@@ -5,6 +5,7 @@ import { systemClock, systemRandom, type Clock, type Random } from './clock.ts'
 import { createSealer, type Sealer } from './crypto.ts'
 import { createDatabase, type Database, type Db } from './db.ts'
 import { Metrics } from './metrics.ts'
+import type { Principal } from './principal.ts'
 import { closeQueues, createQueues, type Queues } from './queues.ts'
 import { closeRedis, connectRedis, createRedis, type RedisScript } from './redis.ts'
 import { createFileStorage, type FileStorage } from './storage.ts'
@@ -15,7 +16,10 @@ import { createFileStorage, type FileStorage } from './storage.ts'
  */
 export interface Deps {
   config: Config
+  /** The primary: transactions, writes, and reads that must see recent writes (the default). */
   db: Db
+  /** The read replica (DATABASE_READ_URL) or the primary: lag-tolerant reads only (platform/db.ts). */
+  readDb: Db
   /** Our keys (REDIS_PREFIX applied by the client). */
   redis: Redis
   queues: Queues
@@ -26,6 +30,15 @@ export interface Deps {
   log: Logger
   /** Where business counters go (served at /metrics when METRICS_TOKEN is set). */
   metrics: Metrics
+}
+
+/**
+ * Where a public view (one anyone may read) is read from: the replica for an anonymous caller,
+ * who cannot have changed it; the primary for a signed-in one, who may be reading their own
+ * write back (a vendor their profile, an admin the review they just made).
+ */
+export function readerFor (deps: Pick<Deps, 'db' | 'readDb'>, caller: Principal | null): Db {
+  return caller === null ? deps.readDb : deps.db
 }
 
 /**
@@ -44,6 +57,8 @@ export async function connectDeps (config: Config, options: { log: Logger, scrip
   const deps: Deps = {
     config,
     db: database.db,
+    // Jobs and scripts act on what they read: the primary.
+    readDb: database.db,
     redis,
     queues,
     sealer: createSealer(config.encryptionKey),

@@ -8,6 +8,8 @@ import { loadConfig, type Config } from '../../src/config.ts'
 import { buildApp } from '../../src/app.ts'
 import { startWorker, type RunningWorker, type WorkerOptions } from '../../src/worker.ts'
 import type { Clock } from '../../src/platform/clock.ts'
+import type { QueryListener } from '../../src/platform/db.ts'
+import { withDatabase } from '../../scripts/lib/local-services.ts'
 import { createTestDatabase } from './database.ts'
 import { startSmtpServer, type TestSmtp } from './smtp.ts'
 
@@ -34,7 +36,7 @@ export interface TestEnvOptions {
   clock?: Clock
   plugins?: FastifyPluginAsync[]
   /** Sees the SQL of every statement the app runs. */
-  onQuery?: (sql: string) => void
+  onQuery?: QueryListener
   smtp?: boolean
   worker?: boolean | WorkerOptions
   /** Skip building the API (worker-only tests). */
@@ -53,7 +55,7 @@ export function testConfig (overrides: Partial<Config> = {}): Config {
     DATA_DIR: scratch,
     SMTP_URL: undefined
   })
-  return {
+  const config: Config = {
     ...base,
     redisPrefix: `t${id}:`,
     queuePrefix: `t${id}-bull`,
@@ -61,6 +63,12 @@ export function testConfig (overrides: Partial<Config> = {}): Config {
     rateLimitMax: 10_000,
     ...overrides
   }
+  // Run against a replica (DATABASE_READ_URL of the runner's server), a test reads its own
+  // database there, by the same name.
+  if (base.databaseReadUrl !== undefined && !('databaseReadUrl' in overrides)) {
+    config.databaseReadUrl = withDatabase(base.databaseReadUrl, new URL(config.databaseUrl).pathname.slice(1))
+  }
+  return config
 }
 
 // Issue 9: nothing personal in plaintext in Redis. Every test file, before its keys are

@@ -1,0 +1,209 @@
+import t from 'tap'
+import pg from 'pg'
+import { createTestEnv, eventually, type Tap, type TestEnv } from '../helpers/app.ts'
+import { addToCart, approvedStore, checkout, createProduct, shopper, type Store } from '../helpers/commerce.ts'
+import { freePort } from '../../scripts/lib/local-services.ts'
+import { startPostgresPair } from '../helpers/pg-replica.ts'
+import { loadConfig } from '../../src/config.ts'
+import type { DbTarget } from '../../src/platform/db.ts'
+
+// Read replicas (issue 13, item 2; src/platform/db.ts). With DATABASE_READ_URL set, the public
+// catalog and anonymous vendor-profile views are read from a streaming replica; writes,
+// transactions and every read of the caller's own data from the primary. The replica here is a
+// real one (test/helpers/pg-replica.ts: pg_basebackup -R of a primary of its own), and its lag
+// is real too: replay paused on it, it keeps showing the old state, so what a route returns
+// tells which server answered.
+
+const pair = await startPostgresPair({ database: 'bazaar' })
+t.teardown(() => pair.stop())
+
+interface ReplicaEnv {
+  env: TestEnv
+  /** Statements run so far by each Kysely instance. */
+  counts: Record<DbTarget, number>
+  /** Statements each instance runs for `fn`. */
+  counted: (fn: () => Promise<unknown>) => Promise<Record<DbTarget, number>>
+}
+
+async function replicaEnv (t: Tap, readUrl = pair.replicaUrl('bazaar')): Promise<ReplicaEnv> {
+  const counts: Record<DbTarget, number> = { primary: 0, replica: 0 }
+  // The database is the pair's (createTestEnv's own clone on the shared server goes unused).
+  // Catalog cache off: every read reaches Postgres.
+  const base = await createTestEnv(t, {
+    config: { databaseUrl: pair.primaryUrl('bazaar'), databaseReadUrl: readUrl, catalogCache: { ttlMs: 0, maxEntries: 0, maxBytes: 0 } },
+    onQuery: (_sql, target) => { counts[target]++ }
+  })
+  return {
+    env: base,
+    counts,
+    counted: async (fn) => {
+      const before = { ...counts }
+      await fn()
+      return { primary: counts.primary - before.primary, replica: counts.replica - before.replica }
+    }
+  }
+}
+
+const profileOf = async (env: TestEnv, store: Store) =>
+  env.app.db.selectFrom('vendorProfiles').select('id').where('userId', '=', store.ownerId).executeTakeFirstOrThrow()
+
+async function onReplica<R extends pg.QueryResultRow> (text: string, values: unknown[]): Promise<R[]> {
+  const client = new pg.Client({ connectionString: pair.replicaUrl('bazaar') })
+  await client.connect()
+  try {
+    return (await client.query<R>(text, values)).rows
+  } finally {
+    await client.end()
+  }
+}
+
+/** Replay paused for the rest of the test: the replica lags behind every write from now on. */
+async function lagging (t: Tap): Promise<void> {
+  await pair.caughtUp()
+  await pair.pauseReplay()
+  t.teardown(() => pair.resumeReplay())
+}
+
+t.test('catalog and anonymous vendor-profile reads run on the replica; writes and signed-in reads on the primary', async (t) => {
+  const { env, counted } = await replicaEnv(t)
+  const store = await approvedStore(env)
+  const product = await createProduct(env, store, { title: 'Zebrawood cutting board', categories: ['replica-kitchen'] })
+  const profile = await profileOf(env, store)
+  await pair.caughtUp()
+
+  const anonymous: Array<[string, (body: any) => unknown, unknown]> = [
+    [`/products?workspaceId=${store.workspaceId}`, (b) => b.items.map((p: any) => p.id), [product.id]],
+    [`/products/${product.id}`, (b) => b.title, 'Zebrawood cutting board'],
+    ['/products?q=zebrawood', (b) => b.items.map((p: any) => p.id), [product.id]],
+    ['/categories', (b) => b.items.find((c: any) => c.name === 'replica-kitchen')?.count, 1],
+    [`/vendor-profiles?q=${encodeURIComponent(store.name)}`, (b) => b.items.map((p: any) => p.id), [profile.id]],
+    [`/vendor-profiles/${profile.id}`, (b) => b.businessName, store.name],
+    [`/vendor-profiles/by-user/${store.ownerId}`, (b) => b.id, profile.id]
+  ]
+  for (const [url, pick, expected] of anonymous) {
+    let res: any
+    const ran = await counted(async () => { res = await env.app.inject({ method: 'GET', url }) })
+    t.equal(res.statusCode, 200, url)
+    t.same(pick(res.json()), expected, `${url}: the right answer`)
+    t.ok(ran.replica > 0, `${url}: read on the replica (${ran.replica} statements)`)
+    t.equal(ran.primary, 0, `${url}: nothing on the primary`)
+  }
+
+  // Signed in, the vendor may be reading their own change back: the primary.
+  for (const url of [`/vendor-profiles/${profile.id}`, `/vendor-profiles/by-user/${store.ownerId}`, `/workspaces/${store.workspaceId}/products/${product.id}`]) {
+    const ran = await counted(async () => {
+      const res = await env.app.inject({ method: 'GET', url, headers: store.owner.headers })
+      t.equal(res.statusCode, 200, url)
+    })
+    t.equal(ran.replica, 0, `${url} signed in: nothing on the replica`)
+    t.ok(ran.primary > 0, `${url} signed in: read on the primary`)
+  }
+
+  const write = await counted(async () => {
+    const res = await env.app.inject({ method: 'PATCH', url: `/workspaces/${store.workspaceId}/products/${product.id}`, headers: store.owner.headers, payload: { title: 'Zebrawood board' } })
+    t.equal(res.statusCode, 200)
+  })
+  t.equal(write.replica, 0, 'a write runs nothing on the replica')
+  t.ok(write.primary > 0, 'a write runs on the primary')
+})
+
+t.test('a vendor editing a product reads the edit back while the replica lags behind it', async (t) => {
+  const { env } = await replicaEnv(t)
+  const store = await approvedStore(env)
+  const product = await createProduct(env, store, { title: 'Walnut spoon', price: 1200 })
+  await lagging(t)
+
+  const edited = await env.app.inject({ method: 'PATCH', url: `/workspaces/${store.workspaceId}/products/${product.id}`, headers: store.owner.headers, payload: { title: 'Walnut serving spoon', price: { amount: 1500, currency: 'usd' } } })
+  t.equal(edited.statusCode, 200)
+  t.equal(edited.json().title, 'Walnut serving spoon', 'the update answers with the edit')
+
+  const one = await env.app.inject({ method: 'GET', url: `/workspaces/${store.workspaceId}/products/${product.id}`, headers: store.owner.headers })
+  t.equal(one.json().title, 'Walnut serving spoon', 'the workspace product shows the edit')
+  t.equal(one.json().price.amount, 1500)
+  const list = await env.app.inject({ method: 'GET', url: `/workspaces/${store.workspaceId}/products`, headers: store.owner.headers })
+  t.same(list.json().items.map((p: any) => [p.id, p.title]), [[product.id, 'Walnut serving spoon']], 'so does the workspace\'s list')
+
+  // The replica really lags: the public catalog, read there, still shows the old product.
+  const stale = await env.app.inject({ method: 'GET', url: `/products/${product.id}` })
+  t.equal(stale.json().title, 'Walnut spoon', 'the catalog (replica) has not replayed the edit yet')
+  t.equal(stale.json().price.amount, 1200)
+
+  await pair.resumeReplay()
+  await eventually(async () => (await env.app.inject({ method: 'GET', url: `/products/${product.id}` })).json().title === 'Walnut serving spoon')
+  t.pass('replay resumed, the catalog shows the edit')
+})
+
+t.test('a customer sees the order just placed while the replica lags behind it', async (t) => {
+  const { env } = await replicaEnv(t)
+  const store = await approvedStore(env)
+  const product = await createProduct(env, store, { price: 2000, variants: [{ stock: 10 }] })
+  const buyer = await shopper(env)
+  t.equal((await addToCart(env, buyer, product.variants[0].id, 2)).statusCode, 200)
+  await lagging(t)
+
+  const placed = await checkout(env, buyer)
+  t.equal(placed.statusCode, 201, placed.body)
+  const [order] = placed.json().orders
+  t.ok(order?.id, 'one order placed')
+
+  const mine = await env.app.inject({ method: 'GET', url: `/orders/${order.id}`, headers: buyer.session.headers })
+  t.equal(mine.statusCode, 200, 'the customer opens the order at once')
+  t.equal(mine.json().id, order.id)
+  t.same(mine.json().total, order.total, 'with the total the checkout answered')
+  t.same(mine.json().total, { amount: 4000, currency: 'usd' }, '2 × 2000')
+  t.same(mine.json().items.map((i: any) => [i.variantId, i.quantity]), [[product.variants[0].id, 2]], 'and its line')
+  const list = await env.app.inject({ method: 'GET', url: '/orders', headers: buyer.session.headers })
+  t.same(list.json().items.map((o: any) => o.id), [order.id], 'and finds it in their orders')
+  const vendor = await env.app.inject({ method: 'GET', url: `/workspaces/${store.workspaceId}/orders/${order.id}`, headers: store.owner.headers })
+  t.equal(vendor.statusCode, 200, 'the vendor sees it too')
+
+  t.same(await onReplica('select id from orders where id = $1', [order.id]), [], 'the replica does not have the order yet')
+  const stale = await env.app.inject({ method: 'GET', url: `/products/${product.id}` })
+  t.equal(stale.json().variants[0].stock, 10, 'the catalog (replica) still shows the stock before the order')
+
+  await pair.resumeReplay()
+  await eventually(async () => (await env.app.inject({ method: 'GET', url: `/products/${product.id}` })).json().variants[0].stock === 8)
+  t.pass('replay resumed, the catalog shows the stock the order took')
+})
+
+t.test('a replica that cannot be reached: its reads go to the primary, and the catalog keeps answering', async (t) => {
+  const nobody = `postgres://postgres:postgres@127.0.0.1:${await freePort()}/bazaar`
+  const { env, counted } = await replicaEnv(t, nobody)
+  const store = await approvedStore(env)
+  const product = await createProduct(env, store, { title: 'Ash bowl' })
+  for (let i = 0; i < 2; i++) {
+    const ran = await counted(async () => {
+      const res = await env.app.inject({ method: 'GET', url: `/products/${product.id}` })
+      t.equal(res.statusCode, 200)
+      t.equal(res.json().title, 'Ash bowl', 'answered from the primary, up to date')
+    })
+    t.ok(ran.replica > 0, 'the read was the replica\'s')
+  }
+})
+
+t.test('without DATABASE_READ_URL every read uses the primary; a bad one is refused at start', async (t) => {
+  const env = await createTestEnv(t, { config: { databaseReadUrl: undefined } })
+  t.equal(env.app.dbRead, env.app.db, 'dbRead is the primary\'s Kysely')
+  t.equal(env.app.deps.readDb, env.app.deps.db, 'and so is deps.readDb')
+  t.throws(() => loadConfig({ NODE_ENV: 'test', DATABASE_READ_URL: 'mysql://127.0.0.1/bazaar' }), /DATABASE_READ_URL/)
+  t.equal(loadConfig({ NODE_ENV: 'test', DATABASE_READ_URL: 'postgres://replica.internal:5432/bazaar' }).databaseReadUrl, 'postgres://replica.internal:5432/bazaar')
+})
+
+t.test('the test engine\'s synchronous pair: a write is on the replica as soon as its commit returns', async (t) => {
+  // What a whole suite run against a replica needs (every test reads back what it just wrote).
+  const synchronous = await startPostgresPair({ synchronous: true })
+  t.teardown(() => synchronous.stop())
+  const primary = new pg.Client({ connectionString: synchronous.primaryUrl() })
+  const replica = new pg.Client({ connectionString: synchronous.replicaUrl() })
+  await Promise.all([primary.connect(), replica.connect()])
+  t.teardown(() => Promise.all([primary.end(), replica.end()]))
+  await primary.query('create table marks (n int)')
+  for (let n = 1; n <= 20; n++) {
+    await primary.query('insert into marks values ($1)', [n])
+    const { rows } = await replica.query<{ count: number }>('select count(*)::int as count from marks')
+    if (rows[0]!.count !== n) t.fail(`after insert ${n} the replica has ${rows[0]!.count}`)
+  }
+  t.pass('each of 20 commits was readable on the replica at once')
+  await t.rejects(replica.query('insert into marks values (0)'), /read-only transaction/, 'the replica refuses writes')
+  await t.rejects(synchronous.pauseReplay(), /cannot be paused/)
+})
