@@ -207,3 +207,26 @@ t.test('the test engine\'s synchronous pair: a write is on the replica as soon a
   await t.rejects(replica.query('insert into marks values (0)'), /read-only transaction/, 'the replica refuses writes')
   await t.rejects(synchronous.pauseReplay(), /cannot be paused/)
 })
+
+// Last: it stops the file's replica for good.
+t.test('the replica going down while the API runs: the catalog keeps answering, from the primary', async (t) => {
+  const { env, counted } = await replicaEnv(t)
+  const store = await approvedStore(env)
+  const product = await createProduct(env, store, { title: 'Oak tray' })
+  await pair.caughtUp()
+  const warm = await env.app.inject({ method: 'GET', url: `/products/${product.id}` })
+  t.equal(warm.json().title, 'Oak tray', 'read on the replica while it runs')
+
+  await pair.stopReplica()
+  const renamed = await env.app.inject({ method: 'PATCH', url: `/workspaces/${store.workspaceId}/products/${product.id}`, headers: store.owner.headers, payload: { title: 'Oak serving tray' } })
+  t.equal(renamed.statusCode, 200)
+  for (let i = 0; i < 3; i++) {
+    const ran = await counted(async () => {
+      const res = await env.app.inject({ method: 'GET', url: `/products/${product.id}` })
+      t.equal(res.statusCode, 200, `read ${i + 1} answers`)
+      // The new title is only on the primary: the replica stopped before it was written.
+      t.equal(res.json().title, 'Oak serving tray', 'from the primary')
+    })
+    t.ok(ran.replica > 0, 'through the read instance')
+  }
+})
