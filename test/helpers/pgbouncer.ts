@@ -17,6 +17,8 @@ import { serverUrl } from './database.ts'
 const run = promisify(execFile)
 
 export interface PgBouncerOptions {
+  /** The Postgres server in front of which it runs (default: the test server, DATABASE_URL). */
+  server?: string
   /** Server connections per database and user: small, so client connections really share them. */
   poolSize?: number
   /** Server connections opened ahead of need (min_pool_size). */
@@ -134,7 +136,7 @@ export async function startPgBouncer (options: PgBouncerOptions = {}): Promise<T
   if (options.maxPreparedStatements !== undefined && !carriesPreparedStatements) {
     throw new Error(`PgBouncer ${version} has no max_prepared_statements (1.21 and later)`)
   }
-  const server = new URL(serverUrl())
+  const server = new URL(options.server ?? serverUrl())
   const port = await freePort()
   const dir = await mkdtemp(join(tmpdir(), 'bazaar-pgbouncer-'))
   const serverLogin = [
@@ -172,6 +174,9 @@ export async function startPgBouncer (options: PgBouncerOptions = {}): Promise<T
   child.stdout!.on('data', (chunk) => { output += chunk })
   child.stderr!.on('data', (chunk) => { output += chunk })
   const exited = once(child, 'exit')
+  // A test process that ends without its teardown must not leave PgBouncer running.
+  const orphaned = () => child.kill('SIGKILL')
+  process.once('exit', orphaned)
 
   const through = (databaseUrl: string) => {
     const url = new URL(databaseUrl)
@@ -180,6 +185,7 @@ export async function startPgBouncer (options: PgBouncerOptions = {}): Promise<T
     return url.toString()
   }
   const close = async () => {
+    process.off('exit', orphaned)
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM')
       await exited
@@ -187,7 +193,7 @@ export async function startPgBouncer (options: PgBouncerOptions = {}): Promise<T
     await rm(dir, { recursive: true, force: true })
   }
 
-  const probe = through(withDatabase(serverUrl(), 'postgres'))
+  const probe = through(withDatabase(server.toString(), 'postgres'))
   for (let i = 0; !(await answers(probe)); i++) {
     if (child.exitCode !== null || i >= 100) {
       await close()
