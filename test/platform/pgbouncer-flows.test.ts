@@ -6,15 +6,13 @@ import { startWorker } from '../../src/worker.ts'
 import { createTestEnv, eventually, type TestEnv } from '../helpers/app.ts'
 import { codeFrom, login, uniqueEmail } from '../helpers/auth.ts'
 import { addToCart, approvedStore, checkout, createProduct, shopper } from '../helpers/commerce.ts'
-import { pgbouncerBin, pgbouncerVersion, atLeast, startPgBouncer, type PgBouncerOptions } from '../helpers/pgbouncer.ts'
+import { startPgBouncer, type PgBouncerOptions } from '../helpers/pgbouncer.ts'
 
 // Issue 13, item 3: the API and the worker through a real PgBouncer in transaction pooling mode,
 // two server connections shared by every client connection of both processes. What each flow
 // wrote is read back from Postgres directly, not through the pooler.
 
 const POOL_SIZE = 2
-const version = await pgbouncerVersion(await pgbouncerBin())
-
 interface Through { env: TestEnv, app: FastifyInstance, direct: pg.Client, clientConnections: () => number }
 
 async function throughPgBouncer (t: Test, bouncerOptions: PgBouncerOptions, preparedStatements: boolean): Promise<Through> {
@@ -99,10 +97,4 @@ async function shopFlows (t: Test, through: Through): Promise<void> {
 
 t.test('through PgBouncer (transaction mode) with prepared statements off: sign-up, login, catalog, cart, checkout, outbox', async (t) => {
   await shopFlows(t, await throughPgBouncer(t, {}, false))
-})
-
-t.test('through PgBouncer with max_prepared_statements: the same flows with prepared statements on', {
-  skip: atLeast(version, '1.21') ? false : `PgBouncer ${version} cannot carry prepared statements (1.21 and later can)`
-}, async (t) => {
-  await shopFlows(t, await throughPgBouncer(t, { maxPreparedStatements: 200 }, true))
 })

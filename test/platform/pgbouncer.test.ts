@@ -4,14 +4,12 @@ import t from 'tap'
 import { createPool } from '../../src/platform/db.ts'
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/platform/migrator.ts'
 import { createEmptyDatabase, createTestDatabase } from '../helpers/database.ts'
-import { atLeast, pgbouncerBin, pgbouncerVersion, startPgBouncer } from '../helpers/pgbouncer.ts'
+import { startPgBouncer } from '../helpers/pgbouncer.ts'
 
 // Issue 13, item 3: session state does not survive PgBouncer's transaction pooling, where each
 // transaction (each statement outside one) may run on another server connection. What the app
 // keeps per connection — prepared statements, the statement_timeout startup parameter, the
 // migrator's advisory lock — either works through it or is shown to need a setting.
-
-const version = await pgbouncerVersion(await pgbouncerBin())
 
 async function withPool<T> (url: string, preparedStatements: boolean, fn: (a: pg.PoolClient, b: pg.PoolClient) => Promise<T>): Promise<T> {
   const pool = createPool({ databaseUrl: url, databasePoolMax: 2, databasePreparedStatements: preparedStatements })
@@ -43,16 +41,6 @@ t.test('a statement the app prepares on one client connection collides on the sh
     `prepared statements on, PgBouncer ${bouncer.version}${bouncer.carriesPreparedStatements ? ' with max_prepared_statements = 0' : ''}: the second client's Parse reaches a server that has the name`)
   t.equal(await withPool(url, false, twoClients), 'answered 2', 'DATABASE_PREPARED_STATEMENTS=false: both answer')
   t.equal(await withPool(database.url, true, twoClients), 'answered 2', 'prepared statements on, straight to Postgres: both answer')
-})
-
-t.test('PgBouncer 1.21+ with max_prepared_statements carries the app\'s prepared statements', {
-  skip: atLeast(version, '1.21') ? false : `PgBouncer ${version} cannot (1.21 and later can): DATABASE_PREPARED_STATEMENTS=false is required with it`
-}, async (t) => {
-  const bouncer = await startPgBouncer({ poolSize: 1, maxPreparedStatements: 200 })
-  t.teardown(() => bouncer.close())
-  const database = await createTestDatabase()
-  t.teardown(() => database.drop())
-  t.equal(await withPool(bouncer.url(database.url), true, twoClients), 'answered 2')
 })
 
 t.test('the statement_timeout startup parameter: refused unless ignored, and the database\'s own setting stands in', async (t) => {
