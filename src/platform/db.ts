@@ -5,6 +5,8 @@ import { CamelCasePlugin, Kysely, PostgresDialect, sql, type LogEvent, type Post
 import type { DB } from './db-types.ts'
 import type { Config } from '../config.ts'
 import { activeTracing } from './tracing.ts'
+import { watchReplica, type ReplicaStatus, type ReplicaWatch } from './read-replica.ts'
+import { appendHook } from './route-hooks.ts'
 
 // int8 (counts, sums) arrives as a string by default; our int8 values are far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
@@ -109,46 +111,61 @@ export function createDatabase (config: PoolConfig, onQuery?: QueryListener, onC
 
 // Read replicas (DATABASE_READ_URL). `dbRead` (deps.readDb) is a second pool, on a streaming
 // replica, and the rule is: everything goes to the primary (`db`) except reads chosen for the
-// replica, and a read is chosen only when a replica's lag cannot show the caller an older state
-// than their own last write: answers that are the same for everyone and already cached for up to
-// CATALOG_CACHE_TTL_MS (the public catalog), and public views read anonymously (readerFor in
-// deps.ts). Transactions, writes, and every read of the caller's own data (their orders, cart,
-// profile, their workspace's products) use the primary, so each caller reads their own writes
-// however far the replica lags. A worker or script reads the primary: jobs act on what they read.
-// Without DATABASE_READ_URL, dbRead is the primary's Kysely.
+// replica, and a read is chosen only when it may be slightly old: answers that are the same for
+// everyone and already cached for up to CATALOG_CACHE_TTL_MS (the public catalog), and public
+// views read anonymously (readerFor in deps.ts). Transactions, writes, and every read of the
+// caller's own data (their orders, cart, profile, their workspace's products) use the primary. A
+// worker or script reads the primary: jobs act on what they read. How old a replica read may be,
+// and when the replica is skipped, is src/platform/read-replica.ts's to decide: `dbRead` is the
+// replica's Kysely only while its watch says so, else the primary's. Without DATABASE_READ_URL,
+// dbRead is the primary's Kysely.
 
-/** After the replica refused a connection, how long its reads go to the primary before trying it again. */
-export const REPLICA_RETRY_MS = 5000
+/** The replica's pool: a replica that stops answering costs a read a second at most, not five. */
+function replicaPool (config: PoolConfig & { databaseReadUrl: string }, onConnectionError?: ConnectionErrorListener): pg.Pool {
+  const pool = createPool({ ...config, databaseUrl: config.databaseReadUrl }, onConnectionError)
+  pool.options.connectionTimeoutMillis = 1000
+  pool.options.keepAlive = true
+  return pool
+}
 
 /**
- * The replica's connections, or the primary's while the replica cannot be reached: a replica
- * that is down slows nothing and fails nothing (the reads it served load the primary instead).
+ * Reads that were sent to the replica fall back to the primary if a connection cannot be had
+ * (the replica went down since its last check): they answer, from the primary.
  */
-function replicaOrPrimary (replica: pg.Pool, primary: pg.Pool, onUnreachable: ConnectionErrorListener): PostgresPool {
-  let retryAt = 0
+function replicaOrPrimary (replica: pg.Pool, primary: pg.Pool, watch: () => ReplicaWatch): PostgresPool {
   return {
     connect: async () => {
-      if (performance.now() >= retryAt) {
-        try {
-          return await replica.connect()
-        } catch (err) {
-          retryAt = performance.now() + REPLICA_RETRY_MS
-          onUnreachable(err as Error)
-        }
+      try {
+        return await replica.connect()
+      } catch {
+        watch().check().catch(() => {})
+        return primary.connect()
       }
-      return primary.connect()
     },
     end: () => replica.end()
   }
 }
 
+export interface ReadDatabase extends Database {
+  watch: ReplicaWatch
+}
+
 /** The read replica's database when DATABASE_READ_URL is set; `destroy` ends the replica's pool only. */
 export function createReadDatabase (config: PoolConfig & Pick<Config, 'databaseReadUrl'>, primary: Database, onQuery?: QueryListener,
-  onConnectionError?: ConnectionErrorListener, onUnreachable: ConnectionErrorListener = () => {}): Database | null {
+  onConnectionError?: ConnectionErrorListener, onChange: (status: ReplicaStatus, err?: Error) => void = () => {}): ReadDatabase | null {
   if (config.databaseReadUrl === undefined) return null
-  const pool = createPool({ ...config, databaseUrl: config.databaseReadUrl }, onConnectionError)
-  const db = kysely(replicaOrPrimary(pool, primary.pool, onUnreachable), 'replica', onQuery)
-  return { db, pool, destroy: () => db.destroy() }
+  const pool = replicaPool({ ...config, databaseReadUrl: config.databaseReadUrl }, onConnectionError)
+  const watch = watchReplica(primary.pool, pool, onChange)
+  const db = kysely(replicaOrPrimary(pool, primary.pool, () => watch), 'replica', onQuery)
+  return {
+    db,
+    pool,
+    watch,
+    destroy: async () => {
+      watch.stop()
+      await db.destroy()
+    }
+  }
 }
 
 /** Round-trip time of a trivial statement, in milliseconds. */
@@ -161,11 +178,26 @@ export async function pingDatabase (db: Kysely<any>): Promise<number> {
 export default fp(async (app, options: { onQuery?: QueryListener }) => {
   const lost: ConnectionErrorListener = (err) => app.log.warn({ err: err.message }, 'a postgres connection was lost')
   const database = createDatabase(app.config, options.onQuery, lost)
-  const replica = createReadDatabase(app.config, database, options.onQuery, lost,
-    (err) => app.log.warn({ err: err.message }, `the read replica cannot be reached; its reads go to the primary for ${REPLICA_RETRY_MS} ms`))
+  const replica = createReadDatabase(app.config, database, options.onQuery, lost, (status, err) => {
+    if (status.state === 'caught-up') app.log.info({ replica: status }, 'the read replica is used for public reads')
+    else app.log.warn({ replica: status, ...(err ? { err: err.message } : {}) }, 'public reads go to the primary: the read replica is not usable')
+  })
   app.decorate('db', database.db)
-  app.decorate('dbRead', replica?.db ?? database.db)
+  app.decorate('dbRead', { getter: () => (replica?.watch.usable() === true ? replica.db : database.db) })
+  app.decorate('readReplica', replica?.watch ?? null)
   app.decorate('pgPool', database.pool)
+  if (replica !== null) {
+    await replica.watch.check()
+    // A write the public catalog shows, made through this process: its readers (the writer
+    // first) read the primary until the replica has replayed it.
+    app.addHook('onRoute', (route) => {
+      if (route.config?.changesCatalog !== true) return
+      route.onSend = appendHook(route.onSend, (_request, reply, payload, done) => {
+        if (reply.statusCode < 400 || reply.statusCode >= 500) replica.watch.written()
+        done(null, payload)
+      })
+    })
+  }
   app.addHook('onClose', async () => {
     await replica?.destroy()
     await database.destroy()
@@ -175,8 +207,10 @@ export default fp(async (app, options: { onQuery?: QueryListener }) => {
 declare module 'fastify' {
   interface FastifyInstance {
     db: Db
-    /** Lag-tolerant reads only (see above): the read replica's Kysely, or `db` without one. */
+    /** Lag-tolerant reads only (see above): the read replica's Kysely while it is usable, else `db`. */
     dbRead: Db
+    /** The read replica's watch, when DATABASE_READ_URL is set. */
+    readReplica: ReplicaWatch | null
     pgPool: pg.Pool
   }
 }
