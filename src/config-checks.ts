@@ -32,6 +32,21 @@ export function listenerUrl (host: string, port: number): string {
   return `http://${name}${port === 80 ? '' : `:${port}`}`
 }
 
+export interface RedisNode { host: string, port: number }
+
+/** REDIS_CLUSTER_NODES: `host:port` entries (IPv6 as `[addr]:port`), comma-separated. */
+export function parseRedisClusterNodes (value: string | undefined): RedisNode[] | undefined {
+  if (value === undefined) return undefined
+  const nodes = value.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry) => {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry)
+    const port = Number(match?.[3])
+    if (!match || port < 1 || port > 65535) fail('REDIS_CLUSTER_NODES', `must be comma-separated host:port seed nodes (got "${entry}")`)
+    return { host: match[1] ?? match[2]!, port }
+  })
+  if (nodes.length === 0) fail('REDIS_CLUSTER_NODES', 'must name at least one host:port seed node')
+  return nodes
+}
+
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
 
 function isProxyAddress (entry: string): boolean {

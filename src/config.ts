@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { checkUrl, ConfigError, fail, listenerUrl, parseTrustProxy } from './config-checks.ts'
+import { checkUrl, ConfigError, fail, listenerUrl, parseRedisClusterNodes, parseTrustProxy, type RedisNode } from './config-checks.ts'
 import { StorageEnv, storageConfig, type StorageConfig } from './config-storage.ts'
 
 export { ConfigError }
@@ -27,6 +27,7 @@ const Env = Type.Object({
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 500, default: 10, description: 'an integer 1-500' }),
   DATABASE_PREPARED_STATEMENTS: Type.Boolean({ default: true, description: 'true or false (false behind a pooler that cannot carry prepared statements)' }),
   REDIS_URL: Type.Optional(Type.String({ description: 'a redis:// or rediss:// URL' })),
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ description: 'comma-separated host:port seed nodes of a Redis Cluster' })),
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,32}$', default: 'bz:', description: 'a key prefix of 1-32 safe characters' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'a secret of at least 32 bytes' })),
   ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 32, description: 'a key of at least 32 bytes' })),
@@ -78,6 +79,8 @@ export interface Config {
   databasePreparedStatements: boolean
   redisUrl: string
   redisUrlSet: boolean
+  /** Seed nodes of a Redis Cluster, used instead of redisUrl's host (its credentials and TLS still apply). */
+  redisClusterNodes: RedisNode[] | undefined
   redisPrefix: string
   queuePrefix: string
   jwtSecret: string
@@ -200,7 +203,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
   if (production) {
     // Production takes real payments: the local simulator is for development only. Its links
     // and CORS origin must name the address clients use, never a guess from HOST/PORT.
-    for (const [name, value] of [['DATABASE_URL', databaseUrl], ['REDIS_URL', redisUrl], ['JWT_SECRET', jwtSecret],
+    for (const [name, value] of [['DATABASE_URL', databaseUrl], ['REDIS_URL', redisUrl ?? env.REDIS_CLUSTER_NODES], ['JWT_SECRET', jwtSecret],
       ['ENCRYPTION_KEY', encryptionKey], ['SMTP_URL', env.SMTP_URL], ['STRIPE_SECRET_KEY', env.STRIPE_SECRET_KEY],
       ['STRIPE_WEBHOOK_SECRET', env.STRIPE_WEBHOOK_SECRET], ['PUBLIC_URL', env.PUBLIC_URL]] as const) {
       if (value === undefined) fail(name, 'is required in production')
@@ -244,8 +247,10 @@ export function loadConfig (source: Record<string, string | undefined> = process
     databasePreparedStatements: env.DATABASE_PREPARED_STATEMENTS,
     redisUrl: redisUrl!,
     redisUrlSet: env.REDIS_URL !== undefined,
+    redisClusterNodes: parseRedisClusterNodes(env.REDIS_CLUSTER_NODES),
     redisPrefix: env.REDIS_PREFIX,
-    queuePrefix: `${env.REDIS_PREFIX.replace(/:+$/, '')}-bull`,
+    // A hash tag: on a Redis Cluster every key of every queue must sit in one slot (BullMQ's scripts).
+    queuePrefix: `{${env.REDIS_PREFIX.replace(/:+$/, '')}-bull}`,
     jwtSecret: jwtSecret!,
     encryptionKey: encryptionKey!,
     accessTokenTtl: env.ACCESS_TOKEN_TTL,

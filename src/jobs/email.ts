@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../platform/redis.ts'
 import type { Sealer } from '../platform/crypto.ts'
 import { openEmail, scrubbedSendError, type EmailTemplate, type Mailer } from '../platform/mail.ts'
 import type { EmailJob } from '../platform/queues.ts'
@@ -11,7 +11,7 @@ export interface EmailDeps {
   mailer: Mailer
   templates: Record<string, EmailTemplate<any>>
   /** Our keys (REDIS_PREFIX): where the sent markers live. */
-  redis: Redis
+  redis: RedisClient
   log: FastifyBaseLogger
   /** Where sends are counted (the worker's registry). */
   metrics?: Metrics

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis.ts'
 import type { Config } from '../config.ts'
 import { systemClock, systemRandom, type Clock, type Random } from './clock.ts'
 import { createSealer, type Sealer } from './crypto.ts'
@@ -21,7 +21,7 @@ export interface Deps {
   /** The read replica (DATABASE_READ_URL) or the primary: lag-tolerant reads only (platform/db.ts). */
   readDb: Db
   /** Our keys (REDIS_PREFIX applied by the client). */
-  redis: Redis
+  redis: RedisClient
   queues: Queues
   sealer: Sealer
   clock: Clock
@@ -47,7 +47,7 @@ export function readerFor (deps: Pick<Deps, 'db' | 'readDb'>, caller: Principal 
  * `scripts` (every module's, from src/redis-scripts.ts) are defined before the client is used.
  * `metrics`: the registry the worker serves; scripts leave it out (what they count goes nowhere).
  */
-export async function connectDeps (config: Config, options: { log: Logger, scripts: readonly RedisScript[], clock?: Clock, random?: Random, metrics?: Metrics }): Promise<{ deps: Deps, producer: Redis, pool: Database['pool'], close: () => Promise<void> }> {
+export async function connectDeps (config: Config, options: { log: Logger, scripts: readonly RedisScript[], clock?: Clock, random?: Random, metrics?: Metrics }): Promise<{ deps: Deps, producer: RedisClient, pool: Database['pool'], close: () => Promise<void> }> {
   const database = createDatabase(config, undefined, (err) => options.log.warn({ err: err.message }, 'a postgres connection was lost'))
   const redis = createRedis(config, 'api', options.scripts)
   const producer = createRedis(config, 'worker')

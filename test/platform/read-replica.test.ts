@@ -66,6 +66,12 @@ async function replicaInUse (env: TestEnv): Promise<void> {
   await eventually(async () => { await watch.check(); return watch.usable() })
 }
 
+/** Runs the watch's checks until it reports `state` (a check already under way may predate the change). */
+async function watchSees (env: TestEnv, state: string): Promise<void> {
+  const watch = env.app.readReplica!
+  await eventually(async () => { await watch.check(); return watch.status().state === state })
+}
+
 /** Replay paused for the rest of the test: the replica lags behind every write from now on. */
 async function lagging (t: Tap): Promise<void> {
   await pair.caughtUp()
@@ -138,9 +144,8 @@ t.test('a vendor editing a product reads the edit back while the replica lags be
   const storefront = await env.app.inject({ method: 'GET', url: `/products/${product.id}` })
   t.equal(storefront.json().title, 'Walnut serving spoon', 'the public product page shows the edit')
   t.same(await onReplica('select title from products where id = $1', [product.id]), [{ title: 'Walnut spoon' }], 'which the replica has not replayed')
-  await env.app.readReplica!.check()
-  t.equal(env.app.readReplica!.status().state, 'lagging', 'the watch sees the replica behind')
-  t.ok(env.app.readReplica!.status().lagBytes! > 0)
+  await watchSees(env, 'lagging')
+  t.ok(env.app.readReplica!.status().lagBytes! > 0, 'the watch sees the replica behind')
 
   await pair.resumeReplay()
   await replicaInUse(env)
@@ -157,8 +162,7 @@ t.test('a change made elsewhere while the replica lags: public reads leave the r
   await lagging(t)
   // Another API copy's write, for this process: straight to the primary.
   await env.app.db.updateTable('products').set({ title: 'Cherry fruit bowl' }).where('id', '=', product.id).execute()
-  await env.app.readReplica!.check()
-  await env.app.readReplica!.check()
+  await watchSees(env, 'lagging')
   t.equal(env.app.readReplica!.status().state, 'lagging')
   let res: any
   const ran = await counted(async () => { res = await env.app.inject({ method: 'GET', url: `/products/${product.id}` }) })
@@ -196,8 +200,7 @@ t.test('a customer sees the order just placed while the replica lags behind it',
   t.equal(vendor.statusCode, 200, 'the vendor sees it too')
 
   t.same(await onReplica('select id from orders where id = $1', [order.id]), [], 'the replica does not have the order yet')
-  await env.app.readReplica!.check()
-  await env.app.readReplica!.check()
+  await watchSees(env, 'lagging')
   const stock = await env.app.inject({ method: 'GET', url: `/products/${product.id}` })
   t.equal(stock.json().variants[0].stock, 8, 'the replica lags, so the catalog reads the primary: the stock the order took')
 })
@@ -275,6 +278,6 @@ t.test('the replica going down while the API runs: the catalog keeps answering, 
     })
     t.same(ran, { primary: 1, replica: 0 }, 'on the primary')
   }
-  await env.app.readReplica!.check()
-  t.equal(env.app.readReplica!.status().state, 'unreachable', 'the watch sees the replica gone')
+  await watchSees(env, 'unreachable')
+  t.equal(env.app.readReplica!.usable(), false, 'the watch sees the replica gone')
 })

@@ -56,11 +56,12 @@ export async function forgotPassword (deps: Deps, email: string): Promise<void> 
   if (!user || user.status !== 'active' || count > PASSWORD_RESETS.max) return
   const token = deps.random.token(32)
   const tokenHash = deps.sealer.secretHash(token)
-  await deps.redis.multi()
-    .set(resetKey(tokenHash), deps.sealer.seal({ userId: user.id, email: user.email }, 'pwreset'), 'PX', RESET_TTL_MS)
-    .hset(accountResetsKey(user.id), tokenHash, '1')
-    .pexpire(accountResetsKey(user.id), RESET_TTL_MS)
-    .exec()
+  // Not one MULTI: the two keys sit in different slots of a cluster. Either write alone leaves
+  // a dead link (a link works only with both), never a live one.
+  await Promise.all([
+    deps.redis.set(resetKey(tokenHash), deps.sealer.seal({ userId: user.id, email: user.email }, 'pwreset'), 'PX', RESET_TTL_MS),
+    deps.redis.multi().hset(accountResetsKey(user.id), tokenHash, '1').pexpire(accountResetsKey(user.id), RESET_TTL_MS).exec()
+  ])
   await enqueueEmail(deps, passwordResetEmail, user.email, {
     name: user.name,
     link: appLink(deps.config, `/reset-password?token=${encodeURIComponent(token)}`),
