@@ -55,7 +55,7 @@ export function createEmailProcessor (deps: EmailDeps) {
     }
     let sent
     try {
-      sent = await deps.mailer.send(email.to, template.render(email.vars))
+      sent = await deps.mailer.send(email.to, template.render(email.vars), marker ?? undefined)
     } catch (err) {
       deps.metrics?.count(emailOutcomes, { template: job.data.template, outcome: 'failed' })
       throw scrubbedSendError(err)
