@@ -35,8 +35,12 @@ export function listenerUrl (host: string, port: number): string {
 export interface RedisNode { host: string, port: number }
 
 /** REDIS_CLUSTER_NODES: `host:port` entries (IPv6 as `[addr]:port`), comma-separated. */
-export function parseRedisClusterNodes (value: string | undefined): RedisNode[] | undefined {
+export function parseRedisClusterNodes (value: string | undefined, redisUrl?: string): RedisNode[] | undefined {
   if (value === undefined) return undefined
+  // A cluster has database 0 only: an index would be silently ignored.
+  if (redisUrl !== undefined && !['', '/', '/0'].includes(new URL(redisUrl).pathname)) {
+    fail('REDIS_URL', 'cannot name a database index with REDIS_CLUSTER_NODES (a cluster has database 0 only)')
+  }
   const nodes = value.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry) => {
     const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry)
     const port = Number(match?.[3])

@@ -245,9 +245,10 @@ export function loadConfig (source: Record<string, string | undefined> = process
     databaseReadUrl: env.DATABASE_READ_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
     databasePreparedStatements: env.DATABASE_PREPARED_STATEMENTS,
-    redisUrl: redisUrl!,
+    // Production with a cluster alone: no credentials or TLS for its nodes.
+    redisUrl: redisUrl ?? DEFAULT_REDIS_URL,
     redisUrlSet: env.REDIS_URL !== undefined,
-    redisClusterNodes: parseRedisClusterNodes(env.REDIS_CLUSTER_NODES),
+    redisClusterNodes: parseRedisClusterNodes(env.REDIS_CLUSTER_NODES, env.REDIS_URL),
     redisPrefix: env.REDIS_PREFIX,
     // A hash tag: on a Redis Cluster every key of every queue must sit in one slot (BullMQ's scripts).
     queuePrefix: `{${env.REDIS_PREFIX.replace(/:+$/, '')}-bull}`,

@@ -55,7 +55,8 @@ export function createEmailProcessor (deps: EmailDeps) {
     }
     let sent
     try {
-      sent = await deps.mailer.send(email.to, template.render(email.vars), marker ?? undefined)
+      // The Message-ID is a keyed hash of the marker: stable across resends, and naming no job count or time.
+      sent = await deps.mailer.send(email.to, template.render(email.vars), marker ? deps.sealer.secretHash(marker).slice(0, 32) : undefined)
     } catch (err) {
       deps.metrics?.count(emailOutcomes, { template: job.data.template, outcome: 'failed' })
       throw scrubbedSendError(err)

@@ -61,6 +61,8 @@ export function openDetails (sealer: Sealer, s: Pick<StoredSession, 'id' | 'seal
  * A new session id of the user: a v7 UUID whose last two hex digits (random ones) are the user's
  * bucket, so every key of the session is derivable from its id alone (a refresh token, an admin's
  * revocation, cleanup) and lands beside the user's keys. The time-ordered prefix is untouched.
+ * That leaves about 34 fresh random bits per id: a session id names a session, it is never a
+ * credential (refresh secrets are 256 random bits; access tokens are signed). Keep it that way.
  */
 export const sessionIdOf = (uuid: string, userId: string): string => uuid.slice(0, -2) + userBucket(userId)
 export const sessionBucket = (id: string): string => id.slice(-2)
