@@ -52,8 +52,8 @@ function pgUrl (port: number, database: string): string {
 }
 
 /** Whether a Postgres server answers at `url` and lets us in. */
-async function postgresAnswers (url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 })
+export async function postgresAnswers (url: string, timeoutMs = 1500): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs })
   client.on('error', () => {})
   try {
     await client.connect()

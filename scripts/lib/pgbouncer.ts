@@ -5,8 +5,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import pg from 'pg'
-import { freePort, withDatabase } from './local-services.ts'
+import { freePort, postgresAnswers, withDatabase } from './local-services.ts'
 
 // A real PgBouncer (Debian's `pgbouncer`, installed when missing as root on Debian, as
 // local-services.ts does for Postgres) in transaction pooling mode, in front of the test
@@ -121,20 +120,6 @@ export function atLeast (version: string, wanted: string): boolean {
   return true
 }
 
-async function answers (url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    await client.query('select 1')
-    return true
-  } catch {
-    return false
-  } finally {
-    await client.end().catch(() => {})
-  }
-}
-
 const quote = (value: string) => `'${value.replace(/'/g, "''")}'`
 
 export async function startPgBouncer (options: PgBouncerOptions = {}): Promise<TestPgBouncer> {
@@ -202,7 +187,7 @@ export async function startPgBouncer (options: PgBouncerOptions = {}): Promise<T
   }
 
   const probe = through(withDatabase(server.toString(), 'postgres'))
-  for (let i = 0; !(await answers(probe)); i++) {
+  for (let i = 0; !(await postgresAnswers(probe, 1000)); i++) {
     if (child.exitCode !== null || i >= 100) {
       await close()
       throw new Error(`pgbouncer did not start:\n${output}`)
