@@ -7,6 +7,7 @@ import { requireRecentAuthentication, type Principal } from '../../platform/prin
 import { appLink } from '../../platform/public-url.ts'
 import { endUserSessions } from '../sessions/public.ts'
 import { findUserByEmail, findUserById, setPasswordHash } from '../users/public.ts'
+import { passwordChecks } from './counters.ts'
 import { passwordChangedEmail, passwordResetEmail } from './emails.ts'
 import { accountSubject, invalidCredentials, signIn, type SignedIn, type SignInContext } from './sign-in.ts'
 import type { AuthDeps } from './tokens.ts'
@@ -25,6 +26,7 @@ export async function login (deps: AuthDeps, input: { email: string, password: s
   await consume(deps.redis, LOGIN_FAILURES, subject)
   const user = await findUserByEmail(deps.db, input.email)
   const ok = user?.passwordHash ? await verifyPassword(user.passwordHash, input.password) : await verifyAgainstNothing(input.password)
+  deps.metrics.count(passwordChecks, { against: user?.passwordHash ? 'account' : 'stand_in' })
   if (!ok || !user || user.status !== 'active') throw invalidCredentials()
   await reset(deps.redis, LOGIN_FAILURES, subject)
   return signIn(deps, user, 'password', context)
