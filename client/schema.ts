@@ -646,7 +646,7 @@ export interface paths {
         };
         /**
          * Database latency and connection pool figures (why it is down: platform admins only)
-         * @description One round trip to Postgres, timed, and the API's connection pool (total, idle, waiting, max); 503 with the same shape when Postgres does not answer.
+         * @description One round trip to Postgres, timed, and the API's connection pool (total, idle, waiting, max); 503 with the same shape when Postgres does not answer. With a read replica configured, also its state and lag (it never makes this 503).
          */
         get: operations["checkDatabase"];
         put?: never;
@@ -6284,6 +6284,13 @@ export interface operations {
                             total: number;
                             waiting: number;
                         };
+                        /** @description the read replica (DATABASE_READ_URL), when one is configured; never fails this check */
+                        replica?: {
+                            /** @description WAL not yet replayed at the last check */
+                            lagBytes: number | null;
+                            /** @description caught-up: public reads use the replica; any other state sends them to the primary */
+                            state: "starting" | "caught-up" | "lagging" | "unreachable" | "not-a-replica";
+                        };
                         status: "up" | "down";
                     };
                 };
@@ -6339,6 +6346,13 @@ export interface operations {
                             max: number;
                             total: number;
                             waiting: number;
+                        };
+                        /** @description the read replica (DATABASE_READ_URL), when one is configured; never fails this check */
+                        replica?: {
+                            /** @description WAL not yet replayed at the last check */
+                            lagBytes: number | null;
+                            /** @description caught-up: public reads use the replica; any other state sends them to the primary */
+                            state: "starting" | "caught-up" | "lagging" | "unreachable" | "not-a-replica";
                         };
                         status: "up" | "down";
                     };

@@ -160,7 +160,7 @@ try {
   await admin.query(`drop database if exists ${database} with (force)`).catch(() => {})
   await admin.end()
   const redis = new Redis(services.redisUrl)
-  for (const prefix of [`img${id}:`, `img${id}-bull`]) {
+  for (const prefix of [`img${id}:`, `{img${id}-bull}`]) {
     const keys = await redis.keys(`${prefix}*`)
     if (keys.length > 0) await redis.del(...keys)
   }

@@ -7,11 +7,17 @@ import { loadConfigOrExit } from '../src/config.ts'
 import { childEnv } from './lib/dev-env.ts'
 import { provideLocalServices, withDatabase } from './lib/local-services.ts'
 import { dropRunDatabases, prepareTemplate } from './lib/test-databases.ts'
+import { checkRedisCluster } from './lib/redis-cluster.ts'
+import { clusterNodeCredentials } from '../src/platform/redis.ts'
+import { clusterExclusions } from '../test/cluster-exclusions.ts'
 import { MIGRATIONS_DIR, migrateToLatest } from '../src/platform/migrator.ts'
 
 // npm test: brings up Postgres and Redis when none are configured (as `npm start` does),
 // prepares a migrated template database that every test file clones, runs tap, and stops
 // whatever it started. Arguments go to tap (`npm test -- test/platform/health.test.ts`).
+// With REDIS_CLUSTER_NODES, every test file's clients use that Redis Cluster instead (the local
+// Redis is still provided for the few tests that start from REDIS_URL), minus the files
+// test/cluster-exclusions.ts lists.
 
 const config = loadConfigOrExit(childEnv({ NODE_ENV: 'test' }))
 const services = await provideLocalServices({
@@ -19,6 +25,14 @@ const services = await provideLocalServices({
   databaseUrl: config.databaseUrlSet ? config.databaseUrl : undefined,
   redisUrl: config.redisUrlSet ? config.redisUrl : undefined
 })
+
+let clusterArgs: string[] = []
+if (config.redisClusterNodes) {
+  await checkRedisCluster(config.redisClusterNodes, clusterNodeCredentials(config.redisUrl))
+  console.error(`[services] using the Redis Cluster at ${config.redisClusterNodes.map((n) => `${n.host}:${n.port}`).join(',')} (${clusterExclusions.length} test files left out: test/cluster-exclusions.ts)`)
+  // Given on the command line, tap's exclude list replaces .taprc's: its entries come again.
+  clusterArgs = ['test/browser/**', 'test/topology/**', ...clusterExclusions.map((e) => e.file)].map((file) => `--exclude=${file}`)
+}
 
 /** The template is named after the migrations' contents, so a changed migration gets a fresh one. */
 function templateName (): string {
@@ -52,7 +66,7 @@ let exitCode = 1
 try {
   const template = await prepareTemplate(admin, services.databaseUrl, templateName(), migrateToLatest)
   const started = Date.now()
-  const tap = spawn(process.execPath, ['node_modules/tap/dist/esm/run.mjs', ...process.argv.slice(2)], {
+  const tap = spawn(process.execPath, ['node_modules/tap/dist/esm/run.mjs', ...clusterArgs, ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: childEnv({
       NODE_ENV: 'test',

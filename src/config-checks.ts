@@ -32,6 +32,25 @@ export function listenerUrl (host: string, port: number): string {
   return `http://${name}${port === 80 ? '' : `:${port}`}`
 }
 
+export interface RedisNode { host: string, port: number }
+
+/** REDIS_CLUSTER_NODES: `host:port` entries (IPv6 as `[addr]:port`), comma-separated. */
+export function parseRedisClusterNodes (value: string | undefined, redisUrl?: string): RedisNode[] | undefined {
+  if (value === undefined) return undefined
+  // A cluster has database 0 only: an index would be silently ignored.
+  if (redisUrl !== undefined && !['', '/', '/0'].includes(new URL(redisUrl).pathname)) {
+    fail('REDIS_URL', 'cannot name a database index with REDIS_CLUSTER_NODES (a cluster has database 0 only)')
+  }
+  const nodes = value.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry) => {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry)
+    const port = Number(match?.[3])
+    if (!match || port < 1 || port > 65535) fail('REDIS_CLUSTER_NODES', `must be comma-separated host:port seed nodes (got "${entry}")`)
+    return { host: match[1] ?? match[2]!, port }
+  })
+  if (nodes.length === 0) fail('REDIS_CLUSTER_NODES', 'must name at least one host:port seed node')
+  return nodes
+}
+
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
 
 function isProxyAddress (entry: string): boolean {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { checkUrl, ConfigError, fail, listenerUrl, parseTrustProxy } from './config-checks.ts'
+import { checkUrl, ConfigError, fail, listenerUrl, parseRedisClusterNodes, parseTrustProxy, type RedisNode } from './config-checks.ts'
 import { StorageEnv, storageConfig, type StorageConfig } from './config-storage.ts'
 
 export { ConfigError }
@@ -23,9 +23,11 @@ const Env = Type.Object({
   PUBLIC_URL: Type.Optional(Type.String({ description: 'an http(s) URL (default: the HOST/PORT address, http://localhost:PORT for a loopback one)' })),
   APP_URL: Type.Optional(Type.String({ description: 'an http(s) URL: the front end that email links open (default PUBLIC_URL)' })),
   DATABASE_URL: Type.Optional(Type.String({ description: 'a postgres:// connection string' })),
+  DATABASE_READ_URL: Type.Optional(Type.String({ description: 'a postgres:// connection string of a read replica (unset: every read goes to DATABASE_URL)' })),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 500, default: 10, description: 'an integer 1-500' }),
   DATABASE_PREPARED_STATEMENTS: Type.Boolean({ default: true, description: 'true or false (false behind a pooler that cannot carry prepared statements)' }),
   REDIS_URL: Type.Optional(Type.String({ description: 'a redis:// or rediss:// URL' })),
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ description: 'comma-separated host:port seed nodes of a Redis Cluster' })),
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,32}$', default: 'bz:', description: 'a key prefix of 1-32 safe characters' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'a secret of at least 32 bytes' })),
   ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 32, description: 'a key of at least 32 bytes' })),
@@ -70,11 +72,15 @@ export interface Config {
   databaseUrl: string
   /** False when DATABASE_URL was not given and a local default stands in. */
   databaseUrlSet: boolean
+  /** A streaming replica for lag-tolerant public reads (platform/db.ts says which); unset, the primary. */
+  databaseReadUrl: string | undefined
   databasePoolMax: number
   /** Prepare repeated statements once per connection (off for PgBouncer < 1.21, transaction mode). */
   databasePreparedStatements: boolean
   redisUrl: string
   redisUrlSet: boolean
+  /** Seed nodes of a Redis Cluster, used instead of redisUrl's host (its credentials and TLS still apply). */
+  redisClusterNodes: RedisNode[] | undefined
   redisPrefix: string
   queuePrefix: string
   jwtSecret: string
@@ -175,6 +181,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
   checkUrl('PUBLIC_URL', env.PUBLIC_URL, ['http:', 'https:'])
   checkUrl('APP_URL', env.APP_URL, ['http:', 'https:'])
   checkUrl('DATABASE_URL', env.DATABASE_URL, ['postgres:', 'postgresql:'])
+  checkUrl('DATABASE_READ_URL', env.DATABASE_READ_URL, ['postgres:', 'postgresql:'])
   checkUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:'])
   checkUrl('SMTP_URL', env.SMTP_URL, ['smtp:', 'smtps:'])
   checkUrl('STRIPE_API_URL', env.STRIPE_API_URL, ['http:', 'https:'])
@@ -196,7 +203,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
   if (production) {
     // Production takes real payments: the local simulator is for development only. Its links
     // and CORS origin must name the address clients use, never a guess from HOST/PORT.
-    for (const [name, value] of [['DATABASE_URL', databaseUrl], ['REDIS_URL', redisUrl], ['JWT_SECRET', jwtSecret],
+    for (const [name, value] of [['DATABASE_URL', databaseUrl], ['REDIS_URL', redisUrl ?? env.REDIS_CLUSTER_NODES], ['JWT_SECRET', jwtSecret],
       ['ENCRYPTION_KEY', encryptionKey], ['SMTP_URL', env.SMTP_URL], ['STRIPE_SECRET_KEY', env.STRIPE_SECRET_KEY],
       ['STRIPE_WEBHOOK_SECRET', env.STRIPE_WEBHOOK_SECRET], ['PUBLIC_URL', env.PUBLIC_URL]] as const) {
       if (value === undefined) fail(name, 'is required in production')
@@ -235,12 +242,16 @@ export function loadConfig (source: Record<string, string | undefined> = process
     appUrl: (env.APP_URL ?? publicUrl).replace(/\/+$/, ''),
     databaseUrl: databaseUrl!,
     databaseUrlSet: env.DATABASE_URL !== undefined,
+    databaseReadUrl: env.DATABASE_READ_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
     databasePreparedStatements: env.DATABASE_PREPARED_STATEMENTS,
-    redisUrl: redisUrl!,
+    // Production with a cluster alone: no credentials or TLS for its nodes.
+    redisUrl: redisUrl ?? DEFAULT_REDIS_URL,
     redisUrlSet: env.REDIS_URL !== undefined,
+    redisClusterNodes: parseRedisClusterNodes(env.REDIS_CLUSTER_NODES, env.REDIS_URL),
     redisPrefix: env.REDIS_PREFIX,
-    queuePrefix: `${env.REDIS_PREFIX.replace(/:+$/, '')}-bull`,
+    // A hash tag: on a Redis Cluster every key of every queue must sit in one slot (BullMQ's scripts).
+    queuePrefix: `{${env.REDIS_PREFIX.replace(/:+$/, '')}-bull}`,
     jwtSecret: jwtSecret!,
     encryptionKey: encryptionKey!,
     accessTokenTtl: env.ACCESS_TOKEN_TTL,

@@ -52,8 +52,8 @@ function pgUrl (port: number, database: string): string {
 }
 
 /** Whether a Postgres server answers at `url` and lets us in. */
-async function postgresAnswers (url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 })
+export async function postgresAnswers (url: string, timeoutMs = 1500): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs })
   client.on('error', () => {})
   try {
     await client.connect()
@@ -132,7 +132,7 @@ function findPostgresBin (): string | null {
   return null
 }
 
-async function postgresBin (log: ServiceLog): Promise<string> {
+export async function postgresBin (log: ServiceLog): Promise<string> {
   let bin = findPostgresBin()
   if (bin) return bin
   const pgCtl = await which('pg_ctl')
@@ -144,7 +144,7 @@ async function postgresBin (log: ServiceLog): Promise<string> {
 }
 
 /** Postgres refuses to run as root; as root we run its binaries as the `postgres` user. */
-async function asPostgresUser (command: string, args: string[]): Promise<{ stdout: string }> {
+export async function asPostgresUser (command: string, args: string[]): Promise<{ stdout: string }> {
   if (isRoot()) return run('runuser', ['-u', 'postgres', '--', command, ...args], { maxBuffer: 16 * 1024 * 1024 })
   return run(command, args, { maxBuffer: 16 * 1024 * 1024 })
 }

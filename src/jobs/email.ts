@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../platform/redis.ts'
 import type { Sealer } from '../platform/crypto.ts'
 import { openEmail, scrubbedSendError, type EmailTemplate, type Mailer } from '../platform/mail.ts'
 import type { EmailJob } from '../platform/queues.ts'
@@ -11,7 +11,7 @@ export interface EmailDeps {
   mailer: Mailer
   templates: Record<string, EmailTemplate<any>>
   /** Our keys (REDIS_PREFIX): where the sent markers live. */
-  redis: Redis
+  redis: RedisClient
   log: FastifyBaseLogger
   /** Where sends are counted (the worker's registry). */
   metrics?: Metrics
@@ -55,7 +55,8 @@ export function createEmailProcessor (deps: EmailDeps) {
     }
     let sent
     try {
-      sent = await deps.mailer.send(email.to, template.render(email.vars))
+      // The Message-ID is a keyed hash of the marker: stable across resends, and naming no job count or time.
+      sent = await deps.mailer.send(email.to, template.render(email.vars), marker ? deps.sealer.secretHash(marker).slice(0, 32) : undefined)
     } catch (err) {
       deps.metrics?.count(emailOutcomes, { template: job.data.template, outcome: 'failed' })
       throw scrubbedSendError(err)

@@ -23,6 +23,8 @@ export const deps = fp(async (app) => {
   const value: Deps = {
     config: app.config,
     db: app.db,
+    // The replica's Kysely or the primary's, as the replica's watch says at each use.
+    get readDb () { return app.dbRead },
     redis: app.redis,
     queues: app.queues,
     sealer: app.sealer,

@@ -25,7 +25,13 @@ const DatabaseHealth = Type.Object({
   status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
   latencyMs: Type.Union([Type.Number(), Type.Null()]),
   pool: Type.Object({ total: Type.Integer(), idle: Type.Integer(), waiting: Type.Integer(), max: Type.Integer() }),
-  error: Type.Optional(Type.String({ description: 'why it is down (platform admins only)' }))
+  error: Type.Optional(Type.String({ description: 'why it is down (platform admins only)' })),
+  replica: Type.Optional(Type.Object({
+    state: Type.Union(['starting', 'caught-up', 'lagging', 'unreachable', 'not-a-replica'].map((s) => Type.Literal(s)), {
+      description: 'caught-up: public reads use the replica; any other state sends them to the primary'
+    }),
+    lagBytes: Type.Union([Type.Integer(), Type.Null()], { description: 'WAL not yet replayed at the last check' })
+  }, { description: 'the read replica (DATABASE_READ_URL), when one is configured; never fails this check' }))
 }, { examples: [{ status: 'up', latencyMs: 0.7, pool: { total: 2, idle: 2, waiting: 0, max: 10 } }] })
 
 type CheckResult = { status: 'up' | 'down', latencyMs?: number, error?: string }
@@ -144,14 +150,18 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'checkDatabase',
       tags: ['health'],
       summary: 'Database latency and connection pool figures (why it is down: platform admins only)',
-      description: 'One round trip to Postgres, timed, and the API\'s connection pool (total, idle, waiting, max); 503 with the same shape when Postgres does not answer.',
+      description: 'One round trip to Postgres, timed, and the API\'s connection pool (total, idle, waiting, max); 503 with the same shape when Postgres does not answer. With a read replica configured, also its state and lag (it never makes this 503).',
       response: { 200: DatabaseHealth, 503: DatabaseHealth }
     }
   }, async (request, reply) => {
     const check = visible(await timed(() => pingDatabase(app.db)), isAdmin(request))
     const pool = { total: app.pgPool.totalCount, idle: app.pgPool.idleCount, waiting: app.pgPool.waitingCount, max: app.config.databasePoolMax }
     return reply.code(check.status === 'up' ? 200 : 503).send({
-      status: check.status, latencyMs: check.latencyMs ?? null, pool, ...(check.error !== undefined ? { error: check.error } : {})
+      status: check.status,
+      latencyMs: check.latencyMs ?? null,
+      pool,
+      ...(check.error !== undefined ? { error: check.error } : {}),
+      ...(app.readReplica !== null ? { replica: app.readReplica.status() } : {})
     })
   })
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis.ts'
 import { TooManyRequests, retryAfter } from './errors.ts'
 import { withScripts, type RedisScript } from './redis.ts'
 
@@ -21,22 +21,22 @@ return { n, redis.call('PTTL', KEYS[1]) }`
 /** Defined on the client when it is created (see RedisScript). */
 export const limiterScripts: readonly RedisScript[] = [{ name: 'limiterHit', numberOfKeys: 1, lua: HIT }]
 
-interface LimiterRedis extends Redis {
+type LimiterRedis = RedisClient & {
   limiterHit: (key: string, windowMs: number) => Promise<[number, number]>
 }
 
-const client = (redis: Redis) => withScripts<LimiterRedis>(redis, limiterScripts)
+const client = (redis: RedisClient) => withScripts<LimiterRedis>(redis, limiterScripts)
 
 const keyOf = (limit: Limit, subject: string) => `limit:${limit.name}:${subject}`
 
 /** Counts one hit; returns the count in the current window and the ms until it resets. */
-export async function hit (redis: Redis, limit: Limit, subject: string): Promise<{ count: number, resetMs: number }> {
+export async function hit (redis: RedisClient, limit: Limit, subject: string): Promise<{ count: number, resetMs: number }> {
   const [count, ttl] = await client(redis).limiterHit(keyOf(limit, subject), limit.windowMs)
   return { count, resetMs: ttl > 0 ? ttl : limit.windowMs }
 }
 
 /** Throws 429 (with retry-after) when the subject has used up the window, without counting. */
-export async function ensureUnder (redis: Redis, limit: Limit, subject: string): Promise<void> {
+export async function ensureUnder (redis: RedisClient, limit: Limit, subject: string): Promise<void> {
   const key = keyOf(limit, subject)
   const [count, ttl] = await redis.multi().get(key).pttl(key).exec() as [[null, string | null], [null, number]]
   if (Number(count[1] ?? 0) >= limit.max) {
@@ -46,7 +46,7 @@ export async function ensureUnder (redis: Redis, limit: Limit, subject: string):
 }
 
 /** Counts a hit and throws 429 when it goes over the limit. */
-export async function consume (redis: Redis, limit: Limit, subject: string): Promise<void> {
+export async function consume (redis: RedisClient, limit: Limit, subject: string): Promise<void> {
   const { count, resetMs } = await hit(redis, limit, subject)
   if (count > limit.max) {
     const wait = Math.max(1, Math.ceil(resetMs / 1000))
@@ -54,6 +54,6 @@ export async function consume (redis: Redis, limit: Limit, subject: string): Pro
   }
 }
 
-export async function reset (redis: Redis, limit: Limit, subject: string): Promise<void> {
+export async function reset (redis: RedisClient, limit: Limit, subject: string): Promise<void> {
   await redis.del(keyOf(limit, subject))
 }

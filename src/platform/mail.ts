@@ -94,16 +94,26 @@ export function scrubbedSendError (err: unknown): Error {
 }
 
 export interface Mailer {
-  send: (to: string, email: RenderedEmail) => Promise<{ messageId: string }>
+  /** `id`: what names this message for good (a job's marker): it becomes the Message-ID. */
+  send: (to: string, email: RenderedEmail, id?: string) => Promise<{ messageId: string }>
   close: () => void
+}
+
+// A message sent twice (a worker killed after the SMTP server's "250 OK" and before the job's
+// sent marker was written) keeps one Message-ID, so mailboxes and mail clients that drop a
+// duplicate Message-ID show it once. No SMTP exchange can rule out the second send itself.
+function stableMessageId (mailFrom: string, id: string | undefined): { messageId: string } | Record<string, never> {
+  if (id === undefined) return {}
+  const domain = /@([^>\s]+)>?\s*$/.exec(mailFrom)?.[1] ?? 'bazaar.invalid'
+  return { messageId: `<${id.replace(/[^\w.-]/g, '.')}@${domain}>` }
 }
 
 export function createMailer (config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'mailDir'>, log: FastifyBaseLogger): Mailer {
   if (config.smtpUrl) {
     const transport: Transporter = nodemailer.createTransport(config.smtpUrl)
     return {
-      async send (to, email) {
-        const info = await transport.sendMail({ from: config.mailFrom, to, ...email })
+      async send (to, email, id) {
+        const info = await transport.sendMail({ from: config.mailFrom, to, ...email, ...stableMessageId(config.mailFrom, id) })
         return { messageId: info.messageId }
       },
       close: () => transport.close()
@@ -112,8 +122,8 @@ export function createMailer (config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'mai
   // No SMTP: keep the message as an .eml file a developer can open, and say where it is.
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
   return {
-    async send (to, email) {
-      const info = await transport.sendMail({ from: config.mailFrom, to, ...email })
+    async send (to, email, id) {
+      const info = await transport.sendMail({ from: config.mailFrom, to, ...email, ...stableMessageId(config.mailFrom, id) })
       await mkdir(config.mailDir, { recursive: true })
       const file = join(config.mailDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`)
       await writeFile(file, info.message as Buffer)

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis.ts'
 import { within, type Metrics } from './metrics.ts'
 import type { Queues } from './queues.ts'
 
@@ -25,7 +25,7 @@ export function collectPool (metrics: Metrics, pool: pg.Pool, max: number): void
 }
 
 /** `connections`: this process's Redis clients by role; `pinged`: the one whose PING is timed. */
-export function collectRedis (metrics: Metrics, connections: Record<string, Redis>, pinged: Redis): void {
+export function collectRedis (metrics: Metrics, connections: Record<string, RedisClient>, pinged: RedisClient): void {
   metrics.gauge({
     name: 'bazaar_redis_up',
     help: '1 while the Redis connection is ready, by connection role',

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis.ts'
 import type { Random } from './clock.ts'
 import { sameDigest, type Sealer } from './crypto.ts'
 import { hit, reset, type Limit } from './limiter.ts'
@@ -32,7 +32,7 @@ export function codeHash (sealer: Sealer, kind: CodeKind, subject: string, code:
 }
 
 /** Counts one try on the subject's current code; false once the budget is spent. */
-export async function countTry (redis: Redis, kind: CodeKind, subject: string): Promise<boolean> {
+export async function countTry (redis: RedisClient, kind: CodeKind, subject: string): Promise<boolean> {
   const { count } = await hit(redis, kind.tries, subject)
   return count <= kind.tries.max
 }
@@ -43,6 +43,6 @@ export function codeMatches (sealer: Sealer, kind: CodeKind, subject: string, co
 }
 
 /** Forgets the tries: when a new code replaces the old, and once a code has been used. */
-export async function clearTries (redis: Redis, kind: CodeKind, subject: string): Promise<void> {
+export async function clearTries (redis: RedisClient, kind: CodeKind, subject: string): Promise<void> {
   await reset(redis, kind.tries, subject)
 }

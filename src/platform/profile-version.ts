@@ -1,13 +1,15 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis.ts'
+import { userTag } from './user-slot.ts'
 
 // A per-user counter in Redis, bumped whenever the user's profile or memberships change. Every
 // API copy caches a user's views against it, and the session check reads it in the same round
 // trip, so one INCR makes those caches stale everywhere at once.
 
-export const profileVersionKey = (userId: string) => `user:${userId}:ver`
+// Tagged with the user's bucket: the session check's script reads it with the session's keys.
+export const profileVersionKey = (userId: string) => `user:${userTag(userId)}:${userId}:ver`
 
 /** Marks cached views of a user (profile, memberships) stale on every API copy at once. */
-export async function bumpProfileVersion (deps: { redis: Redis }, userId: string): Promise<void> {
+export async function bumpProfileVersion (deps: { redis: RedisClient }, userId: string): Promise<void> {
   await deps.redis.incr(profileVersionKey(userId))
 }
 

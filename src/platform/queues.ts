@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { Queue, type JobsOptions } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis.ts'
 import { closeRedis, connectRedis, createRedis } from './redis.ts'
 import { activeTracing } from './tracing.ts'
 
@@ -36,7 +36,7 @@ export const defaultJobOptions: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 }
 }
 
-export function createQueues (connection: Redis, prefix: string, onError: (err: Error) => void = () => {}): Queues {
+export function createQueues (connection: RedisClient, prefix: string, onError: (err: Error) => void = () => {}): Queues {
   // Traced, a job added during a request carries the request's trace context to its processing.
   const telemetry = activeTracing()?.bullmq
   const make = <Q extends QueueName>(name: Q) => {

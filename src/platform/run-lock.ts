@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis.ts'
 import { ownedKeys } from './redis.ts'
 
 // One run at a time across worker copies, for periodic jobs. The lock is short and renewed while
@@ -8,7 +8,7 @@ import { ownedKeys } from './redis.ts'
 const RUN_LOCK_MS = 10_000
 
 /** Runs `run` under the lock `key`, or returns `skipped` when another run holds it. */
-export async function withLock<T> (redis: Redis, key: string, token: string, run: () => Promise<T>): Promise<T | { skipped: true }> {
+export async function withLock<T> (redis: RedisClient, key: string, token: string, run: () => Promise<T>): Promise<T | { skipped: true }> {
   if (await redis.set(key, token, 'PX', RUN_LOCK_MS, 'NX') !== 'OK') return { skipped: true }
   const renewal = setInterval(() => {
     ownedKeys(redis).expireIfOwner(key, token, RUN_LOCK_MS).catch(() => {})

@@ -5,7 +5,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import { BullMQOtel } from 'bullmq-otel'
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis.ts'
 import type pg from 'pg'
 import type { Config } from '../config.ts'
 import type { ProcessRole, Tracing } from './tracing.ts'
@@ -149,7 +149,7 @@ export function createTracing (settings: Config['tracing'], role: ProcessRole, e
           return queue(command, ...rest)
         }
         return batch
-      }) as unknown as Redis['pipeline']
+      }) as unknown as RedisClient['pipeline']
     },
 
     logMixin (): Record<string, string> {

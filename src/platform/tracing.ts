@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Telemetry } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis.ts'
 import type pg from 'pg'
 import type { SpanExporter } from '@opentelemetry/sdk-trace-node'
 import type { Config } from '../config.ts'
@@ -21,7 +21,7 @@ export interface Tracing {
   /** One span per statement run on this connection. */
   instrumentPgClient: (client: pg.PoolClient) => void
   /** One span per command sent by this client. */
-  instrumentRedis: (client: Redis) => void
+  instrumentRedis: (client: RedisClient) => void
   /** pino's mixin: the active span's ids on every log line. */
   logMixin: () => Record<string, string>
   /** The active span's W3C traceparent, or null outside any recorded span. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Job, Worker } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis.ts'
 import type pg from 'pg'
 import type { Config } from '../config.ts'
 import { NotFound, toProblem, Unauthorized } from './errors.ts'
@@ -57,7 +57,7 @@ export interface WorkerSources {
   pool: pg.Pool
   queues: Queues
   /** By connection role; the first is the one whose PING is timed. */
-  redis: Record<string, Redis>
+  redis: Record<string, RedisClient>
 }
 
 /** GET /metrics on HOST:port, for the bearer of METRICS_TOKEN; nothing else. */

@@ -3,11 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { loadConfig, type Config } from '../../src/config.ts'
 import { buildApp } from '../../src/app.ts'
 import { startWorker, type RunningWorker, type WorkerOptions } from '../../src/worker.ts'
 import type { Clock } from '../../src/platform/clock.ts'
+import type { QueryListener } from '../../src/platform/db.ts'
+import { clusterNodeCredentials, masterNodes, type RedisClient } from '../../src/platform/redis.ts'
+import { withDatabase } from '../../scripts/lib/local-services.ts'
 import { createTestDatabase } from './database.ts'
 import { startSmtpServer, type TestSmtp } from './smtp.ts'
 
@@ -24,8 +27,8 @@ export interface TestEnv {
   app: FastifyInstance
   smtp: TestSmtp | null
   worker: RunningWorker | null
-  /** A raw Redis client (no prefix) on the test's Redis. */
-  redis: Redis
+  /** A raw Redis client (no prefix) on the test's Redis: a Cluster client on a cluster run. */
+  redis: RedisClient
   startWorker: (options?: WorkerOptions) => Promise<RunningWorker>
 }
 
@@ -34,7 +37,7 @@ export interface TestEnvOptions {
   clock?: Clock
   plugins?: FastifyPluginAsync[]
   /** Sees the SQL of every statement the app runs. */
-  onQuery?: (sql: string) => void
+  onQuery?: QueryListener
   smtp?: boolean
   worker?: boolean | WorkerOptions
   /** Skip building the API (worker-only tests). */
@@ -53,14 +56,23 @@ export function testConfig (overrides: Partial<Config> = {}): Config {
     DATA_DIR: scratch,
     SMTP_URL: undefined
   })
-  return {
+  const config: Config = {
     ...base,
     redisPrefix: `t${id}:`,
-    queuePrefix: `t${id}-bull`,
+    queuePrefix: `{t${id}-bull}`,
     outboxIntervalMs: 200,
     rateLimitMax: 10_000,
     ...overrides
   }
+  // A test that names its own Redis (a private server it stops and starts) means that one, on a
+  // cluster run of the suite too.
+  if ('redisUrl' in overrides && !('redisClusterNodes' in overrides)) config.redisClusterNodes = undefined
+  // Run against a replica (DATABASE_READ_URL of the runner's server), a test reads its own
+  // database there, by the same name.
+  if (base.databaseReadUrl !== undefined && !('databaseReadUrl' in overrides)) {
+    config.databaseReadUrl = withDatabase(base.databaseReadUrl, new URL(config.databaseUrl).pathname.slice(1))
+  }
+  return config
 }
 
 // Issue 9: nothing personal in plaintext in Redis. Every test file, before its keys are
@@ -70,7 +82,19 @@ export function testConfig (overrides: Partial<Config> = {}): Config {
 // redis-privacy.test.ts looks for the exact ones its flows used.)
 const EMAIL_ADDRESS = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/
 
-export async function valuesOf (redis: Redis, key: string): Promise<string[]> {
+/**
+ * A client without key prefix on the Redis `config` names: with REDIS_CLUSTER_NODES in the
+ * environment (a cluster run of the suite), a Cluster client.
+ */
+export function rawRedis (config: Pick<Config, 'redisUrl' | 'redisClusterNodes'>): RedisClient {
+  const client: RedisClient = config.redisClusterNodes
+    ? new Cluster(config.redisClusterNodes, { redisOptions: clusterNodeCredentials(config.redisUrl) })
+    : new Redis(config.redisUrl)
+  client.on('error', () => {})
+  return client
+}
+
+export async function valuesOf (redis: RedisClient, key: string): Promise<string[]> {
   const type = await redis.type(key)
   switch (type) {
     case 'string': return [await redis.get(key) ?? '']
@@ -83,7 +107,7 @@ export async function valuesOf (redis: Redis, key: string): Promise<string[]> {
   }
 }
 
-export async function plaintextEmailsIn (redis: Redis, pattern: string): Promise<string[]> {
+export async function plaintextEmailsIn (redis: RedisClient, pattern: string): Promise<string[]> {
   const found: string[] = []
   for (const key of await keysMatching(redis, pattern)) {
     for (const text of [key, ...await valuesOf(redis, key)]) {
@@ -97,29 +121,38 @@ export async function plaintextEmailsIn (redis: Redis, pattern: string): Promise
 /**
  * Every key matching `pattern`. One SCAN call covers only part of the keyspace (COUNT is a hint
  * of how much to look at, not how many to return): on a shared Redis the cursor must run to 0.
+ * A cluster's keys are spread over its masters: each is scanned in turn.
  */
-export async function keysMatching (redis: Redis, pattern: string): Promise<string[]> {
+export async function keysMatching (redis: RedisClient, pattern: string): Promise<string[]> {
   const found: string[] = []
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-    cursor = next
-    found.push(...keys)
-  } while (cursor !== '0')
+  await ready(redis)
+  for (const node of masterNodes(redis)) {
+    let cursor = '0'
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+      cursor = next
+      found.push(...keys)
+    } while (cursor !== '0')
+  }
   return found
 }
 
-async function deleteKeys (redis: Redis, pattern: string): Promise<void> {
+/** A cluster client knows its masters once connected (a single client connects on first use). */
+async function ready (redis: RedisClient): Promise<void> {
+  if (redis instanceof Cluster && redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve))
+}
+
+export async function deleteKeys (redis: RedisClient, pattern: string): Promise<void> {
   const keys = await keysMatching(redis, pattern)
-  if (keys.length) await redis.unlink(...keys)
+  // One key per UNLINK: a cluster refuses a multi-key command over keys of different slots.
+  if (keys.length) await Promise.all(keys.map((key) => redis.unlink(key)))
 }
 
 export async function createTestEnv (t: Tap, options: TestEnvOptions = {}): Promise<TestEnv> {
   const database = await createTestDatabase()
   const smtp = options.smtp ? await startSmtpServer() : null
   const config = testConfig({ databaseUrl: database.url, ...(smtp ? { smtpUrl: smtp.url } : {}), ...options.config })
-  const redis = new Redis(config.redisUrl)
-  redis.on('error', () => {})
+  const redis = rawRedis(config)
   const workers: RunningWorker[] = []
 
   const env: TestEnv = {

@@ -23,15 +23,21 @@ export interface SpawnedProcess {
 
 /** The environment a child process needs to share a test's database, Redis prefixes and secrets. */
 export function processEnv (config: Config, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  // The cluster the config names (none when the test gave its own Redis), not the runner's.
+  const { REDIS_CLUSTER_NODES: _runner, DATABASE_READ_URL: _runnerReplica, ...inherited } = process.env
+  const cluster = config.redisClusterNodes && overrides.REDIS_URL === undefined ? config.redisClusterNodes : undefined
   return {
-    ...process.env,
+    ...inherited,
     ...WITHOUT_COVERAGE,
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     DATA_DIR: config.dataDir,
     DATABASE_URL: config.databaseUrl,
+    // The test's own database on the replica (testConfig maps it), not the runner's.
+    ...(config.databaseReadUrl !== undefined ? { DATABASE_READ_URL: config.databaseReadUrl } : {}),
     REDIS_URL: config.redisUrl,
-    // The queue prefix is derived from it: `t<id>:` gives `t<id>-bull`, as testConfig does.
+    ...(cluster ? { REDIS_CLUSTER_NODES: cluster.map((n) => `${n.host}:${n.port}`).join(',') } : {}),
+    // The queue prefix is derived from it: `t<id>:` gives `{t<id>-bull}`, as testConfig does.
     REDIS_PREFIX: config.redisPrefix,
     JWT_SECRET: config.jwtSecret,
     ENCRYPTION_KEY: config.encryptionKey,

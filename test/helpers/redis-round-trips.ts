@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../src/platform/redis.ts'
 
 // Redis round trips of the app's own client, for budget tests. Every command goes through
 // `sendCommand`; the commands of one pipeline (a MULTI, or ioredis's auto-pipelining) share the
@@ -12,7 +12,7 @@ export interface RoundTrips {
   reset: () => void
 }
 
-export function countRoundTrips (redis: Redis): RoundTrips {
+export function countRoundTrips (redis: RedisClient): RoundTrips {
   let trips: string[][] = []
   const pipelines = new Map<object, string[]>()
   const send = redis.sendCommand.bind(redis)

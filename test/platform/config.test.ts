@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { clusterNodeCredentials } from '../../src/platform/redis.ts'
 import { loadConfig } from '../../src/config.ts'
 import { devSecrets, devSecretsEnv } from '../../scripts/lib/dev-env.ts'
 import { WITHOUT_COVERAGE } from '../helpers/child-coverage.ts'
@@ -60,6 +61,16 @@ t.test('production requires its own secrets and services', async (t) => {
   t.throws(() => loadConfig({ ...complete, STRIPE_SECRET_KEY: undefined }), { message: /STRIPE_SECRET_KEY is required in production/ })
   t.throws(() => loadConfig({ ...complete, PUBLIC_URL: undefined }), { message: /PUBLIC_URL is required in production/ }, 'links must name the address clients use')
   t.throws(() => loadConfig({ ...complete, ENCRYPTION_KEY: 'change-me-change-me-change-me-change-me' }), { message: /ENCRYPTION_KEY is a development default/ })
+  t.throws(() => loadConfig({ ...complete, REDIS_URL: undefined }), { message: /REDIS_URL is required in production/ })
+
+  // A Redis Cluster alone is enough; REDIS_URL, when given, only lends its credentials and TLS.
+  const cluster = loadConfig({ ...complete, REDIS_URL: undefined, REDIS_CLUSTER_NODES: 'r1:7000,[fd00::2]:7001' })
+  t.same(cluster.redisClusterNodes, [{ host: 'r1', port: 7000 }, { host: 'fd00::2', port: 7001 }])
+  t.same(clusterNodeCredentials(cluster.redisUrl), {}, 'no credentials, no TLS')
+  const secured = loadConfig({ ...complete, REDIS_URL: 'rediss://app:s%40cret@ignored', REDIS_CLUSTER_NODES: 'r1:7000' })
+  t.same(clusterNodeCredentials(secured.redisUrl), { username: 'app', password: 's@cret', tls: {} })
+  t.throws(() => loadConfig({ ...complete, REDIS_CLUSTER_NODES: 'r1' }), { message: /REDIS_CLUSTER_NODES must be comma-separated host:port seed nodes \(got "r1"\)/ })
+  t.throws(() => loadConfig({ ...complete, REDIS_URL: 'redis://cache:6379/2', REDIS_CLUSTER_NODES: 'r1:7000' }), { message: /REDIS_URL cannot name a database index with REDIS_CLUSTER_NODES/ })
 
   // The development secrets generated in this data folder are refused in production.
   const dev = devSecrets(dir)

@@ -33,10 +33,21 @@ t.test('an email job run again after its send completed does not send again', as
   await new Promise((resolve) => setTimeout(resolve, 300))
   t.equal(env.smtp!.messages.filter((m) => m.to.includes(to)).length, 1, 'one message arrived')
 
+  // Should the marker be lost (a worker killed after the server's 250, before recording it), the
+  // second send carries the same Message-ID, which mailboxes use to drop the duplicate.
+  await env.app.redis.del(`mail:sent:${job.id}:${job.timestamp}`)
+  await process(job)
+  const copies = await eventually(() => { const c = env.smtp!.messages.filter((m) => m.to.includes(to)); return c.length === 2 ? c : null })
+  t.equal(copies[0]!.raw.messageId, copies[1]!.raw.messageId, 'a resend keeps the Message-ID')
+  t.match(copies[0]!.raw.messageId, /^<[0-9a-f]{32}@localhost>$/, 'an opaque name: a keyed hash of the message\'s marker')
+  await env.app.redis.set(`mail:sent:${job.id}:${job.timestamp}`, first.messageId)
+
   // Another job to the same address is another message.
   const other = await env.app.queues.email.add('signin-code', sealEmail(env.app.sealer, 'signin-code', { to, vars: { code: '111222', minutes: 10 } }))
   await process((await Job.fromId<EmailJob>(env.app.queues.email, other.id!))!)
-  t.equal(env.smtp!.messages.filter((m) => m.to.includes(to)).length, 2)
+  t.equal(env.smtp!.messages.filter((m) => m.to.includes(to)).length, 3)
+  const ids = env.smtp!.messages.filter((m) => m.to.includes(to)).map((m) => m.raw.messageId)
+  t.not(ids[2], ids[0], 'another message, another Message-ID')
 })
 
 t.test('a refused recipient fails its job once, with a reason and log lines that name nobody', async (t) => {

@@ -52,7 +52,7 @@ t.test('/metrics answers only to the bearer of the token, in Prometheus text for
     'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds', 'process_resident_memory_bytes',
     'bazaar_pg_pool_connections', 'bazaar_pg_pool_waiting_clients', 'bazaar_pg_pool_max_connections',
     'bazaar_redis_up', 'bazaar_redis_ping_seconds', 'bazaar_queue_jobs', 'bazaar_http_request_duration_seconds',
-    'bazaar_sign_ins_total', 'bazaar_checkouts_total', 'bazaar_payments_total', 'bazaar_refunds_total'
+    'bazaar_sign_ins_total', 'bazaar_password_checks_total', 'bazaar_checkouts_total', 'bazaar_payments_total', 'bazaar_refunds_total'
   ]) t.ok(types.has(name), `${name} is exported`)
   t.equal(valueOf(res.body, 'bazaar_redis_up', { connection: 'api' }), 1, 'Redis is up')
   t.equal(valueOf(res.body, 'bazaar_pg_pool_max_connections'), env.config.databasePoolMax)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createTestEnv, eventually, type TestEnv } from '../helpers/app.ts'
+import { createTestEnv, eventually, keysMatching, type TestEnv } from '../helpers/app.ts'
 import { codeFrom, createUser, login, PASSWORD, uniqueEmail } from '../helpers/auth.ts'
 
 // Nothing personal sits in Redis in plaintext, failure paths included: after the flows that
@@ -11,23 +11,18 @@ import { codeFrom, createUser, login, PASSWORD, uniqueEmail } from '../helpers/a
 async function dumpAll (env: TestEnv): Promise<Map<string, string>> {
   const dump = new Map<string, string>()
   for (const pattern of [`${env.config.redisPrefix}*`, `${env.config.queuePrefix}:*`]) {
-    let cursor = '0'
-    do {
-      const [next, keys] = await env.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-      cursor = next
-      for (const key of keys) {
-        const type = await env.redis.type(key)
-        let value: unknown
-        if (type === 'string') value = await env.redis.get(key)
-        else if (type === 'hash') value = await env.redis.hgetall(key)
-        else if (type === 'set') value = await env.redis.smembers(key)
-        else if (type === 'zset') value = await env.redis.zrange(key, '0', '-1', 'WITHSCORES')
-        else if (type === 'list') value = await env.redis.lrange(key, 0, -1)
-        else if (type === 'stream') value = await env.redis.xrange(key, '-', '+')
-        else value = `<${type}>`
-        dump.set(key, `${key} ${JSON.stringify(value)}`)
-      }
-    } while (cursor !== '0')
+    for (const key of await keysMatching(env.redis, pattern)) {
+      const type = await env.redis.type(key)
+      let value: unknown
+      if (type === 'string') value = await env.redis.get(key)
+      else if (type === 'hash') value = await env.redis.hgetall(key)
+      else if (type === 'set') value = await env.redis.smembers(key)
+      else if (type === 'zset') value = await env.redis.zrange(key, '0', '-1', 'WITHSCORES')
+      else if (type === 'list') value = await env.redis.lrange(key, 0, -1)
+      else if (type === 'stream') value = await env.redis.xrange(key, '-', '+')
+      else value = `<${type}>`
+      dump.set(key, `${key} ${JSON.stringify(value)}`)
+    }
   }
   return dump
 }

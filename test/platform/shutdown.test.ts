@@ -21,9 +21,12 @@ async function startFixture (t: Test, env: Record<string, string> = {}): Promise
   const database = await createTestDatabase()
   t.teardown(() => database.drop())
   const config = testConfig()
+  // A test giving its own REDIS_URL (a private server it stops) means that one, on a cluster run too.
+  const { REDIS_CLUSTER_NODES: cluster, ...inherited } = process.env
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/slow-server.ts'], {
     env: {
-      ...process.env,
+      ...inherited,
+      ...(cluster && env.REDIS_URL === undefined ? { REDIS_CLUSTER_NODES: cluster } : {}),
       ...WITHOUT_COVERAGE,
       NODE_ENV: 'test',
       PORT: '0',

@@ -8,3 +8,10 @@ export const signIns = defineCounter({
   labelNames: ['method'],
   initial: [{ method: 'password' }, { method: 'otp' }, { method: 'signup' }]
 })
+
+export const passwordChecks = defineCounter({
+  name: 'bazaar_password_checks_total',
+  help: 'argon2id verifications at password sign-in, by what the password was checked against: account (its hash) or stand_in (no such account, or one without a password: the same work, so a wrong email answers as slowly as a wrong password). A rise in stand_in is someone trying addresses that are not accounts',
+  labelNames: ['against'],
+  initial: [{ against: 'account' }, { against: 'stand_in' }]
+})

@@ -7,6 +7,7 @@ import { requireRecentAuthentication, type Principal } from '../../platform/prin
 import { appLink } from '../../platform/public-url.ts'
 import { endUserSessions } from '../sessions/public.ts'
 import { findUserByEmail, findUserById, setPasswordHash } from '../users/public.ts'
+import { passwordChecks } from './counters.ts'
 import { passwordChangedEmail, passwordResetEmail } from './emails.ts'
 import { accountSubject, invalidCredentials, signIn, type SignedIn, type SignInContext } from './sign-in.ts'
 import type { AuthDeps } from './tokens.ts'
@@ -25,6 +26,7 @@ export async function login (deps: AuthDeps, input: { email: string, password: s
   await consume(deps.redis, LOGIN_FAILURES, subject)
   const user = await findUserByEmail(deps.db, input.email)
   const ok = user?.passwordHash ? await verifyPassword(user.passwordHash, input.password) : await verifyAgainstNothing(input.password)
+  deps.metrics.count(passwordChecks, { against: user?.passwordHash ? 'account' : 'stand_in' })
   if (!ok || !user || user.status !== 'active') throw invalidCredentials()
   await reset(deps.redis, LOGIN_FAILURES, subject)
   return signIn(deps, user, 'password', context)
@@ -56,11 +58,12 @@ export async function forgotPassword (deps: Deps, email: string): Promise<void> 
   if (!user || user.status !== 'active' || count > PASSWORD_RESETS.max) return
   const token = deps.random.token(32)
   const tokenHash = deps.sealer.secretHash(token)
-  await deps.redis.multi()
-    .set(resetKey(tokenHash), deps.sealer.seal({ userId: user.id, email: user.email }, 'pwreset'), 'PX', RESET_TTL_MS)
-    .hset(accountResetsKey(user.id), tokenHash, '1')
-    .pexpire(accountResetsKey(user.id), RESET_TTL_MS)
-    .exec()
+  // Not one MULTI: the two keys sit in different slots of a cluster. Either write alone leaves
+  // a dead link (a link works only with both), never a live one.
+  await Promise.all([
+    deps.redis.set(resetKey(tokenHash), deps.sealer.seal({ userId: user.id, email: user.email }, 'pwreset'), 'PX', RESET_TTL_MS),
+    deps.redis.multi().hset(accountResetsKey(user.id), tokenHash, '1').pexpire(accountResetsKey(user.id), RESET_TTL_MS).exec()
+  ])
   await enqueueEmail(deps, passwordResetEmail, user.email, {
     name: user.name,
     link: appLink(deps.config, `/reset-password?token=${encodeURIComponent(token)}`),

@@ -25,10 +25,12 @@ export interface PendingSignup {
   expiresAt: number
 }
 
-export const pendingKey = (id: string) => `signup:${id}`
+// A sign-up's own keys share the hash tag of its id (one slot on a Redis Cluster), so they are
+// written and deleted together; the by-email and alias keys are only ever touched alone.
+export const pendingKey = (id: string) => `signup:{${id}}`
 /** How many codes the sign-up has been sent. */
-export const codesKey = (id: string) => `signup:${id}:codes`
-export const cooldownKey = (id: string) => `signup:${id}:cooldown`
+export const codesKey = (id: string) => `signup:{${id}}:codes`
+export const cooldownKey = (id: string) => `signup:{${id}}:cooldown`
 /** The email's one unfinished sign-up (by account subject). */
 export const byEmailKey = (subject: string) => `signup:email:${subject}`
 /** A fresh id handed out by resume, standing for the sign-up's own id (which is never revealed). */

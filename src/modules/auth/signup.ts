@@ -204,7 +204,11 @@ export async function verifySignup (deps: AuthDeps, input: { signupId: string, c
     if (isUniqueViolation(err)) throw Conflict('EMAIL_TAKEN', 'An account with this email was created meanwhile; sign in instead.')
     throw err
   }
-  await deps.redis.del(pendingKey(id), codesKey(id), cooldownKey(id), byEmailKey(accountSubject(deps, pending.email)))
+  // Two commands sent together: the email's index is in another slot than the sign-up's keys.
+  await Promise.all([
+    deps.redis.del(pendingKey(id), codesKey(id), cooldownKey(id)),
+    deps.redis.del(byEmailKey(accountSubject(deps, pending.email)))
+  ])
   await clearTries(deps.redis, SIGNUP_CODE, id)
   const signedIn = await signIn(deps, created.user, 'signup', { ...context, analytics: context.analytics ?? pending.analytics ?? undefined }, created.workspace?.id ?? null)
   await enqueueEmail(deps, welcomeEmail, created.user.email, { name: created.user.name, appLink: appLink(deps.config, '') })

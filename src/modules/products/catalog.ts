@@ -8,6 +8,8 @@ import type { CatalogQuery, ProductView } from './schemas.ts'
 import { listedOnSale } from './stock.ts'
 
 // The public catalog (SPEC 8.1): the products on sale, searched, sorted and paged by keyset.
+// The same answer for everyone, read from the replica (deps.readDb) when there is one: a vendor
+// reads their own edits back through the workspace's routes (manage.ts), on the primary.
 
 /** The products on sale (one rule, in stock.ts), as the listed flag kept in step with it. */
 function publicProducts (db: Queryable) {
@@ -44,7 +46,7 @@ function sorted<QB extends SelectQueryBuilder<any, any, any>> (qb: QB, sort: Sor
 
 export async function searchCatalog (deps: Deps, query: CatalogQuery): Promise<PageOf<ProductView>> {
   const sort = (query.sort === 'relevance' || query.sort === undefined ? (query.q ? 'relevance' : 'newest') : query.sort) as Sort
-  let matches = publicProducts(deps.db)
+  let matches = publicProducts(deps.readDb)
   if (query.category) {
     // A category no listed product has answers at once (category_counts, one index probe), not
     // after a walk through the whole catalog looking for it.
@@ -78,8 +80,8 @@ export async function searchCatalog (deps: Deps, query: CatalogQuery): Promise<P
     .where(sql<boolean>`products.search @@ q`)
     .select(['products.id', 'products.effectiveAmount', sql<number>`ts_rank(products.search, q)`.as('rank')])
     .modifyEnd(sql`offset 0`)
-  const pageOf = sorted(deps.db.selectFrom(m.as('m')).selectAll('m'), sort, query.cursor, { id: 'm.id', amount: 'm.effective_amount', rank: 'm.rank' }).limit(page)
-  const joined = deps.db.selectFrom('products').innerJoin(pageOf.as('page'), 'page.id', 'products.id') as unknown as typeof matches
+  const pageOf = sorted(deps.readDb.selectFrom(m.as('m')).selectAll('m'), sort, query.cursor, { id: 'm.id', amount: 'm.effective_amount', rank: 'm.rank' }).limit(page)
+  const joined = deps.readDb.selectFrom('products').innerJoin(pageOf.as('page'), 'page.id', 'products.id') as unknown as typeof matches
   const q = sorted(withDetails<DetailRow & { rank: number }>(joined).select(sql<number>`page.rank`.as('rank')), sort, undefined, { id: 'page.id', amount: 'page.effective_amount', rank: 'page.rank' })
   const rows = await q.execute()
   return toPage(rows, query.limit, (r) => toProductView(deps.config, r), (r) =>
@@ -87,7 +89,7 @@ export async function searchCatalog (deps: Deps, query: CatalogQuery): Promise<P
 }
 
 export async function getCatalogProduct (deps: Deps, id: string): Promise<ProductView> {
-  const row = await withDetails(publicProducts(deps.db)).where('products.id', '=', id).executeTakeFirst()
+  const row = await withDetails(publicProducts(deps.readDb)).where('products.id', '=', id).executeTakeFirst()
   if (!row) throw NotFound('NOT_FOUND', 'product not found')
   return toProductView(deps.config, row)
 }

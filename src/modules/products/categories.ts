@@ -47,14 +47,18 @@ export async function lockCategories (trx: Trx, slugs: readonly string[]): Promi
   }
 }
 
-/** The public list: categories with how many catalog products carry each, most used first; empty ones only with `all`. */
+/**
+ * The public list: categories with how many catalog products carry each, most used first; empty
+ * ones only with `all`. Lag-tolerant like the rest of the catalog, so from the replica when there
+ * is one (an admin's or a vendor's change routes reads to the primary until it has replayed).
+ */
 export async function listCategories (deps: Deps, all: boolean): Promise<Category[]> {
   const rows = all
-    ? await deps.db.selectFrom('categories as c').leftJoin('categoryCounts as cc', 'cc.name', 'c.slug').leftJoin('categories as p', 'p.id', 'c.parentId')
+    ? await deps.readDb.selectFrom('categories as c').leftJoin('categoryCounts as cc', 'cc.name', 'c.slug').leftJoin('categories as p', 'p.id', 'c.parentId')
       .select(['c.slug', 'c.name', 'p.slug as parent', sql<number>`greatest(coalesce(cc.count, 0), 0)`.as('count')])
       .orderBy('count', 'desc').orderBy('c.slug').limit(500).execute()
     // Driven by the counts' partial index, as before the list was managed.
-    : await deps.db.selectFrom('categoryCounts as cc').innerJoin('categories as c', 'c.slug', 'cc.name').leftJoin('categories as p', 'p.id', 'c.parentId')
+    : await deps.readDb.selectFrom('categoryCounts as cc').innerJoin('categories as c', 'c.slug', 'cc.name').leftJoin('categories as p', 'p.id', 'c.parentId')
       .select(['c.slug', 'c.name', 'p.slug as parent', 'cc.count'])
       .where(sql<boolean>`cc.count > 0`).orderBy('cc.count', 'desc').orderBy('cc.name').limit(500).execute()
   return rows

@@ -1,7 +1,8 @@
 import { sql } from 'kysely'
 import type { Deps } from '../../platform/deps.ts'
 import type { EndReason } from './schemas.ts'
-import { EXPIRY_INDEX, expiresAt, fromHash, pairsToHash, sessionKey, sessionRedis, userSessionsKey, type StoredSession } from './store.ts'
+import { USER_BUCKETS } from '../../platform/user-slot.ts'
+import { expiresAt, expiryIndex, fromHash, pairsToHash, sessionExpiryIndex, sessionKey, sessionRedis, userSessionsKey, type StoredSession } from './store.ts'
 
 // A session ends by logout, revocation, a security event or expiry: it leaves Redis in one
 // atomic step (so only one caller ends it) and its final counters, reason and duration are
@@ -19,15 +20,14 @@ async function writeEnded (deps: Deps, ended: Ended[]): Promise<void> {
       last_seen_at = v.last_seen_at, session_duration_sec = v.duration
     from (values ${sql.join(rows)}) as v(id, ended_at, reason, total_requests, pages_visited, actions_performed, last_seen_at, duration)
     where s.id = v.id and s.ended_at is null`.execute(deps.db)
-  const pipeline = deps.redis.pipeline()
-  for (const { session } of ended) pipeline.srem(userSessionsKey(session.userId), session.id)
-  await pipeline.exec()
+  // In one tick, auto-pipelined per server: the users' sets may sit on different cluster nodes.
+  await Promise.all(ended.map(({ session }) => deps.redis.srem(userSessionsKey(session.userId), session.id)))
 }
 
 /** Ends one session now. Returns false when it had already ended. */
 export async function endSession (deps: Deps, sessionId: string, reason: EndReason): Promise<boolean> {
   const now = deps.clock.now()
-  const pairs = await sessionRedis(deps.redis).sessionEnd(sessionKey(sessionId), EXPIRY_INDEX, sessionId, now.getTime(), '0')
+  const pairs = await sessionRedis(deps.redis).sessionEnd(sessionKey(sessionId), sessionExpiryIndex(sessionId), sessionId, now.getTime(), '0')
   const stored = pairs ? fromHash(sessionId, pairsToHash(pairs)) : null
   if (!stored) return false
   await writeEnded(deps, [{ session: stored, reason, at: now }])
@@ -46,25 +46,30 @@ export async function endUserSessions (deps: Deps, userId: string, reason: EndRe
 
 /**
  * Finalises expired sessions in batches: removes them from Redis and writes endedAt,
- * endReason = expired and the duration to Postgres. The expiry index is a sorted set, so each
- * batch costs O(log n + batch) and never blocks Redis; each session is ended by exactly one
- * caller even when cleanups overlap.
+ * endReason = expired and the duration to Postgres. Each bucket's expiry index is a sorted set,
+ * so a batch costs O(log n + batch) per bucket and never blocks Redis (the buckets' reads go
+ * out together); each session is ended by exactly one caller even when cleanups overlap.
  */
 export async function finalizeExpiredSessions (deps: Deps, batchSize = 500): Promise<number> {
   let total = 0
-  for (;;) {
+  let buckets = USER_BUCKETS
+  while (buckets.length > 0) {
     const now = deps.clock.now()
-    const ids = await deps.redis.zrangebyscore(EXPIRY_INDEX, '-inf', now.getTime(), 'LIMIT', 0, batchSize)
-    if (ids.length === 0) return total
-    const ended: Ended[] = []
-    for (const id of ids) {
-      const pairs = await sessionRedis(deps.redis).sessionEnd(sessionKey(id), EXPIRY_INDEX, id, now.getTime(), '1')
-      const stored = pairs ? fromHash(id, pairsToHash(pairs)) : null
-      // Ended at the moment it expired, not when cleanup happened to run.
-      if (stored) ended.push({ session: stored, reason: 'expired', at: new Date(expiresAt(stored)) })
+    const due = await Promise.all(buckets.map((bucket) => deps.redis.zrangebyscore(expiryIndex(bucket), '-inf', now.getTime(), 'LIMIT', 0, batchSize)))
+    const ids = due.flat()
+    for (let start = 0; start < ids.length; start += batchSize) {
+      const ended: Ended[] = []
+      for (const id of ids.slice(start, start + batchSize)) {
+        const pairs = await sessionRedis(deps.redis).sessionEnd(sessionKey(id), sessionExpiryIndex(id), id, now.getTime(), '1')
+        const stored = pairs ? fromHash(id, pairsToHash(pairs)) : null
+        // Ended at the moment it expired, not when cleanup happened to run.
+        if (stored) ended.push({ session: stored, reason: 'expired', at: new Date(expiresAt(stored)) })
+      }
+      await writeEnded(deps, ended)
+      total += ended.length
     }
-    await writeEnded(deps, ended)
-    total += ended.length
-    if (ids.length < batchSize) return total
+    // Another pass only over the buckets that had more than one batch due.
+    buckets = buckets.filter((_, i) => due[i]!.length === batchSize)
   }
+  return total
 }

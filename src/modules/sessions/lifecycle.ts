@@ -6,7 +6,8 @@ import { hasSeenDevice } from './new-device.ts'
 import { newRefreshToken } from './refresh-tokens.ts'
 import type { Analytics, SessionView } from './schemas.ts'
 import {
-  EXPIRY_INDEX, expiresAt, saveNewSession, sealDetails, sessionKey, sessionRedis, userSessionsKey, type SessionDetails, type StoredSession
+  expiresAt, saveNewSession, sealDetails, sessionExpiryIndex, sessionIdOf, sessionKey, sessionOfUser, sessionRedis, userSessionsKey,
+  type SessionDetails, type StoredSession
 } from './store.ts'
 import { storedSessionView } from './views.ts'
 
@@ -29,7 +30,7 @@ function firstHeader (value: string | string[] | undefined): string | undefined 
 
 /** Creates a session in Redis and Postgres; returns it with its first refresh token. */
 export async function createSession (deps: Deps, input: NewSession): Promise<{ session: SessionView, refreshToken: string, newDevice: boolean }> {
-  const id = deps.random.uuid()
+  const id = sessionIdOf(deps.random.uuid(), input.userId)
   const now = deps.clock.now().getTime()
   const device = parseDevice(firstHeader(input.client.headers['user-agent']))
   const analytics = input.analytics ?? {}
@@ -99,7 +100,9 @@ export interface ActiveSession {
  * or expired. `userId` is the access token's subject; the caller compares it with the result.
  */
 export async function touchSession (deps: Pick<Deps, 'redis' | 'clock'>, sessionId: string, userId: string): Promise<ActiveSession | null> {
-  const result = await sessionRedis(deps.redis).sessionTouch(sessionKey(sessionId), EXPIRY_INDEX, profileVersionKey(userId), deps.clock.now().getTime(), sessionId)
+  // Never the user's session (and, on a cluster, keys of two slots the script could not touch).
+  if (!sessionOfUser(sessionId, userId)) return null
+  const result = await sessionRedis(deps.redis).sessionTouch(sessionKey(sessionId), sessionExpiryIndex(sessionId), profileVersionKey(userId), deps.clock.now().getTime(), sessionId)
   if (!result) return null
   return { userId: result[0], userType: result[1] as UserType, workspaceId: result[2] || null, authTime: Number(result[3]), profileVersion: Number(result[4]), requestsThisMinute: Number(result[5]) }
 }

@@ -1,17 +1,19 @@
-import type { Redis } from 'ioredis'
 import type { Sealer } from '../../platform/crypto.ts'
-import { withScripts, type RedisScript } from '../../platform/redis.ts'
+import { withScripts, type RedisClient, type RedisScript } from '../../platform/redis.ts'
 import type { UserType } from '../../platform/principal.ts'
+import { bucketTag, userBucket, userTag } from '../../platform/user-slot.ts'
 import type { Device, Network } from './device.ts'
 import type { SessionType } from './schemas.ts'
 
 // Sessions live in Redis (SPEC 6): the source of truth for which are active.
-//   sess:<id>       hash: ids, timestamps, counters, refresh-token hashes; the personal
-//                   details (IP, device, place, attribution) only as one sealed field
-//   sess:exp        sorted set: session id -> when it expires (idle or absolute, whichever first)
-//   user:<id>:sess  set: the user's session ids
+//   sess:{u<b>}:<id>       hash: ids, timestamps, counters, refresh-token hashes; the personal
+//                          details (IP, device, place, attribution) only as one sealed field
+//   sess:exp:{u<b>}        sorted set: session id -> when it expires (idle or absolute, whichever
+//                          first), one per bucket
+//   user:{u<b>}:<id>:sess  set: the user's session ids
 // Every multi-step change is one Lua script, so concurrent requests, refreshes and cleanup
-// runs see a session either before or after a change, never half-way.
+// runs see a session either before or after a change, never half-way. `b` is the user's bucket
+// (platform/user-slot.ts): what a script touches shares one slot on a Redis Cluster.
 
 export interface SessionDetails extends Network, Device {
   deviceFingerprint: string
@@ -55,9 +57,22 @@ export function openDetails (sealer: Sealer, s: Pick<StoredSession, 'id' | 'seal
   return sealer.open<SessionDetails>(s.sealedDetails, detailsContext(s.id))
 }
 
-export const EXPIRY_INDEX = 'sess:exp'
-export const sessionKey = (id: string) => `sess:${id}`
-export const userSessionsKey = (userId: string) => `user:${userId}:sess`
+/**
+ * A new session id of the user: a v7 UUID whose last two hex digits (random ones) are the user's
+ * bucket, so every key of the session is derivable from its id alone (a refresh token, an admin's
+ * revocation, cleanup) and lands beside the user's keys. The time-ordered prefix is untouched.
+ * That leaves about 34 fresh random bits per id: a session id names a session, it is never a
+ * credential (refresh secrets are 256 random bits; access tokens are signed). Keep it that way.
+ */
+export const sessionIdOf = (uuid: string, userId: string): string => uuid.slice(0, -2) + userBucket(userId)
+export const sessionBucket = (id: string): string => id.slice(-2)
+/** Whether the session id carries the user's bucket (every session made for that user does). */
+export const sessionOfUser = (id: string, userId: string): boolean => sessionBucket(id) === userBucket(userId)
+
+export const expiryIndex = (bucket: string) => `sess:exp:${bucketTag(bucket)}`
+export const sessionExpiryIndex = (id: string) => expiryIndex(sessionBucket(id))
+export const sessionKey = (id: string) => `sess:${bucketTag(sessionBucket(id))}:${id}`
+export const userSessionsKey = (userId: string) => `user:${userTag(userId)}:${userId}:sess`
 
 export function expiresAt (s: Pick<StoredSession, 'lastSeenAt' | 'idleMs' | 'absoluteExpiresAt'>): number {
   return Math.min(s.lastSeenAt + s.idleMs, s.absoluteExpiresAt)
@@ -150,7 +165,7 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return data`
 
-interface SessionRedis extends Redis {
+type SessionRedis = RedisClient & {
   sessionTouch: (key: string, index: string, versionKey: string, now: number, id: string) => Promise<[string, string, string, string, string, number] | null>
   sessionRotate: (key: string, index: string, presented: string, next: string, sealedNext: string, now: number, graceMs: number, id: string, keep: number, authTime: string) => Promise<string[]>
   sessionEnd: (key: string, index: string, id: string, now: number, onlyIfExpired: '0' | '1') => Promise<string[] | null>
@@ -163,11 +178,11 @@ export const sessionScripts: readonly RedisScript[] = [
   { name: 'sessionEnd', numberOfKeys: 2, lua: END }
 ]
 
-export function sessionRedis (redis: Redis): SessionRedis {
+export function sessionRedis (redis: RedisClient): SessionRedis {
   return withScripts<SessionRedis>(redis, sessionScripts)
 }
 
-export async function saveNewSession (redis: Redis, s: StoredSession, refreshHash: string): Promise<void> {
+export async function saveNewSession (redis: RedisClient, s: StoredSession, refreshHash: string): Promise<void> {
   await redis.multi()
     .hset(sessionKey(s.id), {
       uid: s.userId,
@@ -187,7 +202,7 @@ export async function saveNewSession (redis: Redis, s: StoredSession, refreshHas
     })
     // A backstop only: cleanup finalises sessions long before this.
     .pexpireat(sessionKey(s.id), s.absoluteExpiresAt + 24 * 3600 * 1000)
-    .zadd(EXPIRY_INDEX, expiresAt(s), s.id)
+    .zadd(sessionExpiryIndex(s.id), expiresAt(s), s.id)
     .sadd(userSessionsKey(s.userId), s.id)
     .exec()
 }
@@ -218,12 +233,12 @@ export function pairsToHash (pairs: string[]): Record<string, string> {
   return hash
 }
 
-export async function loadSessions (redis: Redis, ids: string[]): Promise<StoredSession[]> {
+export async function loadSessions (redis: RedisClient, ids: string[]): Promise<StoredSession[]> {
   if (ids.length === 0) return []
-  const pipeline = redis.pipeline()
-  for (const id of ids) pipeline.hgetall(sessionKey(id))
-  const results = await pipeline.exec() ?? []
-  return ids.map((id, i) => fromHash(id, (results[i]?.[1] ?? {}) as Record<string, string>)).filter((s): s is StoredSession => s !== null)
+  // Sent in one tick: auto-pipelined into one write per server (an explicit pipeline must stay
+  // on one node of a cluster, and sessions of several users are spread over them).
+  const results = await Promise.all(ids.map((id) => redis.hgetall(sessionKey(id))))
+  return ids.map((id, i) => fromHash(id, results[i]!)).filter((s): s is StoredSession => s !== null)
 }
 
 export interface Rotation {
@@ -245,7 +260,7 @@ export interface Rotation {
  * joins the remembered ones, so presenting it (or any older one) later is seen as reuse. Both
  * refresh and step-up re-issue come through here; the result is `[kind, ...]` as ROTATE returns.
  */
-export async function rotateStoredRefreshToken (redis: Redis, r: Rotation): Promise<string[]> {
-  return sessionRedis(redis).sessionRotate(sessionKey(r.sessionId), EXPIRY_INDEX, r.presentedHash ?? '', r.nextHash, r.sealedNext,
+export async function rotateStoredRefreshToken (redis: RedisClient, r: Rotation): Promise<string[]> {
+  return sessionRedis(redis).sessionRotate(sessionKey(r.sessionId), sessionExpiryIndex(r.sessionId), r.presentedHash ?? '', r.nextHash, r.sealedNext,
     r.now, r.graceMs, r.sessionId, r.keep, r.authTime === undefined ? '' : String(r.authTime))
 }

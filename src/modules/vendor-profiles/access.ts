@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely'
-import type { Deps } from '../../platform/deps.ts'
+import { readerFor, type Deps } from '../../platform/deps.ts'
 import type { Trx } from '../../platform/db.ts'
 import type { VendorProfiles } from '../../platform/db-types.ts'
 import { NotFound } from '../../platform/errors.ts'
@@ -41,9 +41,12 @@ export async function liveProfile (deps: Deps, id: string, trx?: Trx): Promise<P
   return (trx ? q.forUpdate() : q).executeTakeFirst()
 }
 
-/** A profile as the caller may see it: a hidden one is as absent as a missing one (404). */
+/**
+ * A profile as the caller may see it: a hidden one is as absent as a missing one (404). Read
+ * anonymously, from the replica when there is one; a signed-in caller may be its vendor (readerFor).
+ */
 export async function visibleProfile (deps: Deps, id: string, principal: Principal | null): Promise<ProfileRow> {
-  const found = await deps.db.selectFrom('vendorProfiles').selectAll()
+  const found = await readerFor(deps, principal).selectFrom('vendorProfiles').selectAll()
     .select(isActiveUser('vendor_profiles.user_id').as('vendorActive'))
     .where('id', '=', id).where('deletedAt', 'is', null).executeTakeFirst()
   if (!found) throw NotFound('NOT_FOUND', 'vendor profile not found')

@@ -1,4 +1,4 @@
-import type { Deps } from '../../platform/deps.ts'
+import { readerFor, type Deps } from '../../platform/deps.ts'
 import { BadRequest, Conflict, Forbidden, NotFound, isUniqueViolation } from '../../platform/errors.ts'
 import type { Principal } from '../../platform/principal.ts'
 import { removeFilesLater, type StoredObject } from '../../platform/storage.ts'
@@ -56,7 +56,7 @@ export async function getProfile (deps: Deps, principal: Principal | null, id: s
 }
 
 export async function getProfileByUser (deps: Deps, principal: Principal | null, userId: string): Promise<ProfileView> {
-  const row = await deps.db.selectFrom('vendorProfiles').select('id').where('userId', '=', userId).where('deletedAt', 'is', null).executeTakeFirst()
+  const row = await readerFor(deps, principal).selectFrom('vendorProfiles').select('id').where('userId', '=', userId).where('deletedAt', 'is', null).executeTakeFirst()
   if (!row) throw NotFound('NOT_FOUND', 'vendor profile not found')
   return getProfile(deps, principal, row.id)
 }

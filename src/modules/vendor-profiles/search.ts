@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Deps } from '../../platform/deps.ts'
+import { readerFor, type Deps } from '../../platform/deps.ts'
 import { decodeCursor, toPage, type PageOf } from '../../platform/pagination.ts'
 import type { Principal } from '../../platform/principal.ts'
 import { isActiveUser } from '../users/public.ts'
@@ -9,7 +9,7 @@ import type { ProfileQuery, ProfileView } from './schemas.ts'
 /** Platform admins search every profile (by review status, too); everyone else the approved ones of active vendors. */
 export async function listProfiles (deps: Deps, principal: Principal | null, query: ProfileQuery): Promise<PageOf<ProfileView>> {
   const after = decodeCursor(query.cursor, ['uuid'])
-  let q = deps.db.selectFrom('vendorProfiles').selectAll().where('deletedAt', 'is', null)
+  let q = readerFor(deps, principal).selectFrom('vendorProfiles').selectAll().where('deletedAt', 'is', null)
   if (principal?.type === 'admin') {
     if (query.reviewStatus) q = q.where('reviewStatus', '=', query.reviewStatus)
   } else {

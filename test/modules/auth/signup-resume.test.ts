@@ -10,7 +10,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /** The one-a-minute cooldown of a sign-up's codes has passed (it is a Redis key with a TTL). */
 async function aMinuteLater (env: TestEnv, signupId: string): Promise<void> {
-  await env.redis.del(`${env.config.redisPrefix}signup:${signupId}:cooldown`)
+  await env.redis.del(`${env.config.redisPrefix}signup:{${signupId}}:cooldown`)
 }
 
 const mailsTo = (env: TestEnv, email: string) => env.smtp!.messages.filter((m) => m.to.includes(email))

@@ -4,6 +4,7 @@ import { bearer, createUser, login } from '../../helpers/auth.ts'
 import { ManualClock } from '../../../src/platform/clock.ts'
 import { finalizeExpiredSessions } from '../../../src/modules/sessions/public.ts'
 import { createSessionCleanupProcessor } from '../../../src/jobs/session-cleanup.ts'
+import { userBucket } from '../../../src/platform/user-slot.ts'
 
 t.test('the cleanup job ends idle-expired sessions with their duration and leaves live ones', async (t) => {
   const clock = new ManualClock()
@@ -27,8 +28,11 @@ t.test('the cleanup job ends idle-expired sessions with their duration and leave
   t.equal(rows[0]!.sessionDurationSec, 600, 'ended when it expired: ten idle minutes after its last request')
   t.equal(rows[1]!.endedAt, null, 'the busy one is untouched')
   t.equal((await env.app.inject({ method: 'GET', url: '/auth/me', headers: bearer(busy.accessToken) })).statusCode, 200)
-  t.equal(await env.redis.exists(`${env.config.redisPrefix}sess:${idle.sessionId}`), 0, 'its Redis keys are gone')
-  t.notOk((await env.redis.smembers(`${env.config.redisPrefix}user:${user.id}:sess`)).includes(idle.sessionId))
+  // Keys tagged with the user's bucket, which the session id carries in its last two digits.
+  t.equal(idle.sessionId.slice(-2), userBucket(user.id))
+  t.equal(await env.redis.exists(`${env.config.redisPrefix}sess:{u${userBucket(user.id)}}:${idle.sessionId}`), 0, 'its Redis keys are gone')
+  const remaining = await env.redis.smembers(`${env.config.redisPrefix}user:{u${userBucket(user.id)}}:${user.id}:sess`)
+  t.same(remaining, [busy.sessionId], 'the user\'s set keeps only the live session')
 })
 
 t.test('sessions end at the absolute limit however active they are', async (t) => {

@@ -1,0 +1,42 @@
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { clusterExclusions } from '../../test/cluster-exclusions.ts'
+
+// Which test files `npm run test:topology` runs against the topology's engines: the whole
+// default suite (as .taprc selects it) minus the few that cannot hold there by their nature,
+// each with its reason. A file fixed to hold belongs out of this list.
+
+export interface Exclusion { file: string, reason: string }
+
+export const TOPOLOGY_EXCLUSIONS: readonly Exclusion[] = [
+  { file: 'test/platform/prepared-statements.test.ts', reason: 'counts the statements Postgres prepared per connection: behind PgBouncer 1.18 prepared statements are off (DATABASE_PREPARED_STATEMENTS=false), by design' },
+  { file: 'test/platform/start.test.ts', reason: '`npm start` creates a missing database when Postgres says so (3D000); PgBouncer answers a missing database with its own error (08P01)' },
+  { file: 'test/scripts/start-services.test.ts', reason: 'the same: it creates missing databases named in DATABASE_URL, which PgBouncer reports as 08P01, not 3D000' },
+  { file: 'test/platform/pgbouncer.test.ts', reason: 'starts a PgBouncer of its own in front of the runner\'s DATABASE_URL and compares with going straight to Postgres: here that URL is already PgBouncer' },
+  // These three read the local upload folder (UPLOAD_DIR) to check files: with S3_* set, uploads
+  // go to the bucket instead (test/platform/s3-storage.test.ts covers that driver). Checking
+  // through the storage interface instead would let them run here.
+  { file: 'test/modules/products/manage.test.ts', reason: 'its image checks read files in the local upload folder; on the topology they are in S3' },
+  { file: 'test/modules/vendor-profiles/profiles.test.ts', reason: 'its logo and certificate checks read files in the local upload folder; on the topology they are in S3' },
+  { file: 'test/modules/workspaces/delete-files.test.ts', reason: 'checks deleted images are gone from the local upload folder; on the topology they are in S3' },
+  { file: 'test/platform/health.test.ts', reason: 'asserts connection details of /health/database (server address, pool) that PgBouncer stands in for' }
+]
+
+/**
+ * Every test file of the default run (.taprc: test/**\/*.test.ts but test/browser), less
+ * test/topology, these exclusions and the Redis Cluster run's own (test/cluster-exclusions.ts).
+ */
+export function suiteFiles (root = 'test'): string[] {
+  const excluded = new Set([...TOPOLOGY_EXCLUSIONS, ...clusterExclusions].map((e) => e.file))
+  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) return ['test/browser', 'test/topology'].includes(path) ? [] : walk(path)
+    return entry.name.endsWith('.test.ts') && !excluded.has(path) ? [path] : []
+  })
+  return walk(root).sort()
+}
+
+/** The multi-process tests (test/topology/*.test.ts). */
+export function topologyFiles (dir = 'test/topology'): string[] {
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.test.ts')).map((f) => join(dir, f)).sort() : []
+}
