@@ -9,7 +9,7 @@ import { createMigrator, describe } from '../../src/platform/migrator.ts'
 // (item 5) keep what a database already holds: every category its products carry becomes a
 // managed one (products keep their slugs), and orders placed before get createdBy/updatedBy.
 
-const BEFORE = '20261130_B_outbox_traceparent'
+const BEFORE = '20261130_C_end_sessions_before_cluster_keys'
 
 t.test('existing products keep their categories as managed ones; existing orders get their audit columns', async (t) => {
   const database = await createEmptyDatabase()
@@ -46,7 +46,8 @@ t.test('existing products keep their categories as managed ones; existing orders
     { id: randomUUID(), order_id: fresh, from_status: null, to_status: 'pending', actor: 'customer', actor_id: customer, at: at(3) }
   ]).execute()
 
-  const applied = describe(await migrator.migrateToLatest())
+  // Up to item 5's migration: later items' migrations have their own tests.
+  const applied = describe(await migrator.migrateTo('20261201_B_order_audit'))
   t.same(applied, ['applied 20261201_A_catalog_moderation', 'applied 20261201_B_order_audit'])
 
   const categories = await db.selectFrom('categories').select(['slug', 'name', 'parent_id']).orderBy('slug').execute()
