@@ -890,7 +890,7 @@ export interface paths {
         };
         /**
          * The caller's active sessions; the current one has current: true
-         * @description One per signed-in device or client, with where and what it is (IP, country, browser, OS) and its activity counters, so a user can spot a session that is not theirs.
+         * @description One per signed-in device or client, with where and what it is (IP; country, city, coordinates and time zone, with `locationSource` saying what placed it; browser, OS) and its activity counters, so a user can spot a session that is not theirs. Places from the IP database: IP Geolocation by DB-IP (https://db-ip.com).
          */
         get: operations["listMySessions"];
         put?: never;
@@ -1974,9 +1974,11 @@ export interface components {
          *       "current": true,
          *       "ipAddress": "203.0.113.7",
          *       "countryCode": "FR",
-         *       "latitude": null,
-         *       "longitude": null,
+         *       "city": "Paris",
+         *       "latitude": 48.8534,
+         *       "longitude": 2.3488,
          *       "timezone": "Europe/Paris",
+         *       "locationSource": "ip",
          *       "deviceType": "desktop",
          *       "deviceName": "Windows desktop",
          *       "browser": "Chrome",
@@ -2007,6 +2009,7 @@ export interface components {
             actionsPerformed: number;
             browser: string | null;
             browserVersion: string | null;
+            city: string | null;
             countryCode: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -2027,6 +2030,8 @@ export interface components {
             /** Format: date-time */
             lastSeenAt: string;
             latitude: number | null;
+            /** @description what placed the session (country, city, coordinates): `proxy` (a trusted proxy's headers), `client` (the client's `analytics`), `ip` (the in-process IP database; IP Geolocation by DB-IP, https://db-ip.com), `none` (e.g. a private address). The time zone is the client's when it sent one. */
+            locationSource: "proxy" | "client" | "ip" | "none";
             longitude: number | null;
             os: string | null;
             osVersion: string | null;
@@ -3653,9 +3658,11 @@ export interface operations {
                      *           "current": true,
                      *           "ipAddress": "203.0.113.7",
                      *           "countryCode": "FR",
-                     *           "latitude": null,
-                     *           "longitude": null,
+                     *           "city": "Paris",
+                     *           "latitude": 48.8534,
+                     *           "longitude": 2.3488,
                      *           "timezone": "Europe/Paris",
+                     *           "locationSource": "ip",
                      *           "deviceType": "desktop",
                      *           "deviceName": "Windows desktop",
                      *           "browser": "Chrome",
@@ -3903,14 +3910,22 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @description optional attribution and device details; sign-in works without any */
+                    /** @description optional attribution, device and location details; sign-in works without any. A place given here (`countryCode`, optionally with `city` and `latitude` + `longitude`) places the session unless a trusted proxy's headers did (`locationSource: client`); without one the client address is looked up. */
                     analytics?: {
+                        /** @description one line; needs countryCode */
+                        city?: string;
+                        /** @description where the device is, ISO 3166-1 alpha-2 (stored upper-case): places the session unless a trusted proxy did */
+                        countryCode?: string;
                         /** @description the client's own stable device id */
                         deviceFingerprint?: string;
                         landingPage?: string;
+                        /** @description degrees; needs longitude and countryCode */
+                        latitude?: number;
+                        /** @description degrees; needs latitude and countryCode */
+                        longitude?: number;
                         referrerUrl?: string;
                         sessionType?: "web" | "mobile" | "api";
-                        /** @description IANA zone, e.g. Europe/Paris */
+                        /** @description the device's IANA time zone, e.g. Europe/Paris; kept whatever places the session */
                         timezone?: string;
                         utmCampaign?: string;
                         utmContent?: string;
@@ -3970,9 +3985,11 @@ export interface operations {
                      *         "current": true,
                      *         "ipAddress": "203.0.113.7",
                      *         "countryCode": "FR",
-                     *         "latitude": null,
-                     *         "longitude": null,
+                     *         "city": "Paris",
+                     *         "latitude": 48.8534,
+                     *         "longitude": 2.3488,
                      *         "timezone": "Europe/Paris",
+                     *         "locationSource": "ip",
                      *         "deviceType": "desktop",
                      *         "deviceName": "Windows desktop",
                      *         "browser": "Chrome",
@@ -4462,14 +4479,22 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @description optional attribution and device details; sign-in works without any */
+                    /** @description optional attribution, device and location details; sign-in works without any. A place given here (`countryCode`, optionally with `city` and `latitude` + `longitude`) places the session unless a trusted proxy's headers did (`locationSource: client`); without one the client address is looked up. */
                     analytics?: {
+                        /** @description one line; needs countryCode */
+                        city?: string;
+                        /** @description where the device is, ISO 3166-1 alpha-2 (stored upper-case): places the session unless a trusted proxy did */
+                        countryCode?: string;
                         /** @description the client's own stable device id */
                         deviceFingerprint?: string;
                         landingPage?: string;
+                        /** @description degrees; needs longitude and countryCode */
+                        latitude?: number;
+                        /** @description degrees; needs latitude and countryCode */
+                        longitude?: number;
                         referrerUrl?: string;
                         sessionType?: "web" | "mobile" | "api";
-                        /** @description IANA zone, e.g. Europe/Paris */
+                        /** @description the device's IANA time zone, e.g. Europe/Paris; kept whatever places the session */
                         timezone?: string;
                         utmCampaign?: string;
                         utmContent?: string;
@@ -4533,9 +4558,11 @@ export interface operations {
                      *         "current": true,
                      *         "ipAddress": "203.0.113.7",
                      *         "countryCode": "FR",
-                     *         "latitude": null,
-                     *         "longitude": null,
+                     *         "city": "Paris",
+                     *         "latitude": 48.8534,
+                     *         "longitude": 2.3488,
                      *         "timezone": "Europe/Paris",
+                     *         "locationSource": "ip",
                      *         "deviceType": "desktop",
                      *         "deviceName": "Windows desktop",
                      *         "browser": "Chrome",
@@ -5021,14 +5048,22 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @description optional attribution and device details; sign-in works without any */
+                    /** @description optional attribution, device and location details; sign-in works without any. A place given here (`countryCode`, optionally with `city` and `latitude` + `longitude`) places the session unless a trusted proxy's headers did (`locationSource: client`); without one the client address is looked up. */
                     analytics?: {
+                        /** @description one line; needs countryCode */
+                        city?: string;
+                        /** @description where the device is, ISO 3166-1 alpha-2 (stored upper-case): places the session unless a trusted proxy did */
+                        countryCode?: string;
                         /** @description the client's own stable device id */
                         deviceFingerprint?: string;
                         landingPage?: string;
+                        /** @description degrees; needs longitude and countryCode */
+                        latitude?: number;
+                        /** @description degrees; needs latitude and countryCode */
+                        longitude?: number;
                         referrerUrl?: string;
                         sessionType?: "web" | "mobile" | "api";
-                        /** @description IANA zone, e.g. Europe/Paris */
+                        /** @description the device's IANA time zone, e.g. Europe/Paris; kept whatever places the session */
                         timezone?: string;
                         utmCampaign?: string;
                         utmContent?: string;
@@ -5319,14 +5354,22 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @description optional attribution and device details; sign-in works without any */
+                    /** @description optional attribution, device and location details; sign-in works without any. A place given here (`countryCode`, optionally with `city` and `latitude` + `longitude`) places the session unless a trusted proxy's headers did (`locationSource: client`); without one the client address is looked up. */
                     analytics?: {
+                        /** @description one line; needs countryCode */
+                        city?: string;
+                        /** @description where the device is, ISO 3166-1 alpha-2 (stored upper-case): places the session unless a trusted proxy did */
+                        countryCode?: string;
                         /** @description the client's own stable device id */
                         deviceFingerprint?: string;
                         landingPage?: string;
+                        /** @description degrees; needs longitude and countryCode */
+                        latitude?: number;
+                        /** @description degrees; needs latitude and countryCode */
+                        longitude?: number;
                         referrerUrl?: string;
                         sessionType?: "web" | "mobile" | "api";
-                        /** @description IANA zone, e.g. Europe/Paris */
+                        /** @description the device's IANA time zone, e.g. Europe/Paris; kept whatever places the session */
                         timezone?: string;
                         utmCampaign?: string;
                         utmContent?: string;
@@ -5387,9 +5430,11 @@ export interface operations {
                      *         "current": true,
                      *         "ipAddress": "203.0.113.7",
                      *         "countryCode": "FR",
-                     *         "latitude": null,
-                     *         "longitude": null,
+                     *         "city": "Paris",
+                     *         "latitude": 48.8534,
+                     *         "longitude": 2.3488,
                      *         "timezone": "Europe/Paris",
+                     *         "locationSource": "ip",
                      *         "deviceType": "desktop",
                      *         "deviceName": "Windows desktop",
                      *         "browser": "Chrome",
@@ -7819,9 +7864,11 @@ export interface operations {
                      *           "current": true,
                      *           "ipAddress": "203.0.113.7",
                      *           "countryCode": "FR",
-                     *           "latitude": null,
-                     *           "longitude": null,
+                     *           "city": "Paris",
+                     *           "latitude": 48.8534,
+                     *           "longitude": 2.3488,
                      *           "timezone": "Europe/Paris",
+                     *           "locationSource": "ip",
                      *           "deviceType": "desktop",
                      *           "deviceName": "Windows desktop",
                      *           "browser": "Chrome",

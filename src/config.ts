@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { checkUrl, ConfigError, fail, listenerUrl, parseRedisClusterNodes, parseTrustProxy, type RedisNode } from './config-checks.ts'
 import { StorageEnv, storageConfig, type StorageConfig } from './config-storage.ts'
+import { GeoipEnv, geoipDatabases } from './config-geoip.ts'
 
 export { ConfigError }
 
@@ -15,9 +16,7 @@ export { ConfigError }
 export const DEFAULT_DATA_DIR = './data'
 
 const Env = Type.Object({
-  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
-    default: 'development', description: 'one of development, test, production'
-  }),
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'development', description: 'one of development, test, production' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'a listen address' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'a port number 0-65535' }),
   PUBLIC_URL: Type.Optional(Type.String({ description: 'an http(s) URL (default: the HOST/PORT address, http://localhost:PORT for a loopback one)' })),
@@ -43,6 +42,7 @@ const Env = Type.Object({
   UPLOAD_DIR: Type.Optional(Type.String({ minLength: 1, description: 'a folder path' })),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, default: 5 * 1024 * 1024, description: 'an integer of bytes, at least 1024' }),
   ...StorageEnv.properties,
+  ...GeoipEnv.properties,
   CORS_ORIGINS: Type.Optional(Type.String({ description: 'comma-separated http(s) origins (default: PUBLIC_URL\'s)' })),
   TRUST_PROXY: Type.String({ default: 'false', description: 'false, a hop count or a comma-separated list of addresses/CIDRs (or true outside production)' }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per client IP' }),
@@ -99,12 +99,11 @@ export interface Config {
   uploadMaxBytes: number
   /** S3-compatible object storage when S3_BUCKET is set (config-storage.ts); else files live in uploadDir. */
   storage: StorageConfig
+  /** The .mmdb files sessions are placed with (config-geoip.ts, platform/geoip.ts); empty: off. */
+  geoipDatabases: string[]
   corsOrigins: string[]
-  /**
-   * Whose X-Forwarded-For to believe: nobody (false), the nearest n hops, the listed proxy
-   * addresses/CIDRs (or proxy-addr's names loopback, linklocal, uniquelocal), or anyone
-   * (true: development only, since any client could then choose its own address).
-   */
+  /** Whose X-Forwarded-For to believe: nobody (false), the nearest n hops, the listed proxy addresses/CIDRs (or
+   * proxy-addr's names loopback, linklocal, uniquelocal), or anyone (true: development only: any client could choose its address). */
   trustProxy: boolean | number | string[]
   rateLimitMax: number
   authRateLimitMax: number
@@ -266,6 +265,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
     uploadDir: resolve(env.UPLOAD_DIR ?? join(dataDir, 'uploads')),
     uploadMaxBytes: env.UPLOAD_MAX_BYTES,
     storage: storageConfig(env),
+    geoipDatabases: geoipDatabases(env),
     corsOrigins,
     trustProxy: parseTrustProxy(env.TRUST_PROXY, production),
     rateLimitMax: env.RATE_LIMIT_MAX,

@@ -224,6 +224,7 @@ export interface Sessions {
   authMethod: string;
   browser: string | null;
   browserVersion: string | null;
+  city: string | null;
   countryCode: string | null;
   createdAt: Timestamp;
   deviceFingerprint: string | null;
@@ -238,6 +239,7 @@ export interface Sessions {
   landingPage: string | null;
   lastSeenAt: Timestamp;
   latitude: number | null;
+  locationSource: Generated<string>;
   longitude: number | null;
   os: string | null;
   osVersion: string | null;

@@ -33,6 +33,10 @@ const badText = (text: string): boolean => text.includes('\u0000') || UNPAIRED_S
 /** A string without NUL (and well-formed); the other string options as Type.String takes them (not `pattern`). */
 export const Text = (options: Omit<StringOptions, 'pattern'> = {}): TString => Type.String({ ...options, pattern: NO_NUL })
 
+/** NO_NUL, and no other control character either: one line (e.g. a name shown in a plain-text email). */
+export const SINGLE_LINE = '^(?:[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]|[\\ud800-\\udbff][\\udc00-\\udfff])*$'
+export const SingleLineText = (options: Omit<StringOptions, 'pattern'> = {}): TString => Type.String({ ...options, pattern: SINGLE_LINE })
+
 export interface JsonLimits { maxBytes: number, maxDepth: number }
 export const JSON_LIMITS_KEYWORD = 'x-json-limits'
 

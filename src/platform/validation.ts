@@ -1,5 +1,6 @@
 import AjvCompiler from '@fastify/ajv-compiler'
 import { jsonLimitsAjvPlugin } from './schema-types.ts'
+import { timeZoneAjvPlugin } from './time-zone.ts'
 
 /**
  * Query strings, params and headers arrive as text and are coerced to their schema's types;
@@ -16,5 +17,5 @@ export const buildBodyStrictValidator: AjvCompiler.BuildCompilerFromPool = (exte
   return ((route: Route & { httpPart?: string }) => route.httpPart === 'body' ? strict(route) : coercing(route)) as typeof strict
 }
 
-/** Ajv options for every route: defaults applied, arrays coerced in query strings, x-json-limits known. */
-export const ajvOptions = { customOptions: { removeAdditional: false as const, coerceTypes: 'array' as const, useDefaults: true }, plugins: [jsonLimitsAjvPlugin] }
+/** Ajv options for every route: defaults applied, arrays coerced in query strings, x-json-limits and x-time-zone known. */
+export const ajvOptions = { customOptions: { removeAdditional: false as const, coerceTypes: 'array' as const, useDefaults: true }, plugins: [jsonLimitsAjvPlugin, timeZoneAjvPlugin] }

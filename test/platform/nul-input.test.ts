@@ -3,7 +3,7 @@ import SwaggerParser from '@apidevtools/swagger-parser'
 import { createTestEnv, type TestEnv } from '../helpers/app.ts'
 import { createUser, login, type SignedIn } from '../helpers/auth.ts'
 import { approvedStore, createProduct, shopper } from '../helpers/commerce.ts'
-import { NO_NUL } from '../../src/platform/schema-types.ts'
+import { NO_NUL, SINGLE_LINE } from '../../src/platform/schema-types.ts'
 
 // Text with a NUL character is refused everywhere with a 400 naming the field (Postgres cannot
 // store NUL; today such input fails inside a query, a 500). Free-form JSON (workspace settings,
@@ -17,7 +17,7 @@ const SAFE_FORMATS = new Set(['uuid', 'email', 'date-time', 'date', 'uri'])
 
 /** A pattern that cannot match a string containing NUL: anchored, no wildcard, no negated class. */
 function excludesNul (pattern: string): boolean {
-  if (pattern === NO_NUL) return true
+  if (pattern === NO_NUL || pattern === SINGLE_LINE) return true
   if (!pattern.startsWith('^') || !pattern.endsWith('$')) return false
   if (/\[\^|\\[SWDP]/.test(pattern)) return false
   const outsideClasses = pattern.replace(/\\./g, '').replace(/\[[^\]]*\]/g, '')

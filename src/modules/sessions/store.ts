@@ -2,7 +2,8 @@ import type { Sealer } from '../../platform/crypto.ts'
 import { withScripts, type RedisClient, type RedisScript } from '../../platform/redis.ts'
 import type { UserType } from '../../platform/principal.ts'
 import { bucketTag, userBucket, userTag } from '../../platform/user-slot.ts'
-import type { Device, Network } from './device.ts'
+import type { Device } from './device.ts'
+import type { Network } from './location.ts'
 import type { SessionType } from './schemas.ts'
 
 // Sessions live in Redis (SPEC 6): the source of truth for which are active.

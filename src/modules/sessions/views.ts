@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely'
 import type { Sessions } from '../../platform/db-types.ts'
 import type { Sealer } from '../../platform/crypto.ts'
-import type { EndReason, SessionType, SessionView } from './schemas.ts'
+import type { EndReason, LocationSource, SessionType, SessionView } from './schemas.ts'
 import { expiresAt, openDetails, type StoredSession } from './store.ts'
 
 // A session as clients see it, from either of its homes: Redis while it is live (its personal
@@ -17,6 +17,9 @@ export function storedSessionView (sealer: Sealer, s: StoredSession): SessionVie
     sessionType: s.sessionType,
     isActive: true,
     ...details,
+    // Sessions sealed before issue 15 have neither: only a trusted proxy could place them then.
+    city: details.city ?? null,
+    locationSource: details.locationSource ?? (details.countryCode ? 'proxy' : 'none'),
     totalRequests: s.totalRequests,
     pagesVisited: s.pagesVisited,
     actionsPerformed: s.actionsPerformed,
@@ -38,9 +41,11 @@ export function sessionRowView (row: Selectable<Sessions>): SessionView {
     isActive: row.isActive,
     ipAddress: row.ipAddress ?? '',
     countryCode: row.countryCode,
+    city: row.city,
     latitude: row.latitude,
     longitude: row.longitude,
     timezone: row.timezone,
+    locationSource: row.locationSource as LocationSource,
     deviceType: row.deviceType ?? 'unknown',
     deviceName: row.deviceName,
     browser: row.browser,

@@ -1,0 +1,181 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { loadConfig } from '../../../src/config.ts'
+import { createTestEnv, type TestEnv } from '../../helpers/app.ts'
+import { bearer, createUser, PASSWORD } from '../../helpers/auth.ts'
+
+// Sessions are placed (country, city, coordinates, time zone) by a trusted proxy's headers, else
+// the client's own analytics, else the packaged DB-IP Lite database read in process, else not at
+// all; `locationSource` says which. The addresses below are ones that database places (looked up
+// in the shipped file first): a change of database release may move a city, not a country.
+
+const LONDON = '81.2.69.142'
+const FRANKFURT_V6 = '2a00:1450:4001:80b::200e'
+const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
+
+async function signIn (env: TestEnv, email: string, remoteAddress: string, extra: { headers?: Record<string, string>, analytics?: Record<string, unknown> } = {}) {
+  return env.app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    remoteAddress,
+    headers: { 'user-agent': CHROME, ...extra.headers },
+    payload: { email, password: PASSWORD, ...(extra.analytics ? { analytics: extra.analytics } : {}) }
+  })
+}
+
+async function sessionOf (env: TestEnv, email: string, remoteAddress: string, extra: Parameters<typeof signIn>[3] = {}) {
+  const res = await signIn(env, email, remoteAddress, extra)
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+const near = (actual: number | null, expected: number) => actual !== null && Math.abs(actual - expected) < 0.01
+
+t.test('a public IPv4 address is placed by the packaged database, in the session views and in Postgres', async (t) => {
+  const env = await createTestEnv(t)
+  const user = await createUser(env)
+  const body = await sessionOf(env, user.email, LONDON)
+  t.match(body.session, { ipAddress: LONDON, countryCode: 'GB', city: 'London', timezone: 'Europe/London', locationSource: 'ip' })
+  t.ok(near(body.session.latitude, 51.51) && near(body.session.longitude, -0.09), `London's coordinates (${body.session.latitude}, ${body.session.longitude})`)
+
+  const listed = (await env.app.inject({ method: 'GET', url: '/sessions', headers: bearer(body.tokens.accessToken) })).json().items
+  t.match(listed.find((s: any) => s.current), { countryCode: 'GB', city: 'London', timezone: 'Europe/London', locationSource: 'ip' }, 'GET /sessions shows it')
+  const row = await env.app.db.selectFrom('sessions').selectAll().where('id', '=', body.session.id).executeTakeFirstOrThrow()
+  t.match(row, { countryCode: 'GB', city: 'London', timezone: 'Europe/London', locationSource: 'ip' }, 'the durable copy')
+})
+
+t.test('IPv6 addresses are placed too, and an IPv4-mapped IPv6 address as its IPv4 address', async (t) => {
+  const env = await createTestEnv(t)
+  const user = await createUser(env)
+  const v6 = await sessionOf(env, user.email, FRANKFURT_V6)
+  t.match(v6.session, { countryCode: 'DE', city: 'Frankfurt am Main', timezone: 'Europe/Berlin', locationSource: 'ip' })
+  const mapped = await sessionOf(env, user.email, '::ffff:8.8.8.8')
+  t.match(mapped.session, { countryCode: 'US', city: 'Mountain View', timezone: 'America/Los_Angeles', locationSource: 'ip' })
+})
+
+t.test('private, loopback, link-local, CGNAT, documentation and tunnel addresses give no location', async (t) => {
+  const env = await createTestEnv(t)
+  const user = await createUser(env)
+  // 2002::/16 (6to4) and 2001::/32 (Teredo) are in the database (placed at a relay operator's
+  // office): they are skipped by range, not by the database not knowing them.
+  for (const address of ['10.1.2.3', '192.168.1.20', '172.16.5.4', '127.0.0.1', '169.254.10.1', '100.64.0.1', '192.0.2.1', '198.51.100.9',
+    '::1', 'fe80::1', 'fd00::1', '2001:db8::1', '::ffff:10.0.0.1', '2002:808:808::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2']) {
+    const body = await sessionOf(env, user.email, address)
+    t.match(body.session, { countryCode: null, city: null, latitude: null, longitude: null, timezone: null, locationSource: 'none' }, address)
+  }
+})
+
+t.test('a trusted proxy\'s location headers come first; without them the forwarded address is looked up', async (t) => {
+  const env = await createTestEnv(t, { config: { trustProxy: ['10.0.0.0/8'] } })
+  const user = await createUser(env)
+  const cdn = { 'x-forwarded-for': LONDON, 'cf-ipcountry': 'FR', 'cf-ipcity': 'Paris', 'cf-iplatitude': '48.85', 'cf-iplongitude': '2.35', 'cf-timezone': 'Europe/Paris' }
+  const viaCdn = await sessionOf(env, user.email, '10.1.2.3', { headers: cdn })
+  t.match(viaCdn.session, { ipAddress: LONDON, countryCode: 'FR', city: 'Paris', latitude: 48.85, longitude: 2.35, timezone: 'Europe/Paris', locationSource: 'proxy' })
+
+  const cloudfront = await sessionOf(env, user.email, '10.1.2.3', {
+    headers: { 'x-forwarded-for': LONDON, 'cloudfront-viewer-country': 'ES', 'cloudfront-viewer-city': 'Madrid', 'cloudfront-viewer-time-zone': 'Europe/Madrid' }
+  })
+  t.match(cloudfront.session, { countryCode: 'ES', city: 'Madrid', timezone: 'Europe/Madrid', locationSource: 'proxy' })
+
+  const unknownCountry = await sessionOf(env, user.email, '10.1.2.3', { headers: { 'x-forwarded-for': LONDON, 'cf-ipcountry': 'XX' } })
+  t.match(unknownCountry.session, { countryCode: 'GB', city: 'London', locationSource: 'ip' }, 'XX (Cloudflare\'s "unknown") is no location: the address is looked up')
+
+  const bareProxy = await sessionOf(env, user.email, '10.1.2.3', { headers: { 'x-forwarded-for': FRANKFURT_V6 } })
+  t.match(bareProxy.session, { ipAddress: FRANKFURT_V6, countryCode: 'DE', locationSource: 'ip' })
+
+  const untrusted = await sessionOf(env, user.email, '198.51.100.9', { headers: cdn })
+  t.match(untrusted.session, { ipAddress: '198.51.100.9', countryCode: null, city: null, locationSource: 'none' }, 'headers from an untrusted client are ignored')
+})
+
+t.test('the client\'s own analytics place the session when no trusted proxy did', async (t) => {
+  const env = await createTestEnv(t, { config: { trustProxy: ['10.0.0.0/8'] } })
+  const user = await createUser(env)
+  const analytics = { countryCode: 'pt', city: 'Lisbon', latitude: 38.72, longitude: -9.14, timezone: 'Europe/Lisbon' }
+  const claimed = await sessionOf(env, user.email, LONDON, { analytics })
+  t.match(claimed.session, { countryCode: 'PT', city: 'Lisbon', latitude: 38.72, longitude: -9.14, timezone: 'Europe/Lisbon', locationSource: 'client' })
+
+  const countryOnly = await sessionOf(env, user.email, LONDON, { analytics: { countryCode: 'IE' } })
+  t.match(countryOnly.session, { countryCode: 'IE', city: null, latitude: null, longitude: null, timezone: null, locationSource: 'client' })
+
+  const zoneOnly = await sessionOf(env, user.email, LONDON, { analytics: { timezone: 'Asia/Tokyo' } })
+  t.match(zoneOnly.session, { countryCode: 'GB', city: 'London', timezone: 'Asia/Tokyo', locationSource: 'ip' }, 'a time zone alone is the device\'s setting, not a place')
+
+  const behindCdn = await sessionOf(env, user.email, '10.1.2.3', { headers: { 'x-forwarded-for': LONDON, 'cf-ipcountry': 'FR' }, analytics })
+  t.match(behindCdn.session, { countryCode: 'FR', locationSource: 'proxy', timezone: 'Europe/Lisbon' }, 'the trusted proxy wins over the client; the device\'s time zone is kept')
+})
+
+t.test('bad client location fields are a 400 naming the field, and no session is made', async (t) => {
+  const env = await createTestEnv(t)
+  const user = await createUser(env)
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ countryCode: 'GBR' }, '/body/analytics/countryCode'],
+    [{ countryCode: 'G1' }, '/body/analytics/countryCode'],
+    [{ countryCode: 'GB', city: 'London\nClick https://evil.example' }, '/body/analytics/city'],
+    [{ countryCode: 'GB', city: 'Lon\u0000don' }, '/body/analytics/city'],
+    [{ countryCode: 'GB', city: 'x'.repeat(129) }, '/body/analytics/city'],
+    [{ countryCode: 'GB', latitude: 91, longitude: 0 }, '/body/analytics/latitude'],
+    [{ countryCode: 'GB', latitude: 0, longitude: -180.5 }, '/body/analytics/longitude'],
+    [{ countryCode: 'GB', latitude: '51.5', longitude: 0 }, '/body/analytics/latitude'],
+    [{ countryCode: 'GB', latitude: 51.5 }, '/body/analytics/longitude'],
+    [{ city: 'London' }, '/body/analytics/countryCode'],
+    [{ timezone: 'Mars/Olympus_Mons' }, '/body/analytics/timezone'],
+    [{ timezone: '+01:00' }, '/body/analytics/timezone']
+  ]
+  for (const [analytics, pointer] of cases) {
+    const res = await signIn(env, user.email, LONDON, { analytics })
+    t.equal(res.statusCode, 400, JSON.stringify(analytics))
+    t.match(res.json(), { code: 'VALIDATION_FAILED', errors: [{ pointer }] }, pointer)
+  }
+  const signup = await env.app.inject({ method: 'POST', url: '/auth/signup', payload: { email: 'geo-signup@example.com', name: 'Geo', password: PASSWORD, analytics: { timezone: 'Nowhere/Else' } } })
+  t.match(signup.json(), { code: 'VALIDATION_FAILED', errors: [{ pointer: '/body/analytics/timezone' }] }, 'sign-up takes the same analytics')
+  const count = await env.app.db.selectFrom('sessions').select((eb) => eb.fn.countAll<string>().as('n')).where('userId', '=', user.id).executeTakeFirstOrThrow()
+  t.equal(Number(count.n), 0, 'no session was made')
+})
+
+t.test('the new-sign-in email names the place, and where it came from', async (t) => {
+  const env = await createTestEnv(t, { smtp: true, worker: true })
+  const user = await createUser(env)
+  await signIn(env, user.email, LONDON)
+  const byIp = await env.smtp!.waitFor((m) => m.to.includes(user.email) && /new sign-in/i.test(m.subject))
+  t.match(byIp.text, `Place: London, United Kingdom, IP ${LONDON}`)
+  t.match(byIp.text, 'IP Geolocation by DB-IP (https://db-ip.com)', 'DB-IP\'s attribution (CC BY 4.0) where its data is shown')
+  t.match(byIp.html, /London, United Kingdom/)
+  t.match(byIp.html, /<a href="https:\/\/db-ip.com">IP Geolocation by DB-IP<\/a>/)
+
+  const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0'
+  await signIn(env, user.email, FRANKFURT_V6, { headers: { 'user-agent': firefox }, analytics: { countryCode: 'PT', city: 'Lisbon' } })
+  const claimed = await env.smtp!.waitFor((m) => m.to.includes(user.email) && /Firefox/.test(m.text))
+  t.match(claimed.text, `Place: Lisbon, Portugal (as the device reported it), IP ${FRANKFURT_V6}`, 'a claimed place is marked as claimed')
+  t.notMatch(claimed.text, /DB-IP/, 'no attribution when the database was not used')
+
+  const safari = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1'
+  await signIn(env, user.email, '10.9.8.7', { headers: { 'user-agent': safari } })
+  const nowhere = await env.smtp!.waitFor((m) => m.to.includes(user.email) && /Safari/.test(m.text))
+  t.match(nowhere.text, 'Place: unknown, IP 10.9.8.7')
+})
+
+t.test('GEOIP_DATABASE: the packaged DB-IP files by default, off, or files that must be readable MaxMind DBs', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bazaar-geoip-'))
+  const base = { NODE_ENV: 'test', DATA_DIR: dir }
+  const packaged = loadConfig(base).geoipDatabases
+  t.equal(packaged.length, 2)
+  t.match(packaged[0], /@ip-location-db\/dbip-city-mmdb\/dbip-city-ipv4\.mmdb$/)
+  t.match(packaged[1], /@ip-location-db\/dbip-city-mmdb\/dbip-city-ipv6\.mmdb$/)
+  t.same(loadConfig({ ...base, GEOIP_DATABASE: 'off' }).geoipDatabases, [])
+  t.same(loadConfig({ ...base, GEOIP_DATABASE: packaged[1] }).geoipDatabases, [packaged[1]])
+
+  const missing = join(dir, 'missing.mmdb')
+  t.throws(() => loadConfig({ ...base, GEOIP_DATABASE: missing }), { message: `Invalid environment: GEOIP_DATABASE cannot read ${missing} (ENOENT)` })
+  const notMmdb = join(dir, 'not.mmdb')
+  writeFileSync(notMmdb, 'not a database')
+  t.throws(() => loadConfig({ ...base, GEOIP_DATABASE: `${packaged[0]},${notMmdb}` }), { message: `Invalid environment: GEOIP_DATABASE ${notMmdb} is not a MaxMind DB (.mmdb) file` })
+})
+
+t.test('with GEOIP_DATABASE=off no address is looked up', async (t) => {
+  const env = await createTestEnv(t, { config: { geoipDatabases: [] } })
+  const user = await createUser(env)
+  const body = await sessionOf(env, user.email, LONDON)
+  t.match(body.session, { countryCode: null, city: null, locationSource: 'none' })
+})
