@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../../src/config.ts'
+import { PACKAGED_GEOIP_DATABASES } from '../../../src/config-geoip.ts'
 import { createTestEnv, type TestEnv } from '../../helpers/app.ts'
 import { bearer, createUser, PASSWORD } from '../../helpers/auth.ts'
 
@@ -178,4 +179,27 @@ t.test('with GEOIP_DATABASE=off no address is looked up', async (t) => {
   const user = await createUser(env)
   const body = await sessionOf(env, user.email, LONDON)
   t.match(body.session, { countryCode: null, city: null, locationSource: 'none' })
+})
+
+t.test('a database file that passes the start-up check but cannot be read leaves sessions unplaced, is logged, and is read again later', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bazaar-geoip-'))
+  const broken = join(dir, 'broken.mmdb')
+  // The metadata marker without a database before it: loadConfig's tail check passes; opening fails.
+  writeFileSync(broken, Buffer.concat([Buffer.alloc(100), Buffer.from([0xab, 0xcd, 0xef]), Buffer.from('MaxMind.com'), Buffer.from('junk')]))
+  t.doesNotThrow(() => loadConfig({ NODE_ENV: 'test', DATA_DIR: dir, GEOIP_DATABASE: broken }))
+  const env = await createTestEnv(t, { config: { geoipDatabases: [broken] } })
+  const logged: unknown[] = []
+  const error = env.app.deps.log.error.bind(env.app.deps.log)
+  env.app.deps.log.error = ((...args: unknown[]) => { logged.push(args); return error(...(args as [string])) }) as typeof error
+  const user = await createUser(env)
+  const unplaced = await sessionOf(env, user.email, LONDON)
+  t.match(unplaced.session, { ipAddress: LONDON, countryCode: null, locationSource: 'none' }, 'the sign-in still works')
+  t.equal(logged.length, 1)
+  t.match(JSON.stringify(logged[0]), /GEOIP_DATABASE file could not be read/)
+
+  // A failed read is not remembered: once the file is whole, the next sign-in reads it.
+  copyFileSync(PACKAGED_GEOIP_DATABASES[0]!, broken)
+  const placed = await sessionOf(env, user.email, LONDON)
+  t.match(placed.session, { countryCode: 'GB', city: 'London', locationSource: 'ip' })
+  t.equal(logged.length, 1, 'nothing more logged')
 })
