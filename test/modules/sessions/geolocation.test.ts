@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../../../src/config.ts'
 import { PACKAGED_GEOIP_DATABASES } from '../../../src/config-geoip.ts'
+import { openDetails, sealDetails, sessionKey, type SessionDetails } from '../../../src/modules/sessions/store.ts'
 import { createTestEnv, type TestEnv } from '../../helpers/app.ts'
 import { bearer, createUser, PASSWORD } from '../../helpers/auth.ts'
 
@@ -202,4 +203,20 @@ t.test('a database file that passes the start-up check but cannot be read leaves
   const placed = await sessionOf(env, user.email, LONDON)
   t.match(placed.session, { countryCode: 'GB', city: 'London', locationSource: 'ip' })
   t.equal(logged.length, 1, 'nothing more logged')
+})
+
+t.test('a live session sealed before locationSource existed shows one: proxy when it has a country, else none', async (t) => {
+  const env = await createTestEnv(t, { config: { trustProxy: ['10.0.0.0/8'] } })
+  const user = await createUser(env)
+  const viaCdn = await sessionOf(env, user.email, '10.1.2.3', { headers: { 'x-forwarded-for': LONDON, 'cf-ipcountry': 'FR' } })
+  const unplaced = await sessionOf(env, user.email, '10.1.2.4')
+  const { redis, sealer } = env.app.deps
+  // Re-seal each session's details as an earlier version wrote them: no city, no locationSource.
+  for (const id of [viaCdn.session.id, unplaced.session.id]) {
+    const { city: _city, locationSource: _source, ...older } = openDetails(sealer, { id, sealedDetails: (await redis.hget(sessionKey(id), 'info'))! })
+    await redis.hset(sessionKey(id), 'info', sealDetails(sealer, id, older as SessionDetails))
+  }
+  const items = (await env.app.inject({ method: 'GET', url: '/sessions', headers: bearer(unplaced.tokens.accessToken) })).json().items
+  t.match(items.find((s: any) => s.id === viaCdn.session.id), { countryCode: 'FR', city: null, locationSource: 'proxy' })
+  t.match(items.find((s: any) => s.id === unplaced.session.id), { countryCode: null, city: null, locationSource: 'none' })
 })
