@@ -71,7 +71,11 @@ export const sessionOfUser = (id: string, userId: string): boolean => sessionBuc
 
 export const expiryIndex = (bucket: string) => `sess:exp:${bucketTag(bucket)}`
 export const sessionExpiryIndex = (id: string) => expiryIndex(sessionBucket(id))
-export const sessionKey = (id: string) => `sess:${bucketTag(sessionBucket(id))}:${id}`
+/** What a session key of the bucket starts with; the session id follows. */
+export const sessionKeyHead = (bucket: string) => `sess:${bucketTag(bucket)}:`
+export const sessionKey = (id: string) => sessionKeyHead(sessionBucket(id)) + id
+/** What the session set of a user of the bucket starts with; `<user id>:sess` follows. */
+export const userKeyHead = (bucket: string) => `user:${bucketTag(bucket)}:`
 export const userSessionsKey = (userId: string) => `user:${userTag(userId)}:${userId}:sess`
 
 export function expiresAt (s: Pick<StoredSession, 'lastSeenAt' | 'idleMs' | 'absoluteExpiresAt'>): number {
@@ -172,36 +176,43 @@ type SessionRedis = RedisClient & {
 }
 
 /** Defined on the client when it is created, never on first use (see RedisScript). */
-export const sessionScripts: readonly RedisScript[] = [
+export const storeScripts: readonly RedisScript[] = [
   { name: 'sessionTouch', numberOfKeys: 3, lua: TOUCH },
   { name: 'sessionRotate', numberOfKeys: 2, lua: ROTATE },
   { name: 'sessionEnd', numberOfKeys: 2, lua: END }
 ]
 
 export function sessionRedis (redis: RedisClient): SessionRedis {
-  return withScripts<SessionRedis>(redis, sessionScripts)
+  return withScripts<SessionRedis>(redis, storeScripts)
 }
+
+/** A new session's hash fields, as saveNewSession stores them. */
+export function newSessionFields (s: StoredSession, refreshHash: string): Record<string, string | number> {
+  return {
+    uid: s.userId,
+    typ: s.userType,
+    ws: s.workspaceId ?? '',
+    sty: s.sessionType,
+    cr: s.createdAt,
+    ls: s.lastSeenAt,
+    idle: s.idleMs,
+    abs: s.absoluteExpiresAt,
+    req: s.totalRequests,
+    pv: 0,
+    ap: 0,
+    at: s.authTime,
+    rt: refreshHash,
+    info: s.sealedDetails
+  }
+}
+
+// A backstop only: cleanup finalises sessions long before this.
+export const sessionBackstopAt = (s: Pick<StoredSession, 'absoluteExpiresAt'>) => s.absoluteExpiresAt + 24 * 3600 * 1000
 
 export async function saveNewSession (redis: RedisClient, s: StoredSession, refreshHash: string): Promise<void> {
   await redis.multi()
-    .hset(sessionKey(s.id), {
-      uid: s.userId,
-      typ: s.userType,
-      ws: s.workspaceId ?? '',
-      sty: s.sessionType,
-      cr: s.createdAt,
-      ls: s.lastSeenAt,
-      idle: s.idleMs,
-      abs: s.absoluteExpiresAt,
-      req: s.totalRequests,
-      pv: 0,
-      ap: 0,
-      at: s.authTime,
-      rt: refreshHash,
-      info: s.sealedDetails
-    })
-    // A backstop only: cleanup finalises sessions long before this.
-    .pexpireat(sessionKey(s.id), s.absoluteExpiresAt + 24 * 3600 * 1000)
+    .hset(sessionKey(s.id), newSessionFields(s, refreshHash))
+    .pexpireat(sessionKey(s.id), sessionBackstopAt(s))
     .zadd(sessionExpiryIndex(s.id), expiresAt(s), s.id)
     .sadd(userSessionsKey(s.userId), s.id)
     .exec()
