@@ -102,15 +102,18 @@ try {
   const loadAtStart = loadavg()[0]!
   let started = performance.now()
   const now = Date.now()
-  await createBulkSessions(deps, {
+  // A client that waits: the API's fails commands after 2 s, and a bulk write can queue longer.
+  const writer = new Redis(services.redisUrl, { keyPrefix: prefix, enableAutoPipelining: true })
+  await createBulkSessions({ ...deps, redis: writer }, {
     users: Math.ceil(total / perUser),
     sessionsPerUser: perUser,
     createdAt: now - 2 * 86_400_000,
     idleMs: 30 * 60_000,
     absoluteMs: 30 * 86_400_000,
-    chunkUsers: Math.max(1, Math.floor(10_000 / perUser)),
+    chunkUsers: Math.max(1, Math.floor(5000 / perUser)),
     onChunk: (done) => { if (done % 100_000 === 0) log(`${done} sessions written`) }
   })
+  writer.disconnect()
   const setupSeconds = (performance.now() - started) / 1000
   const created = Math.ceil(total / perUser) * perUser
   log(`${created} expired sessions written in ${setupSeconds.toFixed(1)} s`)
@@ -183,7 +186,11 @@ try {
   ]
   const width = Math.max(...rows.map(([name]) => name.length))
   process.stdout.write(rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join('\n') + '\n')
-  process.stdout.write(`targets: under 60 s ${run.ms < 60_000 ? 'met' : 'MISSED'}; p99 added under 10 ms ${duringResult.latency.p99 - baselineP99 < 10 ? 'met' : 'MISSED'}\n`)
+  // Baselines further apart than the target itself: the machine's own noise swamps the effect.
+  const p99Verdict = Math.abs(baseline.latency.p99 - after.latency.p99) > 10
+    ? 'INCONCLUSIVE (the two baselines differ by more than 10 ms: the machine is too noisy)'
+    : duringResult.latency.p99 - baselineP99 < 10 ? 'met' : 'MISSED'
+  process.stdout.write(`targets: under 60 s ${run.ms < 60_000 ? 'met' : 'MISSED'}; p99 added under 10 ms ${p99Verdict}\n`)
 } finally {
   api?.kill('SIGTERM')
   await removeBenchData().catch(() => {})

@@ -93,7 +93,8 @@ t.test('requests racing the cleanup: a session answered 200 stays live, one answ
   const untouched = sessions.filter((_, i) => i % 2 === 1)
   t.ok(untouched.every((s) => rows.get(s.sessionId) === 'expired'), 'every untouched session ended')
   t.equal(finalized, await endedCount(env), 'the run counts what Postgres shows ended')
-  t.equal(finalized, untouched.length + answers.filter((a) => a === 401).length)
+  const refused = answers.filter((a) => a === 401).length
+  t.equal(finalized, untouched.length + refused, `ended: the ${untouched.length} untouched and the ${refused} answered 401 (${touched.length - refused} answered 200)`)
 })
 
 t.test('two runs at once, without the lock, end each of 1,000 sessions exactly once', async (t) => {
