@@ -41,7 +41,7 @@ export async function writeEnded (deps: Pick<Deps, 'db'>, rows: EndedRow[]): Pro
 /** Ends one session now. Returns false when it had already ended. */
 export async function endSession (deps: Deps, sessionId: string, reason: EndReason): Promise<boolean> {
   const now = deps.clock.now().getTime()
-  const pairs = await sessionRedis(deps.redis).sessionEnd(sessionKey(sessionId), sessionExpiryIndex(sessionId), sessionId, now, '0')
+  const pairs = await sessionRedis(deps.redis).sessionEnd(sessionKey(sessionId), sessionExpiryIndex(sessionId), sessionId)
   const s = pairs ? fromHash(sessionId, pairsToHash(pairs)) : null
   if (!s) return false
   await writeEnded(deps, [{ id: s.id, reason, endedAt: now, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, totalRequests: s.totalRequests, pagesVisited: s.pagesVisited, actionsPerformed: s.actionsPerformed }])

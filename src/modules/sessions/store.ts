@@ -149,21 +149,12 @@ end
 return { 'invalid' }`
 
 // Removes a session and returns its fields, once: of two concurrent callers only one gets
-// them. With ARGV[3] = '1' it only removes a session that has expired by ARGV[2].
+// them. (Expired sessions are ended in batches: expiry.ts.)
 const END = `
 local data = redis.call('HGETALL', KEYS[1])
 if #data == 0 then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return false
-end
-if ARGV[3] == '1' then
-  local f = {}
-  for i = 1, #data, 2 do f[data[i]] = data[i + 1] end
-  local exp = math.min(tonumber(f['ls']) + tonumber(f['idle']), tonumber(f['abs']))
-  if exp > tonumber(ARGV[2]) then
-    redis.call('ZADD', KEYS[2], exp, ARGV[1])
-    return false
-  end
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -172,7 +163,7 @@ return data`
 type SessionRedis = RedisClient & {
   sessionTouch: (key: string, index: string, versionKey: string, now: number, id: string) => Promise<[string, string, string, string, string, number] | null>
   sessionRotate: (key: string, index: string, presented: string, next: string, sealedNext: string, now: number, graceMs: number, id: string, keep: number, authTime: string) => Promise<string[]>
-  sessionEnd: (key: string, index: string, id: string, now: number, onlyIfExpired: '0' | '1') => Promise<string[] | null>
+  sessionEnd: (key: string, index: string, id: string) => Promise<string[] | null>
 }
 
 /** Defined on the client when it is created, never on first use (see RedisScript). */
