@@ -13,7 +13,7 @@ import {
 import { storedSessionView } from './views.ts'
 
 // Sessions (SPEC 6): created by every sign-in, checked on every authenticated request, ended by
-// logout, revocation, security events or expiry (ending.ts); each one written through to Postgres.
+// logout, revocation, security events (ending.ts) or expiry (expiry.ts); each one written through to Postgres.
 
 export interface NewSession {
   userId: string
