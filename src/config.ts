@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { checkUrl, ConfigError, fail, listenerUrl, parseRedisClusterNodes, parseTrustProxy, type RedisNode } from './config-checks.ts'
 import { StorageEnv, storageConfig, type StorageConfig } from './config-storage.ts'
+import { SmsEnv, smsConfig, type SmsConfig } from './config-sms.ts'
 
 export { ConfigError }
 
@@ -43,6 +44,7 @@ const Env = Type.Object({
   UPLOAD_DIR: Type.Optional(Type.String({ minLength: 1, description: 'a folder path' })),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, default: 5 * 1024 * 1024, description: 'an integer of bytes, at least 1024' }),
   ...StorageEnv.properties,
+  ...SmsEnv.properties,
   CORS_ORIGINS: Type.Optional(Type.String({ description: 'comma-separated http(s) origins (default: PUBLIC_URL\'s)' })),
   TRUST_PROXY: Type.String({ default: 'false', description: 'false, a hop count or a comma-separated list of addresses/CIDRs (or true outside production)' }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per client IP' }),
@@ -99,6 +101,8 @@ export interface Config {
   uploadMaxBytes: number
   /** S3-compatible object storage when S3_BUCKET is set (config-storage.ts); else files live in uploadDir. */
   storage: StorageConfig
+  /** Text messages: Twilio, or the log driver (config-sms.ts; platform/sms.ts). */
+  sms: SmsConfig
   corsOrigins: string[]
   /**
    * Whose X-Forwarded-For to believe: nobody (false), the nearest n hops, the listed proxy
@@ -126,10 +130,8 @@ export interface Config {
 export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/bazaar'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 
-/**
- * Where the development commands (scripts/lib/dev-env.ts) keep the secrets they generate for a
- * data folder. Read here, never written: development uses them, production refuses them.
- */
+// Where the development commands (scripts/lib/dev-env.ts) keep the secrets they generate for a
+// data folder. Read here, never written: development uses them, production refuses them.
 export function devSecretsFile (dataDir: string): string {
   return join(dataDir, 'secrets.json')
 }
@@ -144,10 +146,7 @@ function readDevSecrets (dataDir: string): { jwtSecret?: string, encryptionKey?:
   }
 }
 
-function readDotenv (): Record<string, string> {
-  const file = resolve('.env')
-  return existsSync(file) ? parseDotenv(readFileSync(file)) : {}
-}
+const readDotenv = (file = resolve('.env')): Record<string, string> => existsSync(file) ? parseDotenv(readFileSync(file)) : {}
 
 /**
  * The variables as given, before validation: `.env`, overridden by the environment's non-empty
@@ -266,6 +265,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
     uploadDir: resolve(env.UPLOAD_DIR ?? join(dataDir, 'uploads')),
     uploadMaxBytes: env.UPLOAD_MAX_BYTES,
     storage: storageConfig(env),
+    sms: smsConfig(env),
     corsOrigins,
     trustProxy: parseTrustProxy(env.TRUST_PROXY, production),
     rateLimitMax: env.RATE_LIMIT_MAX,
