@@ -319,8 +319,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send a one-time sign-in code (202 always; 10 minutes, 5 attempts, one send a minute)
-         * @description The code goes by email, or by SMS to the account's phone (channel: sms). The answer is the same whether or not an active account has the email; sends beyond one a minute or ten an hour are silently skipped. 422 CHANNEL_UNAVAILABLE when SMS is not configured.
+         * Send a one-time sign-in code by email or SMS (202 always; 10 minutes, 5 attempts, one send a minute)
+         * @description { email }: the code goes by email, or by SMS to the account's verified phone (channel: sms). { phone } (E.164): by SMS to that phone when it is an active account's verified phone. The answer is the same whether or not such an account exists, and nothing is sent when none does; sends beyond one a minute or ten an hour per email or phone, and SMS beyond twenty an hour per client IP, are silently skipped. 400 naming the field for a malformed phone or both email and phone; 422 CHANNEL_UNAVAILABLE when SMS is not configured.
          */
         post: operations["sendSignInCode"];
         delete?: never;
@@ -340,7 +340,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with a one-time code
-         * @description The code from POST /auth/otp/send, once. A wrong, used or expired code is 401 INVALID_CODE; after five wrong tries the code stops working. mode: cookie sets the tokens as cookies instead of returning them.
+         * @description The code from POST /auth/otp/send, once, with the email or the phone it was asked for by. A wrong, used or expired code is 401 INVALID_CODE; after five wrong tries the code stops working. mode: cookie sets the tokens as cookies instead of returning them.
          */
         post: operations["signInWithCode"];
         delete?: never;
@@ -439,8 +439,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Start a sign-up: a code is emailed; nothing is stored in Postgres until it is confirmed
-         * @description Answers 202 whether or not the email is registered; a registered email receives a message saying so instead of a code.
+         * Start a sign-up: a code is emailed (or texted); nothing is stored in Postgres until it is confirmed
+         * @description Answers 202 whether or not the email is registered; a registered email receives a message saying so instead of a code. verifyBy: sms sends the code by SMS to phone (E.164, required then) instead, and completing the sign-up marks that phone verified; for a registered email the phone still gets a code, which never completes the sign-up. Six SMS sign-ups per phone an hour (429). 422 CHANNEL_UNAVAILABLE when SMS is not configured.
          */
         post: operations["startSignup"];
         delete?: never;
@@ -1056,7 +1056,7 @@ export interface paths {
         head?: never;
         /**
          * Update your profile; an email change sends a code to the new address
-         * @description Only name, phone, postCode, country, city and email can change here; anything else is refused (400). An email change needs a sign-in within 10 minutes and takes effect at POST /users/me/email/verify.
+         * @description Only name, phone, postCode, country, city and email can change here; anything else is refused (400). A new phone number is unverified (phoneVerifiedAt null) until POST /users/me/phone proves it. An email change needs a sign-in within 10 minutes and takes effect at POST /users/me/email/verify.
          */
         patch: operations["updateMyProfile"];
         trace?: never;
@@ -1123,6 +1123,46 @@ export interface paths {
          * @description A wrong or expired code is 400 INVALID_CODE. 409 EMAIL_TAKEN when the address came to belong to another account meanwhile.
          */
         post: operations["confirmEmailChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add or replace your phone: a 6-digit code is sent to it by SMS
+         * @description The phone is E.164 (+ and digits, a number valid for its country; 400 naming body/phone otherwise). Needs a sign-in within 10 minutes. The code is valid 10 minutes, 5 tries; five starts per account and per number an hour (429). The phone changes only at POST /users/me/phone/verify. 422 CHANNEL_UNAVAILABLE when no SMS provider is configured.
+         */
+        post: operations["startPhoneVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/phone/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm your phone with the code sent by SMS: it becomes your verified phone
+         * @description Sets phone and phoneVerifiedAt; a verified phone can then receive sign-in codes (POST /auth/otp/send { phone }). Another account that had verified the same number no longer receives codes on it. A wrong or expired code is 400 INVALID_CODE.
+         */
+        post: operations["confirmPhoneVerification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2073,6 +2113,7 @@ export interface components {
          *       "email": "ada@example.com",
          *       "name": "Ada Lovelace",
          *       "phone": null,
+         *       "phoneVerifiedAt": null,
          *       "type": "customer",
          *       "status": "active",
          *       "hasPassword": true,
@@ -2102,6 +2143,8 @@ export interface components {
             isProfileReverified: boolean;
             name: string;
             phone: string | null;
+            /** @description when the phone proved itself with an SMS code (null: unverified); only a verified phone receives sign-in codes */
+            phoneVerifiedAt: string | null;
             postCode: string | null;
             profileReverifiedAt: string | null;
             status: "pending" | "active" | "inactive" | "suspended";
@@ -3962,6 +4005,7 @@ export interface operations {
                      *         "email": "ada@example.com",
                      *         "name": "Ada Lovelace",
                      *         "phone": null,
+                     *         "phoneVerifiedAt": null,
                      *         "type": "customer",
                      *         "status": "active",
                      *         "hasPassword": true,
@@ -4272,6 +4316,7 @@ export interface operations {
                      *         "email": "ada@example.com",
                      *         "name": "Ada Lovelace",
                      *         "phone": null,
+                     *         "phoneVerifiedAt": null,
                      *         "type": "customer",
                      *         "status": "active",
                      *         "hasPassword": true,
@@ -4369,20 +4414,20 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "email": "ada@example.com",
-                 *       "channel": "email"
-                 *     }
-                 */
                 "application/json": {
-                    /** @default email */
+                    /** @description with email: email (default) or sms to the account's verified phone */
                     channel?: "email" | "sms";
                     /**
                      * Format: email
                      * @example ada@example.com
                      */
-                    email: string;
+                    email?: string;
+                    /**
+                     * Format: e164
+                     * @description a verified phone (E.164): the code goes to it by SMS; give email or phone, not both
+                     * @example +33612345678
+                     */
+                    phone?: string;
                 };
             };
         };
@@ -4472,12 +4517,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "email": "ada@example.com",
-                 *       "code": "123456"
-                 *     }
-                 */
                 "application/json": {
                     /** @description optional attribution, device and location details; sign-in works without any. A place given here (`countryCode`, optionally with `city` and `latitude` + `longitude`) places the session unless a trusted proxy's headers did (`locationSource: client`); without one the client address is looked up. */
                     analytics?: {
@@ -4503,7 +4542,7 @@ export interface operations {
                         utmTerm?: string;
                     };
                     /**
-                     * @description the 6-digit code from the email
+                     * @description the 6-digit code from the email or SMS
                      * @example 123456
                      */
                     code: string;
@@ -4511,9 +4550,15 @@ export interface operations {
                      * Format: email
                      * @example ada@example.com
                      */
-                    email: string;
+                    email?: string;
                     /** @description body: tokens in the response body; cookie: HttpOnly cookies instead (browsers) */
                     mode?: "body" | "cookie";
+                    /**
+                     * Format: e164
+                     * @description the phone the code was sent to, when it was asked for by phone
+                     * @example +33612345678
+                     */
+                    phone?: string;
                 };
             };
         };
@@ -4535,6 +4580,7 @@ export interface operations {
                      *         "email": "ada@example.com",
                      *         "name": "Ada Lovelace",
                      *         "phone": null,
+                     *         "phoneVerifiedAt": null,
                      *         "type": "customer",
                      *         "status": "active",
                      *         "hasPassword": true,
@@ -5038,15 +5084,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "email": "ada@example.com",
-                 *       "name": "Ada Lovelace",
-                 *       "password": "correct horse battery staple",
-                 *       "type": "vendor",
-                 *       "workspaceName": "Analytical Engines"
-                 *     }
-                 */
                 "application/json": {
                     /** @description optional attribution, device and location details; sign-in works without any. A place given here (`countryCode`, optionally with `city` and `latitude` + `longitude`) places the session unless a trusted proxy's headers did (`locationSource: client`); without one the client address is looked up. */
                     analytics?: {
@@ -5082,8 +5119,18 @@ export interface operations {
                      * @example correct horse battery staple
                      */
                     password?: string;
+                    /**
+                     * Format: e164
+                     * @description E.164 (+ and digits); required with verifyBy: sms, and then verified by the code
+                     * @example +33612345678
+                     */
                     phone?: string;
                     type?: "customer" | "vendor";
+                    /**
+                     * @description where the code goes: the email (default) or, by SMS, the phone
+                     * @default email
+                     */
+                    verifyBy?: "email" | "sms";
                     workspaceName?: string;
                 };
             };
@@ -5115,6 +5162,19 @@ export interface operations {
             };
             /** @description Bad Request */
             400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
                     "idempotent-replayed"?: string;
@@ -5378,7 +5438,7 @@ export interface operations {
                         utmTerm?: string;
                     };
                     /**
-                     * @description the 6-digit code from the email
+                     * @description the 6-digit code from the email or SMS
                      * @example 123456
                      */
                     code: string;
@@ -5407,6 +5467,7 @@ export interface operations {
                      *         "email": "ada@example.com",
                      *         "name": "Ada Lovelace",
                      *         "phone": null,
+                     *         "phoneVerifiedAt": null,
                      *         "type": "customer",
                      *         "status": "active",
                      *         "hasPassword": true,
@@ -8378,6 +8439,7 @@ export interface operations {
                      *           "email": "ada@example.com",
                      *           "name": "Ada Lovelace",
                      *           "phone": null,
+                     *           "phoneVerifiedAt": null,
                      *           "type": "customer",
                      *           "status": "active",
                      *           "hasPassword": true,
@@ -9142,6 +9204,7 @@ export interface operations {
                      *         "email": "ada@example.com",
                      *         "name": "Ada Lovelace",
                      *         "phone": null,
+                     *         "phoneVerifiedAt": null,
                      *         "type": "customer",
                      *         "status": "active",
                      *         "hasPassword": true,
@@ -9717,6 +9780,230 @@ export interface operations {
                 headers: {
                     /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
                     "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    startPhoneVerification: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "phone": "+33612345678"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * Format: e164
+                     * @description an E.164 phone number: +, country code and number, digits only
+                     * @example +33612345678
+                     */
+                    phone: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "phone": "+33612345678",
+                     *       "expiresAt": "2026-11-21T10:10:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /** @description the number the code was sent to */
+                        phone: string;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    confirmPhoneVerification: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "123456"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description the 6-digit code from the SMS */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;
                     [name: string]: unknown;

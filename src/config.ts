@@ -7,6 +7,7 @@ import { Value } from '@sinclair/typebox/value'
 import { checkUrl, ConfigError, fail, listenerUrl, parseRedisClusterNodes, parseTrustProxy, type RedisNode } from './config-checks.ts'
 import { StorageEnv, storageConfig, type StorageConfig } from './config-storage.ts'
 import { GeoipEnv, geoipDatabases } from './config-geoip.ts'
+import { SmsEnv, smsConfig, type SmsConfig } from './config-sms.ts'
 
 export { ConfigError }
 
@@ -43,6 +44,7 @@ const Env = Type.Object({
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, default: 5 * 1024 * 1024, description: 'an integer of bytes, at least 1024' }),
   ...StorageEnv.properties,
   ...GeoipEnv.properties,
+  ...SmsEnv.properties,
   CORS_ORIGINS: Type.Optional(Type.String({ description: 'comma-separated http(s) origins (default: PUBLIC_URL\'s)' })),
   TRUST_PROXY: Type.String({ default: 'false', description: 'false, a hop count or a comma-separated list of addresses/CIDRs (or true outside production)' }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per client IP' }),
@@ -101,6 +103,8 @@ export interface Config {
   storage: StorageConfig
   /** The .mmdb files sessions are placed with (config-geoip.ts, platform/geoip.ts); empty: off. */
   geoipDatabases: string[]
+  /** Text messages: Twilio, or the log driver (config-sms.ts; platform/sms.ts). */
+  sms: SmsConfig
   corsOrigins: string[]
   /** Whose X-Forwarded-For to believe: nobody (false), the nearest n hops, the listed proxy addresses/CIDRs (or
    * proxy-addr's names loopback, linklocal, uniquelocal), or anyone (true: development only: any client could choose its address). */
@@ -125,10 +129,8 @@ export interface Config {
 export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/bazaar'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 
-/**
- * Where the development commands (scripts/lib/dev-env.ts) keep the secrets they generate for a
- * data folder. Read here, never written: development uses them, production refuses them.
- */
+// Where the development commands (scripts/lib/dev-env.ts) keep the secrets they generate for a
+// data folder. Read here, never written: development uses them, production refuses them.
 export function devSecretsFile (dataDir: string): string {
   return join(dataDir, 'secrets.json')
 }
@@ -143,10 +145,7 @@ function readDevSecrets (dataDir: string): { jwtSecret?: string, encryptionKey?:
   }
 }
 
-function readDotenv (): Record<string, string> {
-  const file = resolve('.env')
-  return existsSync(file) ? parseDotenv(readFileSync(file)) : {}
-}
+const readDotenv = (file = resolve('.env')): Record<string, string> => existsSync(file) ? parseDotenv(readFileSync(file)) : {}
 
 /**
  * The variables as given, before validation: `.env`, overridden by the environment's non-empty
@@ -266,6 +265,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
     uploadMaxBytes: env.UPLOAD_MAX_BYTES,
     storage: storageConfig(env),
     geoipDatabases: geoipDatabases(env),
+    sms: smsConfig(env),
     corsOrigins,
     trustProxy: parseTrustProxy(env.TRUST_PROXY, production),
     rateLimitMax: env.RATE_LIMIT_MAX,

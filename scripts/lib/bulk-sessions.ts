@@ -28,9 +28,11 @@ const USER_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36
 const details: SessionDetails = {
   ipAddress: '203.0.113.7',
   countryCode: null,
+  city: null,
   latitude: null,
   longitude: null,
   timezone: null,
+  locationSource: 'none',
   deviceType: 'desktop',
   deviceName: 'Windows desktop',
   browser: 'Chrome',

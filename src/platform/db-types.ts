@@ -271,6 +271,7 @@ export interface Users {
   name: string;
   passwordHash: string | null;
   phone: string | null;
+  phoneVerifiedAt: Timestamp | null;
   postCode: string | null;
   profileReverifiedAt: Timestamp | null;
   status: string;

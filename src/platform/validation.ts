@@ -1,4 +1,5 @@
 import AjvCompiler from '@fastify/ajv-compiler'
+import { isE164Phone } from './phone.ts'
 import { jsonLimitsAjvPlugin } from './schema-types.ts'
 import { timeZoneAjvPlugin } from './time-zone.ts'
 
@@ -17,5 +18,8 @@ export const buildBodyStrictValidator: AjvCompiler.BuildCompilerFromPool = (exte
   return ((route: Route & { httpPart?: string }) => route.httpPart === 'body' ? strict(route) : coercing(route)) as typeof strict
 }
 
-/** Ajv options for every route: defaults applied, arrays coerced in query strings, x-json-limits and x-time-zone known. */
-export const ajvOptions = { customOptions: { removeAdditional: false as const, coerceTypes: 'array' as const, useDefaults: true }, plugins: [jsonLimitsAjvPlugin, timeZoneAjvPlugin] }
+/** Ajv options for every route: defaults applied, arrays coerced in query strings, x-json-limits, x-time-zone and the e164 format known. */
+export const ajvOptions = {
+  customOptions: { removeAdditional: false as const, coerceTypes: 'array' as const, useDefaults: true, formats: { e164: { type: 'string' as const, validate: isE164Phone } } },
+  plugins: [jsonLimitsAjvPlugin, timeZoneAjvPlugin]
+}

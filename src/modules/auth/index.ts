@@ -6,12 +6,11 @@ import { problems } from '../../platform/errors.ts'
 import { principalOf } from '../../platform/principal.ts'
 import { bodyDefaultsToEmpty } from '../../platform/route-hooks.ts'
 import { cameThroughTrustedProxy } from '../../platform/security.ts'
-import { createSmsSender } from '../../platform/sms.ts'
 import type { ClientRequest } from '../sessions/public.ts'
 import { clearAuthCookies, readCookies, REFRESH_COOKIE, setAuthCookies } from './cookies.ts'
 import { allowedOrigins, checkCsrf } from './guard.ts'
 import { me } from './me.ts'
-import { sendSigninCode, verifySigninCode } from './otp.ts'
+import { otpTarget, sendSigninCode, verifySigninCode } from './otp.ts'
 import { changePassword, forgotPassword, login, resetPassword } from './password-flows.ts'
 import {
   Accepted, ChangePasswordBody, ForgotBody, LoginBody, MeResponse, OtpSendBody, OtpVerifyBody, RefreshBody, RefreshResponse,
@@ -32,7 +31,6 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(cookie)
 
   const deps: AuthDeps = { ...app.deps, signAccessToken: (claims) => app.jwt.sign(claims) }
-  const sms = createSmsSender(app.config, app.log)
   const origins = allowedOrigins(app.config)
 
   const clientOf = (request: FastifyRequest): ClientRequest => ({
@@ -61,10 +59,10 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'startSignup',
       tags,
-      summary: 'Start a sign-up: a code is emailed; nothing is stored in Postgres until it is confirmed',
-      description: 'Answers 202 whether or not the email is registered; a registered email receives a message saying so instead of a code.',
+      summary: 'Start a sign-up: a code is emailed (or texted); nothing is stored in Postgres until it is confirmed',
+      description: 'Answers 202 whether or not the email is registered; a registered email receives a message saying so instead of a code. verifyBy: sms sends the code by SMS to phone (E.164, required then) instead, and completing the sign-up marks that phone verified; for a registered email the phone still gets a code, which never completes the sign-up. Six SMS sign-ups per phone an hour (429). 422 CHANNEL_UNAVAILABLE when SMS is not configured.',
       body: SignupBody,
-      response: { 202: SignupAccepted }
+      response: { 202: SignupAccepted, ...problems(422) }
     }
   }, async (request, reply) => reply.code(202).send(await startSignup(deps, request.body)))
 
@@ -130,13 +128,13 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'sendSignInCode',
       tags,
-      summary: 'Send a one-time sign-in code (202 always; 10 minutes, 5 attempts, one send a minute)',
-      description: 'The code goes by email, or by SMS to the account\'s phone (channel: sms). The answer is the same whether or not an active account has the email; sends beyond one a minute or ten an hour are silently skipped. 422 CHANNEL_UNAVAILABLE when SMS is not configured.',
+      summary: 'Send a one-time sign-in code by email or SMS (202 always; 10 minutes, 5 attempts, one send a minute)',
+      description: '{ email }: the code goes by email, or by SMS to the account\'s verified phone (channel: sms). { phone } (E.164): by SMS to that phone when it is an active account\'s verified phone. The answer is the same whether or not such an account exists, and nothing is sent when none does; sends beyond one a minute or ten an hour per email or phone, and SMS beyond twenty an hour per client IP, are silently skipped. 400 naming the field for a malformed phone or both email and phone; 422 CHANNEL_UNAVAILABLE when SMS is not configured.',
       body: OtpSendBody,
       response: { 202: Accepted, ...problems(422) }
     }
   }, async (request, reply) => {
-    await sendSigninCode({ ...deps, sms }, { email: request.body.email, channel: request.body.channel ?? 'email' })
+    await sendSigninCode(deps, { ...otpTarget(request.body), ip: request.ip })
     return reply.code(202).send({ accepted: true as const })
   })
 
@@ -146,12 +144,12 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'signInWithCode',
       tags,
       summary: 'Sign in with a one-time code',
-      description: 'The code from POST /auth/otp/send, once. A wrong, used or expired code is 401 INVALID_CODE; after five wrong tries the code stops working. mode: cookie sets the tokens as cookies instead of returning them.',
+      description: 'The code from POST /auth/otp/send, once, with the email or the phone it was asked for by. A wrong, used or expired code is 401 INVALID_CODE; after five wrong tries the code stops working. mode: cookie sets the tokens as cookies instead of returning them.',
       body: OtpVerifyBody,
       response: { 200: SignedInResponse }
     }
   }, async (request, reply) => {
-    const { created: _created, ...result } = await verifySigninCode(deps, request.body, contextOf(request, request.body))
+    const { created: _created, ...result } = await verifySigninCode(deps, { ...otpTarget(request.body), code: request.body.code }, contextOf(request, request.body))
     return deliver(reply, request.body.mode, result)
   })
 

@@ -1,54 +1,84 @@
-import { Unprocessable } from '../../platform/errors.ts'
+import { BadRequest, Unprocessable } from '../../platform/errors.ts'
 import { hit, type Limit } from '../../platform/limiter.ts'
 import { enqueueEmail } from '../../platform/mail.ts'
 import { clearTries, codeMatches, countTry, issueCode, type CodeKind } from '../../platform/one-time-code.ts'
-import type { SmsSender } from '../../platform/sms.ts'
-import { findUserByEmail } from '../users/public.ts'
+import { enqueueSms, smsChannelAvailable } from '../../platform/sms.ts'
+import { findUserByEmail, findUserByVerifiedPhone, type UserRow } from '../users/public.ts'
 import { signinCodeEmail } from './emails.ts'
-import { accountSubject, invalidSigninCode, signIn, type SignedIn, type SignInContext } from './sign-in.ts'
+import { accountSubject, invalidSigninCode, phoneSubject, signIn, type SignedIn, type SignInContext } from './sign-in.ts'
 import type { AuthDeps } from './tokens.ts'
 
 // Passwordless sign-in (SPEC 5.3): a 6-digit code, kept in Redis only as a keyed hash, for
-// 10 minutes, 5 attempts, one send per 60 s. The answer to a send never says whether the
-// account exists.
+// 10 minutes, 5 attempts, one send per 60 s. It goes by email, or by SMS to a verified phone,
+// asked for by email (channel: sms) or by the phone itself. The answer to a send never says
+// whether the account exists.
 
 const OTP_TTL_MS = 10 * 60_000
 const SEND_COOLDOWN_MS = 60_000
 const SENDS_PER_HOUR: Limit = { name: 'otp-send', max: 10, windowMs: 3600_000 }
+/** Texts cost money and can be pumped to premium numbers: capped per client IP too, silently. */
+const SMS_PER_IP: Limit = { name: 'otp-sms-ip', max: 20, windowMs: 3600_000 }
 const SIGNIN_CODE: CodeKind = { purpose: 'otp', tries: { name: 'otp-tries', max: 5, windowMs: OTP_TTL_MS } }
 
 export type Channel = 'email' | 'sms'
+/** Who asks for a code: an email (by email, or by SMS to its verified phone) or a verified phone. */
+export type OtpTarget = { email: string, phone?: undefined } | { phone: string, email?: undefined }
 
 interface StoredCode { hash: string, expiresAt: number }
 
 const codeKey = (subject: string) => `otp:${subject}`
 const cooldownKey = (subject: string) => `otp:${subject}:cooldown`
 
-export async function sendSigninCode (deps: AuthDeps & { sms: SmsSender | null }, input: { email: string, channel: Channel }): Promise<void> {
-  if (input.channel === 'sms' && !deps.sms) {
-    throw Unprocessable('CHANNEL_UNAVAILABLE', 'Codes by SMS are not available here; use email.', { field: '/body/channel', fieldDetail: 'sms is not configured' })
+export const signinCodeText = (code: string) => `Your Bazaar sign-in code is ${code}. It expires in 10 minutes.`
+
+/** Exactly one of email and phone; a phone is its own channel. 400 naming the field otherwise. */
+export function otpTarget (body: { email?: string, phone?: string, channel?: Channel }): OtpTarget & { channel: Channel } {
+  if (body.email !== undefined && body.phone !== undefined) {
+    throw BadRequest('VALIDATION_FAILED', 'body/phone cannot be given with body/email', { field: '/body/phone', fieldDetail: 'give email or phone, not both' })
   }
-  const subject = accountSubject(deps, input.email)
-  // One send per minute and ten per hour per account, silently: the answer stays 202.
+  if (body.phone !== undefined) {
+    if (body.channel === 'email') throw BadRequest('VALIDATION_FAILED', 'body/channel must be sms with a phone', { field: '/body/channel', fieldDetail: 'must be sms (or left out) with a phone' })
+    return { phone: body.phone, channel: 'sms' }
+  }
+  if (body.email === undefined) throw BadRequest('VALIDATION_FAILED', 'body/email is required (or body/phone)', { field: '/body/email', fieldDetail: 'is required (or phone)' })
+  return { email: body.email, channel: body.channel ?? 'email' }
+}
+
+const subjectOf = (deps: AuthDeps, target: OtpTarget) => target.phone !== undefined ? phoneSubject(deps, target.phone) : accountSubject(deps, target.email)
+
+async function accountOf (deps: AuthDeps, target: OtpTarget): Promise<UserRow | undefined> {
+  const user = target.phone !== undefined ? await findUserByVerifiedPhone(deps.db, target.phone) : await findUserByEmail(deps.db, target.email)
+  return user?.status === 'active' ? user : undefined
+}
+
+export async function sendSigninCode (deps: AuthDeps, input: OtpTarget & { channel: Channel, ip: string }): Promise<void> {
+  if (input.channel === 'sms' && !smsChannelAvailable(deps.config)) {
+    const field = input.phone !== undefined ? '/body/phone' : '/body/channel'
+    throw Unprocessable('CHANNEL_UNAVAILABLE', 'Codes by SMS are not available here; use email.', { field, fieldDetail: 'sms is not configured' })
+  }
+  const subject = subjectOf(deps, input)
+  // One send per minute and ten per hour per account or phone, silently: the answer stays 202.
   if (await deps.redis.set(cooldownKey(subject), '1', 'PX', SEND_COOLDOWN_MS, 'NX') !== 'OK') return
   if ((await hit(deps.redis, SENDS_PER_HOUR, subject)).count > SENDS_PER_HOUR.max) return
-  const user = await findUserByEmail(deps.db, input.email)
-  if (!user || user.status !== 'active') return
-  if (input.channel === 'sms' && !user.phone) return
+  const user = await accountOf(deps, input)
+  if (!user) return
+  // By SMS only to a phone that proved itself: an unverified one could be anybody's.
+  if (input.channel === 'sms' && (user.phone === null || user.phoneVerifiedAt === null)) return
+  if (input.channel === 'sms' && (await hit(deps.redis, SMS_PER_IP, deps.sealer.lookupHash(`ip:${input.ip}`))).count > SMS_PER_IP.max) return
 
   const { code, hash } = issueCode(deps, SIGNIN_CODE, subject)
   const stored: StoredCode = { hash, expiresAt: deps.clock.now().getTime() + OTP_TTL_MS }
   await clearTries(deps.redis, SIGNIN_CODE, subject)
   await deps.redis.set(codeKey(subject), JSON.stringify(stored), 'PX', OTP_TTL_MS)
   if (input.channel === 'sms') {
-    await deps.sms!.send(user.phone!, `Your Bazaar sign-in code is ${code}. It expires in 10 minutes.`)
+    await enqueueSms(deps, 'signin-code', { to: user.phone!, text: signinCodeText(code) })
   } else {
     await enqueueEmail(deps, signinCodeEmail, user.email, { code, minutes: OTP_TTL_MS / 60_000 })
   }
 }
 
-export async function verifySigninCode (deps: AuthDeps, input: { email: string, code: string }, context: SignInContext): Promise<SignedIn> {
-  const subject = accountSubject(deps, input.email)
+export async function verifySigninCode (deps: AuthDeps, input: OtpTarget & { code: string }, context: SignInContext): Promise<SignedIn> {
+  const subject = subjectOf(deps, input)
   const withinTries = await countTry(deps.redis, SIGNIN_CODE, subject)
   const raw = await deps.redis.get(codeKey(subject))
   if (!raw) throw invalidSigninCode()
@@ -61,7 +91,7 @@ export async function verifySigninCode (deps: AuthDeps, input: { email: string, 
   // Single use: of two concurrent correct submissions only the one that deletes it signs in.
   if (await deps.redis.del(codeKey(subject)) !== 1) throw invalidSigninCode()
   await clearTries(deps.redis, SIGNIN_CODE, subject)
-  const user = await findUserByEmail(deps.db, input.email)
-  if (!user || user.status !== 'active') throw invalidSigninCode()
+  const user = await accountOf(deps, input)
+  if (!user) throw invalidSigninCode()
   return signIn(deps, user, 'otp', context)
 }

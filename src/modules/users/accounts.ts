@@ -34,6 +34,8 @@ export interface NewUser {
   status: UserStatus
   passwordHash?: string | null
   phone?: string | null
+  /** Set when the phone proved itself with a code (release it from any other account first: phone.ts). */
+  phoneVerifiedAt?: Date | null
   verifiedAt?: Date | null
   createdBy?: string | null
 }
@@ -49,6 +51,7 @@ export async function insertUser (db: Queryable, user: NewUser, random: Pick<Ran
     status: user.status,
     passwordHash: user.passwordHash ?? null,
     phone: user.phone ?? null,
+    phoneVerifiedAt: user.phoneVerifiedAt ?? null,
     verifiedAt: user.verifiedAt ?? null,
     // A self-made account is its own creator.
     createdBy: user.createdBy ?? id,
@@ -68,6 +71,7 @@ export function toUserView (row: UserRow): UserView {
     email: row.email,
     name: row.name,
     phone: row.phone,
+    phoneVerifiedAt: row.phoneVerifiedAt,
     type: row.type as UserType,
     status: row.status as UserStatus,
     hasPassword: row.passwordHash !== null,

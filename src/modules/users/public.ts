@@ -5,6 +5,7 @@ export { findUserByEmail, findUserById, insertUser, normalizeEmail, setPasswordH
 export { addAddress, findAddress, listAddresses } from './addresses.ts'
 export { setUserStatus, type ListingSync } from './admin.ts'
 export { updateProfile } from './profile.ts'
+export { findUserByVerifiedPhone, releaseVerifiedPhone } from './phone.ts'
 export { AddressView, UserStatus, UserView } from './schemas.ts'
 export { emailChangeCodeEmail, emailChangedEmail, signupAccountExistsEmail } from './emails.ts'
 export * as userEmails from './emails.ts'
