@@ -10,9 +10,6 @@ export interface Exclusion { file: string, reason: string }
 
 export const TOPOLOGY_EXCLUSIONS: readonly Exclusion[] = [
   { file: 'test/platform/prepared-statements.test.ts', reason: 'counts the named statements Postgres holds for one client connection: the topology turns them off (DATABASE_PREPARED_STATEMENTS=false, as PgBouncer 1.18 in transaction mode cannot carry them), and through PgBouncer a client\'s transactions may run on different server connections' },
-  { file: 'test/platform/start.test.ts', reason: '`npm start` creates a missing database when Postgres says so (3D000), and PgBouncer answers a missing database with its own error (08P01); and it reuses or starts one Redis at REDIS_URL, which a cluster run has not' },
-  { file: 'test/scripts/start.test.ts', reason: 'runs `npm start` on the test\'s config: npm start checks (or starts) one Redis at REDIS_URL before anything runs and knows nothing of REDIS_CLUSTER_NODES, so on a cluster run it stops at "Redis at redis://127.0.0.1:6379 did not answer"' },
-  { file: 'test/scripts/start-services.test.ts', reason: 'the same: it creates missing databases named in DATABASE_URL, which PgBouncer reports as 08P01, not 3D000' },
   { file: 'test/platform/pgbouncer.test.ts', reason: 'starts a PgBouncer of its own in front of the runner\'s DATABASE_URL and compares with going straight to Postgres: here that URL is already PgBouncer' }
 ]
 
