@@ -7,8 +7,9 @@ import { provideLocalServices, type LocalServices } from './lib/local-services.t
 import { redactUrl, ServiceError } from './lib/service-checks.ts'
 import { listenAddressUrl, runningBanner } from './lib/start-banner.ts'
 
-// npm start: the newcomer's command. Provides Postgres and Redis when none are configured,
-// applies pending migrations, runs the API and the worker as child processes, prints the URLs.
+// npm start: the newcomer's command. Provides Postgres and Redis when none are configured (a
+// Redis Cluster in REDIS_CLUSTER_NODES is checked and used as it is), applies pending
+// migrations, runs the API and the worker as child processes, prints the URLs.
 // Ctrl-C or SIGTERM stops the children, then whatever services this command started.
 
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`)
@@ -23,6 +24,7 @@ try {
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrlSet ? config.databaseUrl : undefined,
     redisUrl: config.redisUrlSet ? config.redisUrl : undefined,
+    redisClusterNodes: config.redisClusterNodes,
     // Given ones are checked first (a clear line, not a crash later), and in development the
     // database DATABASE_URL names is created when missing.
     checkGiven: true,
@@ -69,7 +71,8 @@ try {
   await stop(1)
 }
 
-const env = childEnv({ ...secrets, DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl })
+// With a cluster (REDIS_CLUSTER_NODES), REDIS_URL stays as configured: only its credentials count.
+const env = childEnv({ ...secrets, DATABASE_URL: services.databaseUrl, ...(config.redisClusterNodes ? {} : { REDIS_URL: services.redisUrl }) })
 const entry = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 children = [entry('../src/server.ts'), entry('../src/worker.ts')].map((file) => {
   // Own process group: a terminal's Ctrl-C reaches only this process, which then stops the

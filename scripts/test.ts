@@ -7,8 +7,7 @@ import { loadConfigOrExit } from '../src/config.ts'
 import { childEnv } from './lib/dev-env.ts'
 import { provideLocalServices, withDatabase } from './lib/local-services.ts'
 import { dropRunDatabases, prepareTemplate } from './lib/test-databases.ts'
-import { checkRedisCluster } from './lib/redis-cluster.ts'
-import { clusterNodeCredentials } from '../src/platform/redis.ts'
+import { checkRedisCluster } from './lib/service-checks.ts'
 import { clusterExclusions } from '../test/cluster-exclusions.ts'
 import { MIGRATIONS_DIR, migrateToLatest } from '../src/platform/migrator.ts'
 
@@ -28,7 +27,7 @@ const services = await provideLocalServices({
 
 let clusterArgs: string[] = []
 if (config.redisClusterNodes) {
-  await checkRedisCluster(config.redisClusterNodes, clusterNodeCredentials(config.redisUrl))
+  await checkRedisCluster(config.redisClusterNodes, config.redisUrl)
   console.error(`[services] using the Redis Cluster at ${config.redisClusterNodes.map((n) => `${n.host}:${n.port}`).join(',')} (${clusterExclusions.length} test files left out: test/cluster-exclusions.ts)`)
   // Given on the command line, tap's exclude list replaces .taprc's: its entries come again.
   clusterArgs = ['test/browser/**', 'test/topology/**', ...clusterExclusions.map((e) => e.file)].map((file) => `--exclude=${file}`)

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import pg from 'pg'
 import { migrateToLatest } from '../src/platform/migrator.ts'
 import { startTopology } from './lib/topology.ts'
@@ -13,7 +16,9 @@ import { dropRunDatabases, prepareTemplate } from './lib/test-databases.ts'
 // one topology's engines: Redis Cluster, PgBouncer in front of the primary, the replica, s3rver.
 
 const log = { info: (msg: string) => console.log(`topology: ${msg}`) }
-const tapArgs = process.argv.slice(3)
+// With `suite` or `own`, test files named after the mode run instead of the whole half (`npm run topology suite -- test/x.test.ts`).
+const named = ['suite', 'own'].includes(process.argv[2] ?? '') ? process.argv.slice(3).filter((arg) => arg.endsWith('.test.ts')) : []
+const tapArgs = process.argv.slice(3).filter((arg) => !arg.endsWith('.test.ts'))
 
 function tap (args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const child = spawn(process.execPath, ['node_modules/tap/dist/esm/run.mjs', ...args], { stdio: 'inherit', env })
@@ -49,7 +54,7 @@ async function fullSuite (): Promise<number> {
       BAZAAR_TEST_TEMPLATE: template,
       BAZAAR_TEST_RUN: runId
     }
-    const files = suiteFiles()
+    const files = named.length ? named : suiteFiles()
     log.info(`the default suite on the topology's engines: ${files.length} files (the files left out, and why: scripts/lib/topology-suite.ts)`)
     return await tap(['--disable-coverage', ...tapArgs, ...files], env)
   } finally {
@@ -61,7 +66,7 @@ async function fullSuite (): Promise<number> {
 
 /** The multi-process tests: each starts 9+ processes, so one file at a time on a small machine. */
 function ownTests (): Promise<number> {
-  return tap(['--disable-coverage', '--jobs=1', '--timeout=900', ...tapArgs, ...topologyFiles()], { ...process.env, NODE_ENV: 'test' })
+  return tap(['--disable-coverage', '--jobs=1', '--timeout=900', ...tapArgs, ...(named.length ? named : topologyFiles())], { ...process.env, NODE_ENV: 'test' })
 }
 
 async function test (): Promise<number> {
@@ -97,9 +102,25 @@ async function serve (): Promise<void> {
   await topology.stop()
 }
 
+/**
+ * Points TMPDIR (this process's and the test processes') at a folder of the run's own, removed
+ * when it ends: the scratch folders test files leave behind go with it.
+ */
+async function inOwnTmpdir (run: () => Promise<number>): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'bazaar-topology-run-'))
+  // Test engines run as the postgres user when started as root: it must reach folders inside.
+  chmodSync(dir, 0o755)
+  process.env.TMPDIR = dir
+  try {
+    return await run()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 const mode = process.argv[2]
-if (mode === 'test') process.exit(await test())
+if (mode === 'test') process.exit(await inOwnTmpdir(test))
 // Each half alone: `suite` (the default suite on the engines), `own` (test/topology only).
-else if (mode === 'suite') process.exit(await fullSuite())
-else if (mode === 'own') process.exit(await ownTests())
+else if (mode === 'suite') process.exit(await inOwnTmpdir(fullSuite))
+else if (mode === 'own') process.exit(await inOwnTmpdir(ownTests))
 else await serve()

@@ -76,7 +76,7 @@ export function loadDevConfig (source: Record<string, string | undefined> = proc
   return loadConfigOrExit({
     ...withSecrets,
     ...(given.databaseUrlSet || !local.databaseUrl ? {} : { DATABASE_URL: local.databaseUrl }),
-    ...(given.redisUrlSet || !local.redisUrl ? {} : { REDIS_URL: local.redisUrl })
+    ...(given.redisUrlSet || given.redisClusterNodes || !local.redisUrl ? {} : { REDIS_URL: local.redisUrl })
   })
 }
 

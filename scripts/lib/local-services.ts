@@ -8,8 +8,9 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import { Redis } from 'ioredis'
 import { DEFAULT_REDIS_URL } from '../../src/config.ts'
+import type { RedisNode } from '../../src/config-checks.ts'
 import { localServicesFile, readLocalServices } from './dev-env.ts'
-import { checkRedis, ensureDatabase, redactUrl, withDatabase } from './service-checks.ts'
+import { checkRedis, checkRedisCluster, ensureDatabase, redactUrl, withDatabase } from './service-checks.ts'
 import { installDebianPackages } from './debian-packages.ts'
 
 export { withDatabase }
@@ -36,6 +37,8 @@ export interface LocalServicesOptions {
   dataDir: string
   databaseUrl?: string
   redisUrl?: string
+  /** A Redis Cluster's seed nodes (REDIS_CLUSTER_NODES): used as given, no Redis is provided. */
+  redisClusterNodes?: readonly RedisNode[]
   /** Name of the database for the app (created when missing). */
   database?: string
   /** Check the services given (databaseUrl, redisUrl) answer before anything runs on them. */
@@ -272,7 +275,11 @@ export async function provideLocalServices (options: LocalServicesOptions): Prom
   }
 
   let redisUrl = options.redisUrl
-  if (!redisUrl) {
+  if (options.redisClusterNodes) {
+    // A cluster is the operator's: nothing to reuse or start. REDIS_URL only carries its credentials.
+    redisUrl ??= DEFAULT_REDIS_URL
+    if (options.checkGiven) await checkRedisCluster(options.redisClusterNodes, redisUrl)
+  } else if (!redisUrl) {
     const candidates = [DEFAULT_REDIS_URL, record.redisUrl].filter(Boolean) as string[]
     for (const candidate of candidates) {
       if (await redisAnswers(candidate)) { redisUrl = candidate; break }

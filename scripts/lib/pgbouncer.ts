@@ -154,6 +154,9 @@ export async function startPgBouncer (options: PgBouncerOptions = {}): Promise<T
     `server_round_robin = ${options.roundRobin ? 1 : 0}`,
     `ignore_startup_parameters = ${(options.ignoreStartupParameters ?? ['statement_timeout']).join(',')}`,
     ...(carriesPreparedStatements ? [`max_prepared_statements = ${options.maxPreparedStatements ?? 0}`] : []),
+    // After a failed server login (a database not created yet) PgBouncer holds new logins to
+    // it for server_login_retry (15 s by default); a test creates one and connects at once.
+    'server_login_retry = 1',
     'log_connections = 0',
     'log_disconnections = 0'
   ].join('\n') + '\n'

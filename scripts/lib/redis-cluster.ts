@@ -4,7 +4,6 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { Cluster, type RedisOptions } from 'ioredis'
 import { installDebianPackages } from './debian-packages.ts'
 import { freePort } from './local-services.ts'
 
@@ -119,20 +118,5 @@ export async function startRedisCluster (options: RedisClusterOptions = {}): Pro
   } catch (err) {
     await stop()
     throw err
-  }
-}
-
-/** Throws unless a cluster answers at `nodes` with every slot served (before a suite relies on it). */
-export async function checkRedisCluster (nodes: Array<{ host: string, port: number }>, credentials: RedisOptions = {}): Promise<void> {
-  const client = new Cluster(nodes, { lazyConnect: true, clusterRetryStrategy: () => null, redisOptions: { ...credentials, connectTimeout: 5000 } })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    const info = await client.cluster('INFO')
-    if (!info.includes('cluster_state:ok')) throw new Error(`the Redis Cluster at ${nodes.map((n) => `${n.host}:${n.port}`).join(',')} is not ok:\n${info}`)
-  } catch (err) {
-    throw new Error(`REDIS_CLUSTER_NODES: no Redis Cluster answers at ${nodes.map((n) => `${n.host}:${n.port}`).join(',')}: ${(err as Error).message}`)
-  } finally {
-    client.disconnect()
   }
 }

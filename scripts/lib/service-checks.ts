@@ -1,7 +1,10 @@
 import pg from 'pg'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
+import type { RedisNode } from '../../src/config-checks.ts'
+import { clusterNodeCredentials } from '../../src/platform/redis.ts'
 
-// What `npm start` checks of the services it is given (DATABASE_URL, REDIS_URL) before it runs
+// What `npm start` checks of the services it is given (DATABASE_URL, REDIS_URL or
+// REDIS_CLUSTER_NODES) before it runs
 // anything on them: each answers, and the database exists (created when missing). A failure
 // says which service, at which URL (never its password), what went wrong and what to do.
 
@@ -50,6 +53,10 @@ function postgresFailure (url: string, err: PgError): ServiceError {
   }
 }
 
+// PgBouncer answers a database it cannot reach on the server with its own protocol error
+// (08P01), not Postgres's 3D000: for npm start it is the same missing database.
+const missingDatabase = (err: PgError) => err.code === '3D000' || (err.code === '08P01' && /no such database|does not exist/i.test(err.message))
+
 async function connected (url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
   client.on('error', () => {})
@@ -72,7 +79,8 @@ export async function ensureDatabase (url: string, create = true): Promise<boole
     await (await connected(url)).end()
     return false
   } catch (err) {
-    if ((err as PgError).code !== '3D000' || !create) throw postgresFailure(url, err as PgError)
+    if (!missingDatabase(err as PgError)) throw postgresFailure(url, err as PgError)
+    if (!create) throw postgresFailure(url, { code: '3D000', message: (err as PgError).message })
   }
   const name = databaseOf(url)
   const admin = await connected(withDatabase(url, 'postgres')).catch((err: PgError) => { throw postgresFailure(withDatabase(url, 'postgres'), err) })
@@ -103,6 +111,37 @@ export async function checkRedis (url: string): Promise<void> {
     const e = socketError ?? err as PgError
     if (/NOAUTH|WRONGPASS/.test(e.message)) throw new ServiceError(`Redis at ${redactUrl(url)} refused the sign-in (${e.message}). Correct the password in REDIS_URL.`)
     throw unreachable('Redis', 'REDIS_URL', url, e)
+  } finally {
+    client.disconnect()
+  }
+}
+
+/**
+ * Throws a ServiceError unless the Redis Cluster seeded by `nodes` answers and says its slots
+ * are all served (CLUSTER INFO cluster_state:ok). Credentials and TLS come from REDIS_URL, as
+ * for the app's own cluster clients.
+ */
+export async function checkRedisCluster (nodes: readonly RedisNode[], redisUrl: string): Promise<void> {
+  const seeds = nodes.map((n) => `${n.host}:${n.port}`).join(',')
+  const client = new Cluster([...nodes], {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    clusterRetryStrategy: () => null,
+    redisOptions: { connectTimeout: 5000, maxRetriesPerRequest: 0, ...clusterNodeCredentials(redisUrl) }
+  })
+  let socketError: PgError | undefined
+  client.on('error', (err: PgError) => { socketError ??= err })
+  try {
+    await client.connect()
+    const info = await client.cluster('INFO')
+    const state = /cluster_state:(\w+)/.exec(info)?.[1]
+    if (state !== 'ok') throw new ServiceError(`The Redis Cluster at ${seeds} is not serving all its slots (cluster_state:${state ?? 'unknown'}). Wait for it to form, or correct REDIS_CLUSTER_NODES.`)
+  } catch (err) {
+    if (err instanceof ServiceError) throw err
+    const e = socketError ?? err as PgError
+    if (/NOAUTH|WRONGPASS/.test(e.message)) throw new ServiceError(`The Redis Cluster at ${seeds} refused the sign-in (${e.message}). Correct the password in REDIS_URL.`)
+    throw new ServiceError(`The Redis Cluster at ${seeds} did not answer (${e.code ?? e.message}). ` +
+      'Start it or correct REDIS_CLUSTER_NODES; or unset REDIS_CLUSTER_NODES, and npm start uses or starts a local Redis.')
   } finally {
     client.disconnect()
   }

@@ -9,17 +9,8 @@ import { clusterExclusions } from '../../test/cluster-exclusions.ts'
 export interface Exclusion { file: string, reason: string }
 
 export const TOPOLOGY_EXCLUSIONS: readonly Exclusion[] = [
-  { file: 'test/platform/prepared-statements.test.ts', reason: 'counts the statements Postgres prepared per connection: behind PgBouncer 1.18 prepared statements are off (DATABASE_PREPARED_STATEMENTS=false), by design' },
-  { file: 'test/platform/start.test.ts', reason: '`npm start` creates a missing database when Postgres says so (3D000); PgBouncer answers a missing database with its own error (08P01)' },
-  { file: 'test/scripts/start-services.test.ts', reason: 'the same: it creates missing databases named in DATABASE_URL, which PgBouncer reports as 08P01, not 3D000' },
-  { file: 'test/platform/pgbouncer.test.ts', reason: 'starts a PgBouncer of its own in front of the runner\'s DATABASE_URL and compares with going straight to Postgres: here that URL is already PgBouncer' },
-  // These three read the local upload folder (UPLOAD_DIR) to check files: with S3_* set, uploads
-  // go to the bucket instead (test/platform/s3-storage.test.ts covers that driver). Checking
-  // through the storage interface instead would let them run here.
-  { file: 'test/modules/products/manage.test.ts', reason: 'its image checks read files in the local upload folder; on the topology they are in S3' },
-  { file: 'test/modules/vendor-profiles/profiles.test.ts', reason: 'its logo and certificate checks read files in the local upload folder; on the topology they are in S3' },
-  { file: 'test/modules/workspaces/delete-files.test.ts', reason: 'checks deleted images are gone from the local upload folder; on the topology they are in S3' },
-  { file: 'test/platform/health.test.ts', reason: 'asserts connection details of /health/database (server address, pool) that PgBouncer stands in for' }
+  { file: 'test/platform/prepared-statements.test.ts', reason: 'counts the named statements Postgres holds for one client connection: the topology turns them off (DATABASE_PREPARED_STATEMENTS=false, as PgBouncer 1.18 in transaction mode cannot carry them), and through PgBouncer a client\'s transactions may run on different server connections' },
+  { file: 'test/platform/pgbouncer.test.ts', reason: 'starts a PgBouncer of its own in front of the runner\'s DATABASE_URL and compares with going straight to Postgres: here that URL is already PgBouncer' }
 ]
 
 /**

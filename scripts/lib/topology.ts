@@ -135,7 +135,9 @@ export async function startTopology (options: TopologyOptions = {}): Promise<Top
       ...options.env
     }
     // The processes see the environment we give and nothing of the runner's (its DATABASE_URL, REDIS_URL...).
-    const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
+    // Their temporary files (upload spools) stay under the scratch folder too, removed with it.
+    mkdirSync(join(dir, 'tmp'))
+    const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: join(dir, 'tmp'), _TAPJS_PROCESSINFO_COVERAGE_: '0' }
     const counters: Record<ProcessKind, number> = { api: 0, worker: 0 }
     const start = async (kind: ProcessKind, extraEnv: Record<string, string> = {}) => {
       const port = await freePort()

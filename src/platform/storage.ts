@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs'
-import { mkdir, rename, rm, stat, copyFile } from 'node:fs/promises'
+import { mkdir, open, rename, rm, copyFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import fp from 'fastify-plugin'
@@ -81,11 +80,15 @@ export class LocalDiskStorage implements FileStorage {
 
   async open (key: string): Promise<StoredObject | null> {
     if (!isStorageKey(key)) return null
-    const path = this.pathOf(key)
+    // The file is opened first and streamed from that handle: a removal after the open (the
+    // worker's clean-up of a replaced logo) cannot break a read already answered with its size.
+    const handle = await open(this.pathOf(key), 'r').catch(() => null)
+    if (!handle) return null
     try {
-      const { size } = await stat(path)
-      return { stream: createReadStream(path), size, contentType: contentTypeOfKey(key) }
+      const { size } = await handle.stat()
+      return { stream: handle.createReadStream(), size, contentType: contentTypeOfKey(key) }
     } catch {
+      await handle.close()
       return null
     }
   }

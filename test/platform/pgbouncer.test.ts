@@ -1,10 +1,20 @@
+import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import pg from 'pg'
 import t from 'tap'
 import { createPool } from '../../src/platform/db.ts'
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/platform/migrator.ts'
-import { createEmptyDatabase, createTestDatabase } from '../helpers/database.ts'
+import { createEmptyDatabase, createTestDatabase, serverUrl } from '../helpers/database.ts'
 import { startPgBouncer } from '../helpers/pgbouncer.ts'
+import { withDatabase } from '../../scripts/lib/local-services.ts'
+import { ensureDatabase } from '../../scripts/lib/service-checks.ts'
+
+async function dropDatabase (name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: withDatabase(serverUrl(), 'postgres') })
+  await admin.connect()
+  await admin.query(`drop database if exists ${name} with (force)`)
+  await admin.end()
+}
 
 // Issue 13, item 3: session state does not survive PgBouncer's transaction pooling, where each
 // transaction (each statement outside one) may run on another server connection. What the app
@@ -113,4 +123,21 @@ t.test('two migration runs at once through PgBouncer: one applies every migratio
   const files = readdirSync(MIGRATIONS_DIR).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'))
   const runs = await Promise.all([migrateToLatest(url), migrateToLatest(url), migrateToLatest(database.url)])
   t.same(runs.map((applied) => applied.length).sort(), [0, 0, files.length], 'each migration applied once, by one run')
+})
+
+t.test('npm start\'s database check through PgBouncer: a missing database is named as missing, and created', async (t) => {
+  const bouncer = await startPgBouncer()
+  t.teardown(() => bouncer.close())
+  const name = `bazaar_t_${process.env.BAZAAR_TEST_RUN ?? 'x'}_${randomBytes(5).toString('hex')}`
+  t.teardown(() => dropDatabase(name))
+  const url = bouncer.url(withDatabase(serverUrl(), name))
+  // PgBouncer answers a database the server does not have with 08P01, not Postgres's 3D000.
+  await t.rejects(ensureDatabase(url, false), { message: new RegExp(`^Postgres at .*/${name}: .*\\. Create it \\(createdb "${name}"\\); npm start does so itself in development\\.$`) },
+    'without permission to create, the same advice as straight to Postgres')
+  t.equal(await ensureDatabase(url), true, 'created through the pooler')
+  t.equal(await ensureDatabase(url), false, 'there already')
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.same((await client.query('select current_database() as db')).rows, [{ db: name }], 'and reachable through PgBouncer at once')
+  await client.end()
 })

@@ -30,10 +30,9 @@ t.test('connections ended mid-statement and mid-transaction fail their request w
     t.notMatch(res.body, /terminat|queryable|57P01/i, 'without the driver\'s words')
   }
 
-  // Postgres answers again at once here: readiness follows within a second.
-  const started = Date.now()
-  await eventually(async () => (await env.app.inject({ method: 'GET', url: '/health/ready' })).statusCode === 200, 1000, 20)
-  t.ok(Date.now() - started <= 1000, 'ready again within a second')
+  // Postgres answers again at once here: readiness follows at the next check, with no backoff
+  // to wait out (a few seconds' allowance: a busy machine opens a connection slowly).
+  t.ok(await eventually(async () => (await env.app.inject({ method: 'GET', url: '/health/ready' })).statusCode === 200, 5000, 20), 'ready again within seconds')
   const again = await env.app.inject({ method: 'GET', url: '/test/pg-transaction' })
   t.same(again.json(), { committed: true }, 'and the pool serves transactions again')
 })

@@ -42,9 +42,8 @@ t.test('with prepared statements off, nothing is prepared', async (t) => {
 })
 
 t.test('DATABASE_PREPARED_STATEMENTS is on by default and reads false', async (t) => {
-  const env = await createTestEnv(t, { api: false })
-  t.equal(env.config.databasePreparedStatements, true)
   const { loadConfig } = await import('../../src/config.ts')
+  t.equal(loadConfig({ NODE_ENV: 'test' }).databasePreparedStatements, true)
   t.equal(loadConfig({ NODE_ENV: 'test', DATABASE_PREPARED_STATEMENTS: 'false' }).databasePreparedStatements, false)
   t.throws(() => loadConfig({ NODE_ENV: 'test', DATABASE_PREPARED_STATEMENTS: 'sometimes' }), { message: /DATABASE_PREPARED_STATEMENTS must be true or false/ })
 })

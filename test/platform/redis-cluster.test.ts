@@ -1,7 +1,14 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { Cluster } from 'ioredis'
 import { createTestEnv, eventually, keysMatching, type TestEnv, type TestEnvOptions } from '../helpers/app.ts'
+import { WITHOUT_COVERAGE } from '../helpers/child-coverage.ts'
+import { createTestDatabase } from '../helpers/database.ts'
+import { freePort } from '../../scripts/lib/local-services.ts'
 import { bearer, codeFrom, createUser, login, PASSWORD, uniqueEmail } from '../helpers/auth.ts'
 import { startRedisCluster } from '../../scripts/lib/redis-cluster.ts'
 import { ManualClock } from '../../src/platform/clock.ts'
@@ -195,4 +202,44 @@ t.test('BullMQ keys of each queue share one slot; the scheduled, run-locked clea
   releaseRun()
   t.equal(await firstRun, 'done')
   t.equal(await withLock(env.app.redis, 'lock:cluster-test', 'owner-3', async () => 'next'), 'next', 'released by its owner')
+})
+
+t.test('npm start runs the API and the worker on the cluster REDIS_CLUSTER_NODES names, and starts no Redis of its own', async (t) => {
+  const database = await createTestDatabase()
+  t.teardown(() => database.drop())
+  const dataDir = await mkdtemp(join(tmpdir(), 'bazaar-start-cluster-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const port = await freePort()
+  const prefix = `start${Date.now().toString(36)}:`
+  const { REDIS_URL: _unset, ...inherited } = process.env
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    env: { ...inherited, ...WITHOUT_COVERAGE, NODE_ENV: 'development', PORT: String(port), LOG_LEVEL: 'warn', DATA_DIR: dataDir, DATABASE_URL: database.url, REDIS_CLUSTER_NODES: cluster.nodes.join(','), REDIS_PREFIX: prefix },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.on('data', (chunk) => { output += chunk })
+  child.stderr.on('data', (chunk) => { output += chunk })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  await eventually(() => output.includes('Press Ctrl-C to stop.') || child.exitCode !== null, 60000)
+  t.match(output, 'Press Ctrl-C to stop.', `ready (${output.slice(-400)})`)
+  t.notMatch(output, /starting redis|using the Redis server/i, 'no local Redis stands in for the cluster')
+
+  const api = `http://localhost:${port}`
+  t.equal((await fetch(`${api}/health/ready`)).status, 200)
+  // A sign-up: its encrypted state and rate-limit keys on the cluster, then the code's email
+  // through the outbox, the cluster-held queue and the worker, into the development mail folder.
+  const sent = await fetch(`${api}/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: uniqueEmail('start-cluster'), name: 'Cluster' }) })
+  t.equal(sent.status, 202, await sent.clone().text())
+  const probe = new Cluster(cluster.nodes.map((node) => ({ host: node.split(':')[0]!, port: Number(node.split(':')[1]) })))
+  probe.on('error', () => {})
+  t.teardown(() => probe.disconnect())
+  const ours = async (pattern: string) => (await Promise.all(masterNodes(probe).map((node) => node.keys(pattern)))).flat()
+  await eventually(async () => (await ours(`${prefix}*`)).length > 0)
+  t.ok((await ours(`${prefix}*`)).length > 0, 'the API keeps its keys on the cluster, under REDIS_PREFIX')
+  await eventually(async () => (await readdir(join(dataDir, 'mail')).catch(() => [])).length > 0, 20000)
+  t.equal((await readdir(join(dataDir, 'mail'))).length, 1, 'the worker sent the email it took from the cluster\'s queue')
+
+  child.kill('SIGINT')
+  t.equal(await exited, 0, 'Ctrl-C stops everything and exits 0')
 })

@@ -23,8 +23,11 @@ t.test('npm start creates and migrates the missing database, runs API and worker
   t.teardown(() => dropDatabase(name))
   const config = testConfig()
   const port = await freePort()
+  const replica = process.env.DATABASE_READ_URL ? { DATABASE_READ_URL: withDatabase(process.env.DATABASE_READ_URL, name) } : {}
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    env: { ...process.env, ...WITHOUT_COVERAGE, NODE_ENV: 'development', PORT: String(port), LOG_LEVEL: 'warn', DATA_DIR: config.dataDir, DATABASE_URL: database.url, REDIS_PREFIX: config.redisPrefix },
+    // On a topology run (PgBouncer, a replica, a Redis Cluster in the environment) the same
+    // database on the replica, and the cluster: npm start provides neither.
+    env: { ...process.env, ...WITHOUT_COVERAGE, NODE_ENV: 'development', PORT: String(port), LOG_LEVEL: 'warn', DATA_DIR: config.dataDir, DATABASE_URL: database.url, REDIS_PREFIX: config.redisPrefix, ...replica },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
@@ -72,7 +75,8 @@ t.test('servers already answering are used as they are, nothing new is started',
   // Whatever npm test is using (default ports or project-local ones) is recorded as running.
   await mkdir(config.dataDir, { recursive: true })
   await writeFile(join(config.dataDir, 'services.json'), JSON.stringify({ databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL }))
-  const services = await provideLocalServices({ dataDir: config.dataDir, database: 'postgres', log: { info: () => {} } })
+  // As npm start asks: a Redis Cluster in the configuration is used as it is.
+  const services = await provideLocalServices({ dataDir: config.dataDir, database: 'postgres', redisClusterNodes: config.redisClusterNodes, log: { info: () => {} } })
   t.same(services.started, [], 'nothing is started')
   t.match(services.databaseUrl, /^postgres:\/\/.*\/postgres$/)
   t.match(services.redisUrl, /^redis:\/\//)

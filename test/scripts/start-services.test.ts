@@ -6,7 +6,7 @@ import { testConfig } from '../helpers/app.ts'
 import { serverUrl } from '../helpers/database.ts'
 import { WITHOUT_COVERAGE } from '../helpers/child-coverage.ts'
 import { freePort, withDatabase } from '../../scripts/lib/local-services.ts'
-import { checkRedis, ensureDatabase, redactUrl, ServiceError } from '../../scripts/lib/service-checks.ts'
+import { checkRedis, checkRedisCluster, ensureDatabase, redactUrl, ServiceError } from '../../scripts/lib/service-checks.ts'
 
 // Issue 12, item 10: `npm start` creates the database DATABASE_URL names when it is missing
 // (development), and when a service it is given fails, it says which, where (without the
@@ -71,17 +71,22 @@ t.test('a database name with escapes is created under the name pg connects to', 
 t.test('npm start stops with that line when DATABASE_URL or REDIS_URL does not answer', async (t) => {
   const config = testConfig()
   const port = await freePort()
+  // Only the services each case names: not a Redis Cluster or a replica of the runner's (a topology run has both).
+  const { REDIS_CLUSTER_NODES: _cluster, DATABASE_READ_URL: _replica, ...inherited } = process.env
   const run = (env: Record<string, string>) => new Promise<{ code: number | null, output: string }>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-      env: { ...process.env, ...WITHOUT_COVERAGE, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: config.dataDir, ...env },
+      env: { ...inherited, ...WITHOUT_COVERAGE, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: config.dataDir, ...env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
+    // One that runs instead of stopping fails here, not at the file's timeout.
+    const hung = setTimeout(() => child.kill('SIGKILL'), 60000)
+    child.on('exit', () => clearTimeout(hung))
     let output = ''
     child.stdout.on('data', (chunk) => { output += chunk })
     child.stderr.on('data', (chunk) => { output += chunk })
     child.on('exit', (code) => resolve({ code, output }))
   })
-  const noPostgres = await run({ DATABASE_URL: `postgres://bazaar:s3cret-pw@127.0.0.1:${port}/shop`, REDIS_URL: process.env.REDIS_URL! })
+  const noPostgres = await run({ DATABASE_URL: `postgres://bazaar:s3cret-pw@127.0.0.1:${port}/shop`, REDIS_URL: testConfig().redisUrl })
   t.equal(noPostgres.code, 1)
   t.match(noPostgres.output, `[start] Postgres at postgres://bazaar@127.0.0.1:${port}/shop did not answer (ECONNREFUSED).`)
   t.notMatch(noPostgres.output, 's3cret')
@@ -90,4 +95,23 @@ t.test('npm start stops with that line when DATABASE_URL or REDIS_URL does not a
   const noRedis = await run({ DATABASE_URL: withDatabase(serverUrl(), 'postgres'), REDIS_URL: `redis://127.0.0.1:${port}` })
   t.equal(noRedis.code, 1)
   t.match(noRedis.output, `[start] Redis at redis://127.0.0.1:${port} did not answer (ECONNREFUSED).`)
+
+  // A Redis Cluster is the operator's: checked at REDIS_CLUSTER_NODES, never replaced by a local Redis.
+  const noCluster = await run({ DATABASE_URL: withDatabase(serverUrl(), 'postgres'), REDIS_URL: 'redis://:s3cret-pw@127.0.0.1:6379', REDIS_CLUSTER_NODES: `127.0.0.1:${port}` })
+  t.equal(noCluster.code, 1)
+  t.match(noCluster.output, `[start] The Redis Cluster at 127.0.0.1:${port} did not answer`)
+  t.match(noCluster.output, 'Start it or correct REDIS_CLUSTER_NODES; or unset REDIS_CLUSTER_NODES, and npm start uses or starts a local Redis.')
+  t.notMatch(noCluster.output, 's3cret')
+  t.notMatch(noCluster.output, /starting redis|using the Redis server/i, 'no local Redis stands in for it')
+})
+
+t.test('a Redis Cluster that does not answer is named with its seed nodes, never the password', async (t) => {
+  const port = await freePort()
+  const error = await checkRedisCluster([{ host: '127.0.0.1', port }], 'redis://:s3cret-pw@127.0.0.1:6379').catch((err) => err)
+  t.ok(error instanceof ServiceError)
+  t.match(error.message, new RegExp(`^The Redis Cluster at 127\\.0\\.0\\.1:${port} did not answer \\(`))
+  t.notMatch(error.message, 's3cret')
+  // A plain Redis (no cluster support) is not a cluster either.
+  const plain = await checkRedisCluster([{ host: new URL(testConfig().redisUrl).hostname, port: Number(new URL(testConfig().redisUrl).port || 6379) }], testConfig().redisUrl).catch((err) => err)
+  t.ok(plain instanceof ServiceError, 'a Redis without cluster mode is refused')
 })

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import t from 'tap'
 import { createTestEnv, eventually, type TestEnv } from '../../helpers/app.ts'
 import { createUser, login } from '../../helpers/auth.ts'
 import { approvedStore, createProduct, ensureCategories, shopper, type Store } from '../../helpers/commerce.ts'
 import { multipart, HTML, JPEG, PDF, PNG, WEBP, type FilePart } from '../../helpers/multipart.ts'
+import { isStored, publicKey, storedOf, watchStorage } from '../../helpers/stored-files.ts'
 
 // Product management under /workspaces/:wid/products (SPEC 8.1, 8.2): variants, SKUs, updates,
 // soft delete, images sniffed from their bytes, and who may do any of it.
@@ -40,14 +38,6 @@ async function rowCounts (env: TestEnv) {
   const count = async (table: 'products' | 'productVariants' | 'productImages') =>
     Number((await env.app.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
   return { products: await count('products'), variants: await count('productVariants'), images: await count('productImages') }
-}
-
-async function filesUnder (dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir)
-  } catch {
-    return []
-  }
 }
 
 const image = (content: Buffer, filename = 'photo.png', contentType = 'image/png'): FilePart => ({ field: 'images', filename, contentType, content })
@@ -284,7 +274,8 @@ t.test('images: sniffed from the bytes, served with nosniff, reordered, deleted 
   const store = await approvedStore(env)
   const { upload, reorder, removeImage, get } = api(env, store)
   const product = await createProduct(env, store, { title: 'Poster' })
-  const publicDir = join(env.config.uploadDir, 'public')
+  // Through the app's store (the local disk, or S3 on the topology run), not a folder.
+  const files = watchStorage(env)
 
   const first = await upload(product.id, [image(PNG, 'photo.txt', 'text/plain'), image(JPEG, 'b.jpg', 'image/jpeg')])
   t.equal(first.statusCode, 201)
@@ -308,8 +299,7 @@ t.test('images: sniffed from the bytes, served with nosniff, reordered, deleted 
   t.same((await get(product.id)).json().images, images, 'the product shows them')
   t.same((await env.app.inject({ method: 'GET', url: `/products/${product.id}` })).json().images, images, 'and so does the catalog')
 
-  const filesBefore = (await filesUnder(publicDir)).sort()
-  t.equal(filesBefore.length, 3)
+  t.equal((await files.stored()).length, 3, 'three files stored')
   const refusals: Array<[string, FilePart[], number]> = [
     ['a text file named x.png, declared image/png', [image(Buffer.from('just some text, not an image'), 'x.png', 'image/png')], 415],
     ['HTML declared image/png', [image(HTML, 'x.png', 'image/png')], 415],
@@ -336,8 +326,8 @@ t.test('images: sniffed from the bytes, served with nosniff, reordered, deleted 
   // Five good images were added; everything refused left no file behind.
   const all = (await get(product.id)).json().images
   t.equal(all.length, 8)
-  t.same((await filesUnder(publicDir)).sort(), all.map((i: any) => fileUrl(i.url).replace('/files/', '')).sort(), 'the store holds exactly the product\'s images')
-  t.same(await filesUnder(join(env.config.uploadDir, 'tmp')), [], 'no temporary file is left')
+  t.same((await files.stored()).sort(), all.map((i: any) => publicKey(i.url)).sort(), 'the store holds exactly the product\'s images')
+  t.same(files.leftTemporaryFiles(), [], 'no temporary file is left')
   t.equal((await env.app.db.selectFrom('productImages').select('id').where('productId', '=', product.id).execute()).length, 8)
 
   // Reorder: reversed.
@@ -364,13 +354,13 @@ t.test('images: sniffed from the bytes, served with nosniff, reordered, deleted 
 
   // Delete one image: 204, gone from the product, and the worker removes its file.
   const victim = reordered.json().images[0]
-  const victimPath = join(env.config.uploadDir, 'public', fileUrl(victim.url).replace('/files/', ''))
-  t.ok(existsSync(victimPath), 'the file is on disk')
+  const victimKey = publicKey(victim.url)
+  t.ok(await isStored(env, victimKey), 'the file is stored')
   const deleted = await removeImage(product.id, victim.id)
   t.equal(deleted.statusCode, 204)
   t.notOk((await get(product.id)).json().images.some((i: any) => i.id === victim.id), 'gone from the product')
-  await eventually(() => !existsSync(victimPath))
-  t.notOk(existsSync(victimPath), 'the worker removed the file')
+  await eventually(async () => !await isStored(env, victimKey))
+  t.notOk(await isStored(env, victimKey), 'the worker removed the file')
   t.equal((await env.app.inject({ method: 'GET', url: fileUrl(victim.url) })).statusCode, 404, 'and it is no longer served')
   t.equal((await removeImage(product.id, victim.id)).statusCode, 404, 'deleting it again: 404')
   const left = (await get(product.id)).json().images
@@ -380,11 +370,11 @@ t.test('images: sniffed from the bytes, served with nosniff, reordered, deleted 
   t.equal((await reorder(otherProduct.id, [left[0].id])).statusCode, 400, 'another product\'s image cannot be ordered into this one')
 
   // Deleting the product removes all its files, through the worker too.
-  const paths = left.map((i: any) => join(env.config.uploadDir, 'public', fileUrl(i.url).replace('/files/', '')))
-  t.ok(paths.every((p: string) => existsSync(p)))
+  const keys: string[] = left.map((i: any) => publicKey(i.url))
+  t.same(await storedOf(env, keys), keys, 'its other files are stored')
   t.equal((await api(env, store).remove(product.id)).statusCode, 204)
-  await eventually(() => paths.every((p: string) => !existsSync(p)))
-  t.same(paths.filter((p: string) => existsSync(p)), [], 'the product\'s files are removed after it is deleted')
+  await eventually(async () => (await storedOf(env, keys)).length === 0)
+  t.same(await storedOf(env, keys), [], 'the product\'s files are removed after it is deleted')
   t.equal((await upload(product.id, [image(PNG)])).statusCode, 404, 'a deleted product takes no images')
 })
 

@@ -1,9 +1,8 @@
-import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { createTestEnv, eventually } from '../../helpers/app.ts'
 import { createUser, login } from '../../helpers/auth.ts'
 import { HTML, JPEG, multipart, PDF, PNG, WEBP } from '../../helpers/multipart.ts'
+import { publicKey, watchStorage } from '../../helpers/stored-files.ts'
 
 const profileBody = { businessType: 'manufacturer', businessName: 'Loom Works', companyName: 'Loom Works Pvt', country: 'IN', city: 'Surat', workingDays: ['mon', 'tue'], paymentMode: ['bank_transfer'], establishment: 2001, employeeCount: 40, gstNumber: '24AAACL1234F1Z5' }
 
@@ -63,10 +62,14 @@ t.test('review by an admin is emailed; approved profiles are public and searchab
 
 t.test('files: logos by content, a private certificate, replaced files removed by the worker', async (t) => {
   const { env, sessions, profile } = await setup(t, { worker: true })
+  // Through the app's store (the local disk, or S3 on the topology run), not a folder.
+  const files = watchStorage(env)
+  const logos: string[] = []
   for (const [name, content] of [['png', PNG], ['jpeg', JPEG], ['webp', WEBP]] as const) {
     const body = multipart([{ field: 'logo', filename: `logo.${name}`, contentType: 'application/octet-stream', content }])
     const res = await env.app.inject({ method: 'PUT', url: `/vendor-profiles/${profile.id}/files`, payload: body.payload, headers: { ...sessions.vendor.headers, ...body.headers } })
     t.equal(res.statusCode, 200, `${name} logo accepted`)
+    logos.push(publicKey(res.json().logo))
     const served = await env.app.inject({ method: 'GET', url: new URL(res.json().logo).pathname })
     t.equal(served.statusCode, 200)
     t.equal(served.headers['content-type'], `image/${name}`)
@@ -97,14 +100,15 @@ t.test('files: logos by content, a private certificate, replaced files removed b
   t.ok(publicView.json().logo)
 
   // Three logos were uploaded; two were replaced and must leave the store.
-  const publicDir = join(env.config.uploadDir, 'public')
-  await eventually(async () => (await readdir(publicDir)).length === 1, 10000)
-  t.equal((await readdir(publicDir)).length, 1, 'only the current logo is kept')
+  const stored = (visibility: string) => files.stored().then((keys) => keys.filter((key) => key.startsWith(`${visibility}/`)))
+  t.equal(files.keys().length, 4, 'three logos and a certificate were stored (the refused files never were)')
+  await eventually(async () => (await stored('public')).length === 1, 10000)
+  t.same(await stored('public'), [logos[2]], 'only the current logo is kept')
+  t.equal((await stored('private')).length, 1, 'the certificate is kept')
   t.equal((await env.app.inject({ method: 'DELETE', url: `/vendor-profiles/${profile.id}`, headers: sessions.vendor.headers })).statusCode, 204)
-  const privateDir = join(env.config.uploadDir, 'private')
-  await eventually(async () => (await readdir(publicDir)).length === 0 && (await readdir(privateDir)).length === 0, 10000)
-  t.same(await readdir(publicDir), [], 'deleting the profile removes its logo')
-  t.same(await readdir(privateDir), [], 'and its certificate')
+  await eventually(async () => (await files.stored()).length === 0, 10000)
+  t.same(await stored('public'), [], 'deleting the profile removes its logo')
+  t.same(await stored('private'), [], 'and its certificate')
 })
 
 t.test('admins create profiles for vendors', async (t) => {

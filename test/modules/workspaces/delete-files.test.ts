@@ -1,10 +1,9 @@
-import { existsSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import pg from 'pg'
 import t from 'tap'
 import { createTestEnv, eventually, type TestEnv } from '../../helpers/app.ts'
 import { approvedStore, createProduct } from '../../helpers/commerce.ts'
 import { multipart, JPEG, PNG, WEBP } from '../../helpers/multipart.ts'
+import { isStored, publicKey, storedOf, watchStorage } from '../../helpers/stored-files.ts'
 import { createFilesProcessor } from '../../../src/jobs/files.ts'
 
 // Deleting a workspace takes its products with it, and their images leave storage: the keys go
@@ -20,25 +19,25 @@ t.test('deleting a workspace removes its product images from storage (through th
     t.equal(res.statusCode, 201, res.body)
     return res.json().images as Array<{ url: string }>
   }
-  const fileOf = (url: string) => join(env.config.uploadDir, 'public', new URL(url).pathname.replace('/files/', ''))
 
   const shirt = await createProduct(env, store, { title: 'Shirt' })
   const hat = await createProduct(env, store, { title: 'Hat' })
   const mine = [...await upload(store.workspaceId, store.owner.headers, shirt.id, [PNG, JPEG]), ...await upload(store.workspaceId, store.owner.headers, hat.id, [WEBP])]
   const theirsProduct = await createProduct(env, other, { title: 'Other' })
   const theirs = await upload(other.workspaceId, other.owner.headers, theirsProduct.id, [PNG])
-  for (const image of [...mine, ...theirs]) t.ok(existsSync(fileOf(image.url)), 'stored before')
+  // Through the app's store (the local disk, or S3 on the topology run), not a folder.
+  for (const image of [...mine, ...theirs]) t.ok(await isStored(env, publicKey(image.url)), 'stored before')
 
   const res = await env.app.inject({ method: 'DELETE', url: `/workspaces/${store.workspaceId}`, headers: store.owner.headers })
   t.equal(res.statusCode, 204)
 
-  const stillStored = () => mine.map((image) => image.url).filter((url) => existsSync(fileOf(url)))
-  await eventually(() => stillStored().length === 0, 15000)
-  t.same(stillStored(), [], 'every image of the deleted workspace is gone from storage')
+  const stillStored = () => storedOf(env, mine.map((image) => publicKey(image.url)))
+  await eventually(async () => (await stillStored()).length === 0, 15000)
+  t.same(await stillStored(), [], 'every image of the deleted workspace is gone from storage')
   for (const image of mine) {
     t.equal((await env.app.inject({ method: 'GET', url: new URL(image.url).pathname })).statusCode, 404, 'and no longer served')
   }
-  t.ok(existsSync(fileOf(theirs[0]!.url)), 'another workspace\'s images stay')
+  t.ok(await isStored(env, publicKey(theirs[0]!.url)), 'another workspace\'s images stay')
 
   const products = await env.app.db.selectFrom('products').select(['id', 'deletedAt']).where('workspaceId', '=', store.workspaceId).execute()
   t.equal(products.length, 2)
@@ -113,7 +112,7 @@ t.test('a product created while its workspace is being deleted does not outlive 
 t.test('a logo uploaded while the workspace is being deleted is removed with it', async (t) => {
   const env = await createTestEnv(t, { worker: true })
   const store = await approvedStore(env)
-  const fileOf = (url: string) => join(env.config.uploadDir, 'public', new URL(url).pathname.replace('/files/', ''))
+  const files = watchStorage(env)
   const uploadLogo = () => {
     const body = multipart([{ field: 'logo', filename: 'logo.png', contentType: 'image/png', content: PNG }])
     return env.app.inject({ method: 'PUT', url: `/workspaces/${store.workspaceId}/logo`, payload: body.payload, headers: { ...store.owner.headers, ...body.headers } })
@@ -135,10 +134,9 @@ t.test('a logo uploaded while the workspace is being deleted is removed with it'
   t.equal(del.statusCode, 204)
 
   const urls = [first.json().logoUrl as string, ...(second.statusCode === 200 ? [second.json().logoUrl as string] : [])]
-  await eventually(() => urls.every((url) => !existsSync(fileOf(url))), 15000).catch(() => {})
-  for (const url of urls) t.notOk(existsSync(fileOf(url)), `${url} is gone from storage`)
-  const stored = readdirSync(join(env.config.uploadDir, 'public'))
-  t.same(stored, [], 'no logo file is left behind')
+  await eventually(async () => (await files.stored()).length === 0, 15000).catch(() => {})
+  for (const url of urls) t.notOk(await isStored(env, publicKey(url)), `${url} is gone from storage`)
+  t.same(await files.stored(), [], 'no logo file is left behind')
 })
 
 t.test('deleting a workspace twice at once deletes it once: one 204, one 404, one removal job per file', async (t) => {
@@ -169,7 +167,7 @@ t.test('the removal job is safe to run twice: a retried job after a crash finds 
   const run = () => remove({ data: job!.payload } as never)
   t.same(await run(), { removed: 2 }, 'the first run removes both files')
   t.same(await run(), { removed: 2 }, 'a second run of the same job succeeds too')
-  for (const image of images) t.notOk(existsSync(join(env.config.uploadDir, 'public', new URL(image.url).pathname.replace('/files/', ''))))
+  t.same(await storedOf(env, images.map((image) => publicKey(image.url))), [], 'both files are gone')
 })
 
 t.test('an invitation sent while the workspace is being deleted is revoked with the others', async (t) => {
