@@ -3957,7 +3957,10 @@ export interface operations {
                     analytics?: {
                         /** @description one line; needs countryCode */
                         city?: string;
-                        /** @description where the device is, ISO 3166-1 alpha-2 (stored upper-case): places the session unless a trusted proxy did */
+                        /**
+                         * Format: iso-country
+                         * @description where the device is, an assigned ISO 3166-1 alpha-2 code (stored upper-case): places the session unless a trusted proxy did
+                         */
                         countryCode?: string;
                         /** @description the client's own stable device id */
                         deviceFingerprint?: string;
@@ -4522,7 +4525,10 @@ export interface operations {
                     analytics?: {
                         /** @description one line; needs countryCode */
                         city?: string;
-                        /** @description where the device is, ISO 3166-1 alpha-2 (stored upper-case): places the session unless a trusted proxy did */
+                        /**
+                         * Format: iso-country
+                         * @description where the device is, an assigned ISO 3166-1 alpha-2 code (stored upper-case): places the session unless a trusted proxy did
+                         */
                         countryCode?: string;
                         /** @description the client's own stable device id */
                         deviceFingerprint?: string;
@@ -5089,7 +5095,10 @@ export interface operations {
                     analytics?: {
                         /** @description one line; needs countryCode */
                         city?: string;
-                        /** @description where the device is, ISO 3166-1 alpha-2 (stored upper-case): places the session unless a trusted proxy did */
+                        /**
+                         * Format: iso-country
+                         * @description where the device is, an assigned ISO 3166-1 alpha-2 code (stored upper-case): places the session unless a trusted proxy did
+                         */
                         countryCode?: string;
                         /** @description the client's own stable device id */
                         deviceFingerprint?: string;
@@ -5418,7 +5427,10 @@ export interface operations {
                     analytics?: {
                         /** @description one line; needs countryCode */
                         city?: string;
-                        /** @description where the device is, ISO 3166-1 alpha-2 (stored upper-case): places the session unless a trusted proxy did */
+                        /**
+                         * Format: iso-country
+                         * @description where the device is, an assigned ISO 3166-1 alpha-2 code (stored upper-case): places the session unless a trusted proxy did
+                         */
                         countryCode?: string;
                         /** @description the client's own stable device id */
                         deviceFingerprint?: string;

@@ -2,6 +2,7 @@ import tzLookup from '@photostructure/tz-lookup'
 import ipaddr from 'ipaddr.js'
 import maxmind, { type Reader, type Response } from 'maxmind'
 import type { Logger } from 'pino'
+import { isSingleLine } from './schema-types.ts'
 
 // Where an IP address is, from MaxMind DB files read in process (GEOIP_DATABASE; by default
 // DB-IP's IP to City Lite, CC BY 4.0: whoever shows its answers credits DB-IP). No network.
@@ -51,8 +52,8 @@ export function publicAddress (ip: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   return address.range() === 'unicast' ? address : null
 }
 
-/** A city name fit to show: one line (no control characters), 1-128 characters. */
-export const isPlaceName = (name: string): boolean => /^[^\p{Cc}]{1,128}$/u.test(name)
+/** A city name fit to show: one line (SINGLE_LINE), 1-128 characters. */
+export const isPlaceName = (name: string): boolean => isSingleLine(name) && /^.{1,128}$/su.test(name)
 
 function locationOf (record: CityRecord | null): IpLocation | null {
   if (!record?.country_code || !/^[A-Z]{2}$/.test(record.country_code)) return null

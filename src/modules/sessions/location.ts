@@ -6,7 +6,7 @@ import type { Analytics, LocationSource } from './schemas.ts'
 
 // Where a session is (SPEC 6, issue 15): one source places it whole, the first that can of
 //   proxy   the location headers of a proxy TRUST_PROXY trusts (Cloudflare, CloudFront, x-geo-*),
-//           which saw the connection;
+//           which saw the connection (it must strip or overwrite those names from clients);
 //   client  the client's own `analytics` (a device may know better than its address);
 //   ip      the client address in the in-process database (platform/geoip.ts);
 //   none    e.g. a private address.
@@ -28,16 +28,26 @@ function coordinate (value: string | undefined, limit: number): number | null {
   return Number.isFinite(number) && Math.abs(number) <= limit ? number : null
 }
 
+// Each vendor's header names, in the order they are tried. A family is read whole: the first
+// whose country header is present places the session or nothing does, so a header of another
+// family that the proxy passed on from the client never mixes in (nor replaces an "unknown").
+const HEADER_FAMILIES = [
+  { country: 'cf-ipcountry', city: 'cf-ipcity', latitude: 'cf-iplatitude', longitude: 'cf-iplongitude', timezone: 'cf-timezone' },
+  { country: 'cloudfront-viewer-country', city: 'cloudfront-viewer-city', latitude: 'cloudfront-viewer-latitude', longitude: 'cloudfront-viewer-longitude', timezone: 'cloudfront-viewer-time-zone' },
+  { country: 'x-geo-country', city: 'x-geo-city', latitude: 'x-geo-latitude', longitude: 'x-geo-longitude', timezone: 'x-geo-timezone' }
+] as const
+
 /** The trusted proxy's place, when it names a country (Cloudflare's XX is "unknown", T1 Tor). */
 function proxyLocation (client: ClientRequest): IpLocation | null {
   if (!client.trustProxy) return null
   const h = client.headers
-  const country = header(h, 'cf-ipcountry') ?? header(h, 'cloudfront-viewer-country') ?? header(h, 'x-geo-country')
-  if (!country || !/^[A-Za-z]{2}$/.test(country) || country.toUpperCase() === 'XX') return null
-  const city = header(h, 'cf-ipcity') ?? header(h, 'cloudfront-viewer-city') ?? header(h, 'x-geo-city')
-  const latitude = coordinate(header(h, 'cf-iplatitude') ?? header(h, 'cloudfront-viewer-latitude') ?? header(h, 'x-geo-latitude'), 90)
-  const longitude = coordinate(header(h, 'cf-iplongitude') ?? header(h, 'cloudfront-viewer-longitude') ?? header(h, 'x-geo-longitude'), 180)
-  const timezone = header(h, 'cf-timezone') ?? header(h, 'cloudfront-viewer-time-zone') ?? header(h, 'x-geo-timezone')
+  const names = HEADER_FAMILIES.find((family) => header(h, family.country) !== undefined)
+  const country = names && header(h, names.country)
+  if (!names || !country || !/^[A-Za-z]{2}$/.test(country) || country.toUpperCase() === 'XX') return null
+  const city = header(h, names.city)
+  const latitude = coordinate(header(h, names.latitude), 90)
+  const longitude = coordinate(header(h, names.longitude), 180)
+  const timezone = header(h, names.timezone)
   const placed = latitude !== null && longitude !== null
   return {
     countryCode: country.toUpperCase(),

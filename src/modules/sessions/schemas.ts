@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Page, PageQuery } from '../../platform/pagination.ts'
+import { CountryCode } from '../../platform/country-code.ts'
 import { Nullable, NullableTimestamp, SingleLineText, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
 import { TIME_ZONE_KEYWORD } from '../../platform/time-zone.ts'
 
@@ -32,7 +33,7 @@ export const Analytics = Strict({
   utmContent: Type.Optional(TextUpTo(256)),
   deviceFingerprint: Type.Optional(Text({ minLength: 8, maxLength: 128, description: 'the client\'s own stable device id' })),
   timezone: Type.Optional(Text({ maxLength: 64, [TIME_ZONE_KEYWORD]: true, description: 'the device\'s IANA time zone, e.g. Europe/Paris; kept whatever places the session' })),
-  countryCode: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2}$', description: 'where the device is, ISO 3166-1 alpha-2 (stored upper-case): places the session unless a trusted proxy did' })),
+  countryCode: Type.Optional(CountryCode({ description: 'where the device is, an assigned ISO 3166-1 alpha-2 code (stored upper-case): places the session unless a trusted proxy did' })),
   // One line: the city lands in the plain-text new-sign-in email.
   city: Type.Optional(SingleLineText({ minLength: 1, maxLength: 128, description: 'one line; needs countryCode' })),
   latitude: Type.Optional(Type.Number({ minimum: -90, maximum: 90, description: 'degrees; needs longitude and countryCode' })),

@@ -91,12 +91,32 @@ t.test('a trusted proxy\'s location headers come first; without them the forward
   t.match(untrusted.session, { ipAddress: '198.51.100.9', countryCode: null, city: null, locationSource: 'none' }, 'headers from an untrusted client are ignored')
 })
 
+t.test('behind a trusted proxy, every location field comes from the one header family whose country header is present', async (t) => {
+  const env = await createTestEnv(t, { config: { trustProxy: ['10.0.0.0/8'] } })
+  const user = await createUser(env)
+  const via = (headers: Record<string, string>) => sessionOf(env, user.email, '10.1.2.3', { headers: { 'x-forwarded-for': LONDON, ...headers } }).then((b) => b.session)
+  // Cloudflare set cf-ipcountry; a client added x-geo-* and cloudfront-viewer-* names that Cloudflare passes on.
+  const mixed = await via({ 'cf-ipcountry': 'GB', 'x-geo-city': 'Cambridge', 'x-geo-latitude': '52.2', 'x-geo-longitude': '0.12', 'cloudfront-viewer-time-zone': 'Asia/Tokyo', 'cloudfront-viewer-city': 'Tokyo' })
+  t.match(mixed, { countryCode: 'GB', city: null, latitude: null, longitude: null, timezone: null, locationSource: 'proxy' }, 'Cloudflare\'s country; no field from another family')
+  // CloudFront placed it; cf-* and x-geo-* city and coordinates from anyone else are not read.
+  const cloudfront = await via({ 'cloudfront-viewer-country': 'ES', 'cloudfront-viewer-city': 'Madrid', 'x-geo-city': 'Elsewhere', 'cf-iplatitude': '1', 'cf-iplongitude': '1', 'cf-timezone': 'Asia/Tokyo' })
+  t.match(cloudfront, { countryCode: 'ES', city: 'Madrid', latitude: null, longitude: null, timezone: null, locationSource: 'proxy' })
+  const generic = await via({ 'x-geo-country': 'IT', 'x-geo-city': 'Rome', 'x-geo-latitude': '41.9', 'x-geo-longitude': '12.5', 'x-geo-timezone': 'Europe/Rome', 'cf-ipcity': 'Paris' })
+  t.match(generic, { countryCode: 'IT', city: 'Rome', latitude: 41.9, longitude: 12.5, timezone: 'Europe/Rome', locationSource: 'proxy' })
+  // The family whose country header is present decides, even when it says "unknown": another family's country is not taken instead.
+  const unknown = await via({ 'cf-ipcountry': 'XX', 'x-geo-country': 'KP', 'x-geo-city': 'Pyongyang' })
+  t.match(unknown, { countryCode: 'GB', city: 'London', locationSource: 'ip' }, 'Cloudflare\'s XX: the address is looked up')
+})
+
 t.test('the client\'s own analytics place the session when no trusted proxy did', async (t) => {
   const env = await createTestEnv(t, { config: { trustProxy: ['10.0.0.0/8'] } })
   const user = await createUser(env)
   const analytics = { countryCode: 'pt', city: 'Lisbon', latitude: 38.72, longitude: -9.14, timezone: 'Europe/Lisbon' }
   const claimed = await sessionOf(env, user.email, LONDON, { analytics })
   t.match(claimed.session, { countryCode: 'PT', city: 'Lisbon', latitude: 38.72, longitude: -9.14, timezone: 'Europe/Lisbon', locationSource: 'client' })
+
+  const accented = await sessionOf(env, user.email, LONDON, { analytics: { countryCode: 'ci', city: 'Yamoussoukro \u00e9\u00e8 \u5317\u4eac \ud83c\udfd9' } })
+  t.match(accented.session, { countryCode: 'CI', city: 'Yamoussoukro \u00e9\u00e8 \u5317\u4eac \ud83c\udfd9', locationSource: 'client' }, 'any assigned code, any case; letters of any script and emoji in a city')
 
   const countryOnly = await sessionOf(env, user.email, LONDON, { analytics: { countryCode: 'IE' } })
   t.match(countryOnly.session, { countryCode: 'IE', city: null, latitude: null, longitude: null, timezone: null, locationSource: 'client' })
@@ -109,7 +129,7 @@ t.test('the client\'s own analytics place the session when no trusted proxy did'
 })
 
 t.test('bad client location fields are a 400 naming the field, and no session is made', async (t) => {
-  const env = await createTestEnv(t)
+  const env = await createTestEnv(t, { config: { authRateLimitMax: 1000 } })
   const user = await createUser(env)
   const cases: Array<[Record<string, unknown>, string]> = [
     [{ countryCode: 'GBR' }, '/body/analytics/countryCode'],
@@ -117,6 +137,18 @@ t.test('bad client location fields are a 400 naming the field, and no session is
     [{ countryCode: 'GB', city: 'London\nClick https://evil.example' }, '/body/analytics/city'],
     [{ countryCode: 'GB', city: 'Lon\u0000don' }, '/body/analytics/city'],
     [{ countryCode: 'GB', city: 'x'.repeat(129) }, '/body/analytics/city'],
+    // Line and paragraph separators and format characters (bidi overrides, zero-width) would
+    // break or reorder the plain-text email line the city lands in.
+    [{ countryCode: 'GB', city: 'London\u2028Device: Safari on iPhone (known device)' }, '/body/analytics/city'],
+    [{ countryCode: 'GB', city: 'London\u2029' }, '/body/analytics/city'],
+    [{ countryCode: 'GB', city: 'London\u202e' }, '/body/analytics/city'],
+    [{ countryCode: 'GB', city: 'Lon\u200bdon' }, '/body/analytics/city'],
+    [{ countryCode: 'GB', city: '\ufeffLondon' }, '/body/analytics/city'],
+    // Two letters are not enough: only the assigned ISO 3166-1 alpha-2 codes.
+    [{ countryCode: 'ZZ' }, '/body/analytics/countryCode'],
+    [{ countryCode: 'xx' }, '/body/analytics/countryCode'],
+    [{ countryCode: 'EU' }, '/body/analytics/countryCode'],
+    [{ countryCode: 'UK' }, '/body/analytics/countryCode'],
     [{ countryCode: 'GB', latitude: 91, longitude: 0 }, '/body/analytics/latitude'],
     [{ countryCode: 'GB', latitude: 0, longitude: -180.5 }, '/body/analytics/longitude'],
     [{ countryCode: 'GB', latitude: '51.5', longitude: 0 }, '/body/analytics/latitude'],
@@ -127,7 +159,8 @@ t.test('bad client location fields are a 400 naming the field, and no session is
   ]
   for (const [analytics, pointer] of cases) {
     const res = await signIn(env, user.email, LONDON, { analytics })
-    t.equal(res.statusCode, 400, JSON.stringify(analytics))
+    // Escaped: a raw line separator in a test name would break the TAP output.
+    t.equal(res.statusCode, 400, JSON.stringify(analytics).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
     t.match(res.json(), { code: 'VALIDATION_FAILED', errors: [{ pointer }] }, pointer)
   }
   const signup = await env.app.inject({ method: 'POST', url: '/auth/signup', payload: { email: 'geo-signup@example.com', name: 'Geo', password: PASSWORD, analytics: { timezone: 'Nowhere/Else' } } })
