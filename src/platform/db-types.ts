@@ -239,7 +239,7 @@ export interface Sessions {
   landingPage: string | null;
   lastSeenAt: Timestamp;
   latitude: number | null;
-  locationSource: Generated<string>;
+  locationSource: string | null;
   longitude: number | null;
   os: string | null;
   osVersion: string | null;

@@ -7,6 +7,14 @@ import { expiresAt, openDetails, type StoredSession } from './store.ts'
 // A session as clients see it, from either of its homes: Redis while it is live (its personal
 // details opened from the sealed field), Postgres for history.
 
+/**
+ * What placed a session. Sessions recorded before issue 15 (sealed in Redis, or rows the
+ * migration left as they were) have no source: only a trusted proxy could give one a country then.
+ */
+export function locationSourceOf (recorded: string | null | undefined, countryCode: string | null): LocationSource {
+  return (recorded as LocationSource | null | undefined) ?? (countryCode ? 'proxy' : 'none')
+}
+
 /** A live session (ended ones leave Redis). */
 export function storedSessionView (sealer: Sealer, s: StoredSession): SessionView {
   const { authMethod: _authMethod, ...details } = openDetails(sealer, s)
@@ -17,9 +25,8 @@ export function storedSessionView (sealer: Sealer, s: StoredSession): SessionVie
     sessionType: s.sessionType,
     isActive: true,
     ...details,
-    // Sessions sealed before issue 15 have neither: only a trusted proxy could place them then.
     city: details.city ?? null,
-    locationSource: details.locationSource ?? (details.countryCode ? 'proxy' : 'none'),
+    locationSource: locationSourceOf(details.locationSource, details.countryCode),
     totalRequests: s.totalRequests,
     pagesVisited: s.pagesVisited,
     actionsPerformed: s.actionsPerformed,
@@ -45,7 +52,7 @@ export function sessionRowView (row: Selectable<Sessions>): SessionView {
     latitude: row.latitude,
     longitude: row.longitude,
     timezone: row.timezone,
-    locationSource: row.locationSource as LocationSource,
+    locationSource: locationSourceOf(row.locationSource, row.countryCode),
     deviceType: row.deviceType ?? 'unknown',
     deviceName: row.deviceName,
     browser: row.browser,
