@@ -22,10 +22,11 @@ export interface EndedRow {
 /**
  * Writes ended sessions in one statement whatever their number: arrays bound as parameters
  * (unnest), so the text never changes and the statement is prepared once per connection.
+ * Idempotent (a row already ended is left alone); returns how many rows this call ended.
  */
-export async function writeEnded (deps: Pick<Deps, 'db'>, rows: EndedRow[]): Promise<void> {
-  if (rows.length === 0) return
-  await sql`
+export async function writeEnded (deps: Pick<Deps, 'db'>, rows: EndedRow[]): Promise<number> {
+  if (rows.length === 0) return 0
+  const result = await sql`
     update sessions as s set
       is_active = false, ended_at = to_timestamp(v.ended_ms / 1000.0), end_reason = v.reason,
       total_requests = v.total_requests, pages_visited = v.pages_visited, actions_performed = v.actions_performed,
@@ -36,6 +37,7 @@ export async function writeEnded (deps: Pick<Deps, 'db'>, rows: EndedRow[]): Pro
       ${rows.map((r) => r.pagesVisited)}::int[], ${rows.map((r) => r.actionsPerformed)}::int[])
       as v(id, reason, ended_ms, created_ms, last_seen_ms, total_requests, pages_visited, actions_performed)
     where s.id = v.id and s.ended_at is null`.execute(deps.db)
+  return Number(result.numAffectedRows ?? 0)
 }
 
 /** Ends one session now. Returns false when it had already ended. */

@@ -12,6 +12,8 @@ import type { SessionType } from './schemas.ts'
 //   sess:exp:{u<b>}        sorted set: session id -> when it expires (idle or absolute, whichever
 //                          first), one per bucket
 //   user:{u<b>}:<id>:sess  set: the user's session ids
+//   sess:end:{u<b>}        hash: session id -> final counters of an expired session that cleanup
+//                          took out of Redis and has not yet seen written to Postgres (expiry.ts)
 // Every multi-step change is one Lua script, so concurrent requests, refreshes and cleanup
 // runs see a session either before or after a change, never half-way. `b` is the user's bucket
 // (platform/user-slot.ts): what a script touches shares one slot on a Redis Cluster.
@@ -72,6 +74,7 @@ export const sessionOfUser = (id: string, userId: string): boolean => sessionBuc
 
 export const expiryIndex = (bucket: string) => `sess:exp:${bucketTag(bucket)}`
 export const sessionExpiryIndex = (id: string) => expiryIndex(sessionBucket(id))
+export const endJournal = (bucket: string) => `sess:end:${bucketTag(bucket)}`
 /** What a session key of the bucket starts with; the session id follows. */
 export const sessionKeyHead = (bucket: string) => `sess:${bucketTag(bucket)}:`
 export const sessionKey = (id: string) => sessionKeyHead(sessionBucket(id)) + id

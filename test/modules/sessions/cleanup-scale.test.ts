@@ -38,9 +38,12 @@ t.test('600 expired sessions cost a round trip per round and one SQL statement p
   statements.length = 0
 
   // 256 buckets, 16 at a time: 16 rounds. No bucket has 50 sessions due, so none needs a second call.
+  // A round's calls carry the journal removals of the writes committed so far; one more round
+  // trip clears those of the last writes, after they commit.
   t.equal(await finalizeExpiredSessions(env.app.deps, { batchSize: 50, buckets: 16 }), 600)
   const nodes = masterNodes(env.app.redis).length
-  t.ok(trips.count <= 16 * nodes, `${trips.count} Redis round trips for 600 sessions (16 rounds, ${nodes} node(s))`, { trips: trips.trips.length })
+  t.ok(trips.count <= (16 + 1) * nodes, `${trips.count} Redis round trips for 600 sessions (16 rounds and the last removals, ${nodes} node(s))`, { trips: trips.trips.length })
+  t.equal(await journaled(env), 0, 'the journals are empty')
   const updates = statements.filter((s) => /update "?sessions"?/i.test(s))
   t.equal(updates.length, statements.length, 'only the batched updates')
   t.ok(updates.length >= 1 && updates.length <= 16, `${updates.length} UPDATE statements for 600 sessions`)
@@ -110,6 +113,39 @@ t.test('two runs at once, without the lock, end each of 1,000 sessions exactly o
   t.equal(await endedCount(env), 1000)
   t.equal(await indexed(env), 0)
 })
+
+t.test('a Postgres write that fails mid-run loses no session: the next run replays the journal, each session ends once, Postgres and Redis agree', async (t) => {
+  const clock = new ManualClock()
+  const env = await createTestEnv(t, { clock, config: { sessionIdleTtl: IDLE_MS / 1000 } })
+  const { sessionIds } = await expiredSessions(env, clock, 100, 6)
+  // Every ending Postgres records (ended_at set from null), to count them.
+  await sql`create table endings (id uuid not null)`.execute(env.app.db)
+  await sql`create function record_ending() returns trigger language plpgsql as $$ begin insert into endings values (new.id); return new; end $$`.execute(env.app.db)
+  await sql`create trigger record_ending after update on sessions for each row when (old.ended_at is null and new.ended_at is not null) execute function record_ending()`.execute(env.app.db)
+  // Postgres refuses the cleanup's writes: a crash, a failover or a timeout between the Lua script and the commit.
+  await sql`create function refuse_write() returns trigger language plpgsql as $$ begin raise exception 'write refused'; end $$`.execute(env.app.db)
+  await sql`create trigger refuse_write before update on sessions for each row execute function refuse_write()`.execute(env.app.db)
+  await t.rejects(finalizeExpiredSessions(env.app.deps, { batchSize: 50, buckets: 16 }), /write refused/)
+  const left = await indexed(env)
+  t.ok(left < 600, `the failed run took ${600 - left} sessions out of Redis before it stopped`)
+  await sql`drop trigger refuse_write on sessions`.execute(env.app.db)
+
+  t.equal(await finalizeExpiredSessions(env.app.deps, { batchSize: 50, buckets: 16 }), 600, 'the next run ends all 600: the failed run\'s from its journal, the rest from the indexes')
+  const rows = await env.app.db.selectFrom('sessions').select(['id', 'isActive', 'endReason', 'sessionDurationSec']).execute()
+  t.same(rows.filter((r) => r.endReason === 'expired' && !r.isActive && r.sessionDurationSec === 600).map((r) => r.id).sort(), [...sessionIds].sort(),
+    'every one ended in Postgres, at its expiry (ten idle minutes), not when the replay ran')
+  const endings = (await sql<{ n: string, distinct: string }>`select count(*) as n, count(distinct id) as distinct from endings`.execute(env.app.db)).rows[0]!
+  t.same([Number(endings.n), Number(endings.distinct)], [600, 600], 'each ended exactly once')
+  t.equal(await indexed(env), 0, 'none left in the expiry indexes')
+  t.equal(await journaled(env), 0, 'the journals are empty: every entry acknowledged after its write committed')
+  t.equal(await finalizeExpiredSessions(env.app.deps, { batchSize: 50, buckets: 16 }), 0, 'a third run has nothing to do')
+})
+
+/** Entries left in the 256 end journals. */
+async function journaled (env: TestEnv): Promise<number> {
+  const sizes = await Promise.all(USER_BUCKETS.map((b) => env.redis.hlen(`${env.config.redisPrefix}sess:end:{u${b}}`)))
+  return sizes.reduce((sum, n) => sum + n, 0)
+}
 
 /** Holds every session row locked until released, so a cleanup's write waits (a slow run). */
 async function holdSessionRows (env: TestEnv): Promise<() => Promise<void>> {
