@@ -340,7 +340,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with a one-time code
-         * @description The code from POST /auth/otp/send, once, with the email or the phone it was asked for by. A wrong, used or expired code is 401 INVALID_CODE; after five wrong tries the code stops working. mode: cookie sets the tokens as cookies instead of returning them.
+         * @description The code from POST /auth/otp/send, once, with the email or the phone it was asked for by. A wrong, used or expired code is 401 INVALID_CODE, as is a texted code once its phone is no longer the account's verified phone; after five wrong tries the code stops working. A code that went by email proves the email (verifiedAt). mode: cookie sets the tokens as cookies instead of returning them.
          */
         post: operations["signInWithCode"];
         delete?: never;

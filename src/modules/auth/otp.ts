@@ -23,8 +23,15 @@ export type Channel = 'email' | 'sms'
 /** Who asks for a code: an email (by email, or by SMS to its verified phone) or a verified phone. */
 export type OtpTarget = { email: string, phone?: undefined } | { phone: string, email?: undefined }
 
-/** `channel`: where the code went; one that went by email proves the email when it signs in. */
-interface StoredCode { hash: string, expiresAt: number, channel?: Channel }
+/**
+ * `channel`: where the code went; one that went by email proves the email when it signs in.
+ * `sentTo`: the phone a texted code went to (its subject); the code signs in only while that is
+ * still the account's verified phone (a password reset in between takes the phone off).
+ */
+interface StoredCode { hash: string, expiresAt: number, channel?: Channel, sentTo?: string }
+
+/** The account's verified phone, as a subject; null without one. */
+const verifiedPhoneOf = (deps: AuthDeps, user: UserRow) => user.phone !== null && user.phoneVerifiedAt !== null ? phoneSubject(deps, user.phone) : null
 
 const codeKey = (subject: string) => `otp:${subject}`
 const cooldownKey = (subject: string) => `otp:${subject}:cooldown`
@@ -67,20 +74,25 @@ export async function sendSigninCode (deps: AuthDeps, input: OtpTarget & { chann
   if (!await withinSendLimits(deps, subject)) return
   const user = await accountOf(deps, input)
   if (!user) return
+  const phone = verifiedPhoneOf(deps, user)
   if (input.channel === 'sms') {
     // By SMS only to a phone that proved itself: an unverified one could be anybody's.
-    if (user.phone === null || user.phoneVerifiedAt === null) return
+    if (phone === null) return
     // Texts are limited per destination too, however asked for (by email or by the phone).
-    const destination = phoneSubject(deps, user.phone)
-    if (destination !== subject && !await withinSendLimits(deps, destination)) return
+    if (phone !== subject && !await withinSendLimits(deps, phone)) return
     if (!await smsBudgetAllows(deps, input.ip)) return
   }
 
   const { code, hash } = issueCode(deps, SIGNIN_CODE, subject)
-  const stored: StoredCode = { hash, expiresAt: deps.clock.now().getTime() + OTP_TTL_MS, channel: input.channel }
+  const stored: StoredCode = {
+    hash,
+    expiresAt: deps.clock.now().getTime() + OTP_TTL_MS,
+    channel: input.channel,
+    ...(input.channel === 'sms' && phone !== null ? { sentTo: phone } : {})
+  }
   // One live code per account: a new one voids the one asked for the other way (by email or by
   // phone), so alternating the two gets neither a second code nor a second budget of tries.
-  const other = input.phone !== undefined ? accountSubject(deps, user.email) : user.phoneVerifiedAt !== null && user.phone !== null ? phoneSubject(deps, user.phone) : null
+  const other = input.phone !== undefined ? accountSubject(deps, user.email) : phone
   if (other !== null) await deps.redis.del(codeKey(other))
   await clearTries(deps.redis, SIGNIN_CODE, subject)
   await deps.redis.set(codeKey(subject), JSON.stringify(stored), 'PX', OTP_TTL_MS)
@@ -106,7 +118,7 @@ export async function verifySigninCode (deps: AuthDeps, input: OtpTarget & { cod
   if (await deps.redis.del(codeKey(subject)) !== 1) throw invalidSigninCode()
   await clearTries(deps.redis, SIGNIN_CODE, subject)
   let user = await accountOf(deps, input)
-  if (!user) throw invalidSigninCode()
+  if (!user || (stored.channel === 'sms' && stored.sentTo !== verifiedPhoneOf(deps, user))) throw invalidSigninCode()
   // A code that went by email proves the email (an SMS sign-up left it unproved).
   if (stored.channel === 'email' && user.verifiedAt === null) user = await markEmailVerified(deps, user.id) ?? user
   return signIn(deps, user, 'otp', context)

@@ -41,6 +41,12 @@ t.test('an SMS sign-up with someone else\'s email: the owner is told, and a pass
   t.match(added.text, /5678/, 'the mailbox hears of the phone (its last digits)')
   t.notMatch(added.text, /612345678/, 'not the whole number')
 
+  // A sign-in code texted to the claimant just before the reset...
+  const texted = twilio.messages.length
+  await post(env, '/auth/otp/send', { email: victim, channel: 'sms' })
+  await eventually(() => twilio.messages.length > texted)
+  const early = codeFromSms(twilio.messages[texted]!)
+
   // The owner resets the password through the mailbox.
   t.equal((await post(env, '/auth/password/forgot', { email: victim })).statusCode, 202)
   const mail = await env.smtp!.waitFor((m) => m.to.includes(victim) && /reset/i.test(m.subject))
@@ -61,6 +67,9 @@ t.test('an SMS sign-up with someone else\'s email: the owner is told, and a pass
   const refused = await post(env, '/auth/otp/verify', { phone: PHONE, code })
   t.equal(refused.statusCode, 401)
   t.equal(refused.json().code, 'INVALID_CODE')
+  // ...no longer signs in: the phone it went to is not the account's verified phone any more.
+  const stale = await post(env, '/auth/otp/verify', { email: victim, code: early })
+  t.equal(stale.statusCode, 401, 'a code texted before the reset does not sign in after it')
 })
 
 t.test('an emailed sign-in code proves the email of an SMS sign-up; a texted one does not', async (t) => {
