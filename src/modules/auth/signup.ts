@@ -236,7 +236,7 @@ export async function verifySignup (deps: AuthDeps, input: { signupId: string, c
         phone: pending.phone,
         phoneVerifiedAt: phoneVerified ? now : null,
         // A code by SMS proved the phone, not the email: it is proved by email later (an emailed
-        // sign-in code, a password reset), and until then its owner can reset the phone away.
+        // sign-in code, a reset, an email change), and until then its owner can reset the phone away.
         verifiedAt: phoneVerified ? null : now
       }, deps.random)
       const wantsWorkspace = pending.workspaceName !== null || pending.type === 'vendor'

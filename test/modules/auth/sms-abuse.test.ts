@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import t from 'tap'
 import { createTestEnv, deleteKeys, eventually, type Tap, type TestEnv } from '../../helpers/app.ts'
 import { codeFrom, createUser, login, signedIn, uniqueEmail } from '../../helpers/auth.ts'
@@ -206,4 +207,38 @@ t.test('two SMS sign-ups of one number completed at once: both accounts exist, o
     t.equal(rows.length, 2)
     t.equal(rows.filter((r) => r.phoneVerifiedAt !== null).length, 1, 'one verified holder')
   }
+})
+
+t.test('a phone confirmation that fails in the database leaves its code to try again', async (t) => {
+  const { env, twilio } = await smsEnv(t)
+  const user = await createUser(env)
+  const session = await login(env.app, user.email)
+  t.equal((await post(env, '/users/me/phone', { phone: PHONE }, { headers: session.headers })).statusCode, 202)
+  const code = codeFromSms(await twilio.waitFor((m) => m.to === PHONE))
+
+  // The user's row is held by another transaction; the confirmation's connection, waiting on it,
+  // is killed: a real failure of the database in the middle of the confirmation.
+  let release!: () => void
+  const held = new Promise<void>((resolve) => { release = resolve })
+  let locked!: () => void
+  const isLocked = new Promise<void>((resolve) => { locked = resolve })
+  const holder = env.app.db.transaction().execute(async (trx) => {
+    await sql`select id from users where id = ${user.id} for update`.execute(trx)
+    locked()
+    await held
+  })
+  await isLocked
+  const failing = post(env, '/users/me/phone/verify', { code }, { headers: session.headers })
+  await eventually(async () => {
+    const waiting = await sql<{ pid: number }>`select pid from pg_stat_activity where wait_event_type = 'Lock' and query ilike 'update "users"%'`.execute(env.app.db)
+    for (const { pid } of waiting.rows) await sql`select pg_terminate_backend(${pid})`.execute(env.app.db)
+    return waiting.rows.length > 0
+  })
+  t.equal((await failing).statusCode, 503, 'the lost connection answers 503')
+  release()
+  await holder
+
+  const retry = await post(env, '/users/me/phone/verify', { code }, { headers: session.headers })
+  t.equal(retry.statusCode, 200, `the same code works after the failure: ${retry.body.slice(0, 200)}`)
+  t.equal(retry.json().phone, PHONE)
 })
