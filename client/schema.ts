@@ -320,7 +320,7 @@ export interface paths {
         put?: never;
         /**
          * Send a one-time sign-in code by email or SMS (202 always; 10 minutes, 5 attempts, one send a minute)
-         * @description { email }: the code goes by email, or by SMS to the account's verified phone (channel: sms). { phone } (E.164): by SMS to that phone when it is an active account's verified phone. The answer is the same whether or not such an account exists, and nothing is sent when none does; sends beyond one a minute or ten an hour per email or phone, and SMS beyond twenty an hour per client IP, are silently skipped. 400 naming the field for a malformed phone or both email and phone; 422 CHANNEL_UNAVAILABLE when SMS is not configured.
+         * @description { email }: the code goes by email, or by SMS to the account's verified phone (channel: sms). { phone } (E.164): by SMS to that phone when it is an active account's verified phone. The answer is the same whether or not such an account exists, and nothing is sent when none does; sends beyond one a minute or ten an hour per email or phone, texts beyond one a minute or ten an hour to one phone (asked for by email or by phone alike), and texts beyond twenty an hour per client (an IPv6 /64 is one client; shared with sign-up and phone verification), are silently skipped. A new code voids the account's earlier one, asked for either way. 400 naming the field for a malformed phone or both email and phone; 422 CHANNEL_UNAVAILABLE when SMS is not configured.
          */
         post: operations["sendSignInCode"];
         delete?: never;
@@ -340,7 +340,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with a one-time code
-         * @description The code from POST /auth/otp/send, once, with the email or the phone it was asked for by. A wrong, used or expired code is 401 INVALID_CODE; after five wrong tries the code stops working. mode: cookie sets the tokens as cookies instead of returning them.
+         * @description The code from POST /auth/otp/send, once, with the email or the phone it was asked for by. A wrong, used or expired code is 401 INVALID_CODE, as is a texted code once its phone is no longer the account's verified phone; after five wrong tries the code stops working. A code that went by email proves the email (verifiedAt). mode: cookie sets the tokens as cookies instead of returning them.
          */
         post: operations["signInWithCode"];
         delete?: never;
@@ -400,7 +400,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with the emailed token; ends every session
-         * @description The token works once; an invalid, used or expired one is 400 INVALID_TOKEN.
+         * @description The token works once; an invalid, used or expired one is 400 INVALID_TOKEN. The reset proves the email (verifiedAt) and takes the phone off sign-in (phoneVerifiedAt null; POST /users/me/phone proves it again).
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -440,7 +440,7 @@ export interface paths {
         put?: never;
         /**
          * Start a sign-up: a code is emailed (or texted); nothing is stored in Postgres until it is confirmed
-         * @description Answers 202 whether or not the email is registered; a registered email receives a message saying so instead of a code. verifyBy: sms sends the code by SMS to phone (E.164, required then) instead, and completing the sign-up marks that phone verified; for a registered email the phone still gets a code, which never completes the sign-up. Six SMS sign-ups per phone an hour (429). 422 CHANNEL_UNAVAILABLE when SMS is not configured.
+         * @description Answers 202 whether or not the email is registered; a registered email receives a message saying so instead of a code. verifyBy: sms sends the code by SMS to phone (E.164, required then) instead, and completing the sign-up marks that phone verified, not the email (verifiedAt stays null until an emailed sign-in code or a password reset proves it), and emails the address that a phone was added; for a registered email the phone still gets a code, which never completes the sign-up. Six SMS sign-ups per phone an hour, and twenty texts an hour per client however asked for (429). 422 CHANNEL_UNAVAILABLE when SMS is not configured.
          */
         post: operations["startSignup"];
         delete?: never;
@@ -1140,7 +1140,7 @@ export interface paths {
         put?: never;
         /**
          * Add or replace your phone: a 6-digit code is sent to it by SMS
-         * @description The phone is E.164 (+ and digits, a number valid for its country; 400 naming body/phone otherwise). Needs a sign-in within 10 minutes. The code is valid 10 minutes, 5 tries; five starts per account and per number an hour (429). The phone changes only at POST /users/me/phone/verify. 422 CHANNEL_UNAVAILABLE when no SMS provider is configured.
+         * @description The phone is E.164 (+ and digits, a number valid for its country; 400 naming body/phone otherwise). Needs a sign-in within 10 minutes. The code is valid 10 minutes, 5 tries; five starts per account and per number an hour, and twenty texts an hour per client however asked for (429). The phone changes only at POST /users/me/phone/verify. 422 CHANNEL_UNAVAILABLE when no SMS provider is configured.
          */
         post: operations["startPhoneVerification"];
         delete?: never;
@@ -1160,7 +1160,7 @@ export interface paths {
         put?: never;
         /**
          * Confirm your phone with the code sent by SMS: it becomes your verified phone
-         * @description Sets phone and phoneVerifiedAt; a verified phone can then receive sign-in codes (POST /auth/otp/send { phone }). Another account that had verified the same number no longer receives codes on it. A wrong or expired code is 400 INVALID_CODE.
+         * @description Sets phone and phoneVerifiedAt; a verified phone can then receive sign-in codes (POST /auth/otp/send { phone }). Another account that had verified the same number no longer receives codes on it. The account's email is told a phone was added. A wrong or expired code is 400 INVALID_CODE.
          */
         post: operations["confirmPhoneVerification"];
         delete?: never;

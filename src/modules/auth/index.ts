@@ -60,11 +60,11 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'startSignup',
       tags,
       summary: 'Start a sign-up: a code is emailed (or texted); nothing is stored in Postgres until it is confirmed',
-      description: 'Answers 202 whether or not the email is registered; a registered email receives a message saying so instead of a code. verifyBy: sms sends the code by SMS to phone (E.164, required then) instead, and completing the sign-up marks that phone verified; for a registered email the phone still gets a code, which never completes the sign-up. Six SMS sign-ups per phone an hour (429). 422 CHANNEL_UNAVAILABLE when SMS is not configured.',
+      description: 'Answers 202 whether or not the email is registered; a registered email receives a message saying so instead of a code. verifyBy: sms sends the code by SMS to phone (E.164, required then) instead, and completing the sign-up marks that phone verified, not the email (verifiedAt stays null until an emailed sign-in code or a password reset proves it), and emails the address that a phone was added; for a registered email the phone still gets a code, which never completes the sign-up. Six SMS sign-ups per phone an hour, and twenty texts an hour per client however asked for (429). 422 CHANNEL_UNAVAILABLE when SMS is not configured.',
       body: SignupBody,
       response: { 202: SignupAccepted, ...problems(422) }
     }
-  }, async (request, reply) => reply.code(202).send(await startSignup(deps, request.body)))
+  }, async (request, reply) => reply.code(202).send(await startSignup(deps, request.body, request.ip)))
 
   app.post('/auth/signup/resend', {
     config: strictLimit,
@@ -77,8 +77,8 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       response: { 202: SignupAccepted }
     }
   }, async (request, reply) => reply.code(202).send('email' in request.body
-    ? await resumeSignup(deps, request.body.email)
-    : await resendSignupCode(deps, request.body.signupId)))
+    ? await resumeSignup(deps, request.body.email, request.ip)
+    : await resendSignupCode(deps, request.body.signupId, request.ip)))
 
   app.post('/auth/signup/resume', {
     config: strictLimit,
@@ -90,7 +90,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       body: ResumeBody,
       response: { 202: SignupAccepted }
     }
-  }, async (request, reply) => reply.code(202).send(await resumeSignup(deps, request.body.email)))
+  }, async (request, reply) => reply.code(202).send(await resumeSignup(deps, request.body.email, request.ip)))
 
   app.post('/auth/signup/verify', {
     config: strictLimit,
@@ -129,7 +129,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'sendSignInCode',
       tags,
       summary: 'Send a one-time sign-in code by email or SMS (202 always; 10 minutes, 5 attempts, one send a minute)',
-      description: '{ email }: the code goes by email, or by SMS to the account\'s verified phone (channel: sms). { phone } (E.164): by SMS to that phone when it is an active account\'s verified phone. The answer is the same whether or not such an account exists, and nothing is sent when none does; sends beyond one a minute or ten an hour per email or phone, and SMS beyond twenty an hour per client IP, are silently skipped. 400 naming the field for a malformed phone or both email and phone; 422 CHANNEL_UNAVAILABLE when SMS is not configured.',
+      description: '{ email }: the code goes by email, or by SMS to the account\'s verified phone (channel: sms). { phone } (E.164): by SMS to that phone when it is an active account\'s verified phone. The answer is the same whether or not such an account exists, and nothing is sent when none does; sends beyond one a minute or ten an hour per email or phone, texts beyond one a minute or ten an hour to one phone (asked for by email or by phone alike), and texts beyond twenty an hour per client (an IPv6 /64 is one client; shared with sign-up and phone verification), are silently skipped. A new code voids the account\'s earlier one, asked for either way. 400 naming the field for a malformed phone or both email and phone; 422 CHANNEL_UNAVAILABLE when SMS is not configured.',
       body: OtpSendBody,
       response: { 202: Accepted, ...problems(422) }
     }
@@ -144,7 +144,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'signInWithCode',
       tags,
       summary: 'Sign in with a one-time code',
-      description: 'The code from POST /auth/otp/send, once, with the email or the phone it was asked for by. A wrong, used or expired code is 401 INVALID_CODE; after five wrong tries the code stops working. mode: cookie sets the tokens as cookies instead of returning them.',
+      description: 'The code from POST /auth/otp/send, once, with the email or the phone it was asked for by. A wrong, used or expired code is 401 INVALID_CODE, as is a texted code once its phone is no longer the account\'s verified phone; after five wrong tries the code stops working. A code that went by email proves the email (verifiedAt). mode: cookie sets the tokens as cookies instead of returning them.',
       body: OtpVerifyBody,
       response: { 200: SignedInResponse }
     }
@@ -234,7 +234,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'resetPassword',
       tags,
       summary: 'Set a new password with the emailed token; ends every session',
-      description: 'The token works once; an invalid, used or expired one is 400 INVALID_TOKEN.',
+      description: 'The token works once; an invalid, used or expired one is 400 INVALID_TOKEN. The reset proves the email (verifiedAt) and takes the phone off sign-in (phoneVerifiedAt null; POST /users/me/phone proves it again).',
       body: ResetBody,
       response: { 204: Type.Null() }
     }

@@ -69,8 +69,9 @@ export async function confirmEmailChange (deps: Deps, principal: Principal, code
   const now = deps.clock.now()
   let row
   try {
+    // The code reached the new address: it is proved (verifiedAt), whatever proved the old one.
     row = await deps.db.updateTable('users')
-      .set({ email: pending.email, isProfileReverified: true, profileReverifiedAt: now, updatedAt: now, updatedBy: userId })
+      .set({ email: pending.email, verifiedAt: now, isProfileReverified: true, profileReverifiedAt: now, updatedAt: now, updatedBy: userId })
       .where('id', '=', userId).where('deletedAt', 'is', null)
       .returningAll().executeTakeFirst()
   } catch (err) {

@@ -80,11 +80,11 @@ const users: FastifyPluginAsyncTypebox<UsersOptions> = async (app, { syncListing
       operationId: 'startPhoneVerification',
       tags,
       summary: 'Add or replace your phone: a 6-digit code is sent to it by SMS',
-      description: 'The phone is E.164 (+ and digits, a number valid for its country; 400 naming body/phone otherwise). Needs a sign-in within 10 minutes. The code is valid 10 minutes, 5 tries; five starts per account and per number an hour (429). The phone changes only at POST /users/me/phone/verify. 422 CHANNEL_UNAVAILABLE when no SMS provider is configured.',
+      description: 'The phone is E.164 (+ and digits, a number valid for its country; 400 naming body/phone otherwise). Needs a sign-in within 10 minutes. The code is valid 10 minutes, 5 tries; five starts per account and per number an hour, and twenty texts an hour per client however asked for (429). The phone changes only at POST /users/me/phone/verify. 422 CHANNEL_UNAVAILABLE when no SMS provider is configured.',
       body: PhoneBody,
       response: { 202: PendingPhone, ...problems(422, 429) }
     }
-  }, async (request, reply) => reply.code(202).send(await startPhoneVerification(deps, principalOf(request), request.body.phone)))
+  }, async (request, reply) => reply.code(202).send(await startPhoneVerification(deps, principalOf(request), request.body.phone, request.ip)))
 
   app.post('/users/me/phone/verify', {
     config: { auth: 'user', rateLimit: { max: app.config.authRateLimitMax, timeWindow: 60_000 } },
@@ -92,7 +92,7 @@ const users: FastifyPluginAsyncTypebox<UsersOptions> = async (app, { syncListing
       operationId: 'confirmPhoneVerification',
       tags,
       summary: 'Confirm your phone with the code sent by SMS: it becomes your verified phone',
-      description: 'Sets phone and phoneVerifiedAt; a verified phone can then receive sign-in codes (POST /auth/otp/send { phone }). Another account that had verified the same number no longer receives codes on it. A wrong or expired code is 400 INVALID_CODE.',
+      description: 'Sets phone and phoneVerifiedAt; a verified phone can then receive sign-in codes (POST /auth/otp/send { phone }). Another account that had verified the same number no longer receives codes on it. The account\'s email is told a phone was added. A wrong or expired code is 400 INVALID_CODE.',
       body: PhoneCodeBody,
       response: { 200: UserRef }
     }
