@@ -16,7 +16,7 @@ import { childEnv, devSecretsEnv } from './lib/dev-env.ts'
 import { freePort, provideLocalServices, withDatabase } from './lib/local-services.ts'
 import { createBulkSessions } from './lib/bulk-sessions.ts'
 
-// npm run bench:sessions [-- --sessions 1000000 --per-user 10 --rate 200 --baseline 20]
+// npm run bench:sessions [-- --sessions 1000000 --per-user 10 --rate 200 --baseline 20 --cleanup-rate 25000]
 // Session cleanup at scale (issue 15): writes `sessions` expired sessions (pipelined into Redis,
 // bulk into Postgres, in the app's shapes), starts the API (src/server.ts, its own process) and
 // streams `GET /auth/me` at a fixed rate from this process with autocannon: first with no
@@ -38,6 +38,8 @@ const baselineSeconds = option('baseline', 20)
 // The job's defaults unless given (to try other batch shapes).
 const batchSize = option('batch', 0)
 const buckets = option('buckets', 0)
+// The job's pace (sessions/s) unless given; 0 runs it unpaced.
+const cleanupRate = option('cleanup-rate', -1)
 const log = (msg: string) => process.stderr.write(`[bench:sessions] ${msg}\n`)
 
 const secrets = devSecretsEnv(childEnv({ NODE_ENV: 'development' }))
@@ -144,7 +146,7 @@ try {
   await deps.redis.slowlog('RESET')
   const redisBefore = await scriptTime()
   const sqlBefore = await updateTime()
-  const cleanup = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/session-cleanup-run.ts', String(batchSize), String(buckets)], { env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] })
+  const cleanup = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/session-cleanup-run.ts', String(batchSize), String(buckets), String(cleanupRate)], { env: childEnv(env), stdio: ['ignore', 'pipe', 'inherit'] })
   const during = stream(3600)
   let output = ''
   cleanup.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString() })

@@ -10,9 +10,10 @@ import { createSessionCleanupProcessor } from '../../src/jobs/session-cleanup.ts
 const config = loadConfigOrExit()
 const { deps, close } = await connectDeps(config, { log: createLogger(config, 'worker'), scripts: redisScripts })
 const started = performance.now()
-// Optional batch size and bucket count (0: the job's defaults), to compare batch shapes.
-const [batchSize, buckets] = process.argv.slice(2).map(Number)
-const finalize = { ...(batchSize ? { batchSize } : {}), ...(buckets ? { buckets } : {}) }
+// Optional batch size and bucket count (0: the job's defaults), to compare batch shapes, and
+// pace in sessions/s (negative: the job's default; 0: unpaced).
+const [batchSize, buckets, rate = -1] = process.argv.slice(2).map(Number)
+const finalize = { ...(batchSize ? { batchSize } : {}), ...(buckets ? { buckets } : {}), ...(rate >= 0 ? { rate } : {}) }
 const result = await createSessionCleanupProcessor(deps, { finalize })()
 const ms = Math.round(performance.now() - started)
 await close()

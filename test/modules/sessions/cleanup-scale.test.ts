@@ -207,3 +207,29 @@ t.test('a run whose lock was lost (it lapsed, another worker took it) stops afte
   t.equal(await indexed(env), 600 - result.finalized, 'the rest waits for the lock\'s owner')
   t.equal(await env.redis.get(env.config.redisPrefix + LOCK_KEY), 'another-worker', 'the other worker\'s lock is left alone')
 })
+
+t.test('a paced run ends no faster than its rate, and an abort while it waits stops it at once, every ended session written', async (t) => {
+  const clock = new ManualClock()
+  const env = await createTestEnv(t, { clock, config: { sessionIdleTtl: IDLE_MS / 1000 } })
+  await expiredSessions(env, clock, 100, 6)
+
+  // 16 rounds of ~38 sessions; at 300 a second every round after the first waits its share.
+  let started = performance.now()
+  t.equal(await finalizeExpiredSessions(env.app.deps, { buckets: 16, rate: 300 }), 600)
+  const seconds = (performance.now() - started) / 1000
+  t.ok(seconds >= (600 - 60) / 300, `600 sessions at 300/s took ${seconds.toFixed(2)} s (the ~540 before the last round waited their turn)`)
+  t.equal(await endedCount(env), 600)
+
+  await expiredSessions(env, clock, 100, 6)
+  const controller = new AbortController()
+  started = performance.now()
+  const run = finalizeExpiredSessions(env.app.deps, { buckets: 16, rate: 20, signal: controller.signal })
+  setTimeout(() => controller.abort(), 300)
+  const ended = await run
+  // At 20 a second the 600 would take half a minute; the abort ends the wait it falls in.
+  t.ok(ended > 0 && ended < 600, `${ended} of 600 ended before the abort`)
+  t.ok(performance.now() - started < 10_000, 'the run stopped instead of waiting its pace out')
+  t.equal(await endedCount(env), 600 + ended, 'Postgres has exactly the sessions the run reports')
+  t.equal(await indexed(env), 600 - ended, 'the rest are still indexed, for the next run')
+  t.equal(await journaled(env), 0, 'and nothing is left in the journals')
+})
