@@ -220,7 +220,13 @@ t.test('npm start runs the API and the worker on the cluster REDIS_CLUSTER_NODES
   child.stdout.on('data', (chunk) => { output += chunk })
   child.stderr.on('data', (chunk) => { output += chunk })
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  // Whatever failed above, Ctrl-C: npm start then stops the API and the worker (each in a
+  // process group of its own, which a kill of npm start alone would leave running).
+  t.teardown(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGINT')
+    await exited
+  })
   await eventually(() => output.includes('Press Ctrl-C to stop.') || child.exitCode !== null, 60000)
   t.match(output, 'Press Ctrl-C to stop.', `ready (${output.slice(-400)})`)
   t.notMatch(output, /starting redis|using the Redis server/i, 'no local Redis stands in for the cluster')

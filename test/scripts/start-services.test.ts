@@ -78,8 +78,9 @@ t.test('npm start stops with that line when DATABASE_URL or REDIS_URL does not a
       env: { ...inherited, ...WITHOUT_COVERAGE, NODE_ENV: 'development', LOG_LEVEL: 'warn', DATA_DIR: config.dataDir, ...env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
-    // One that runs instead of stopping fails here, not at the file's timeout.
-    const hung = setTimeout(() => child.kill('SIGKILL'), 60000)
+    // One that runs instead of stopping fails here, not at the file's timeout. Ctrl-C, not a
+    // kill: npm start then stops the API and the worker it runs in process groups of their own.
+    const hung = setTimeout(() => child.kill('SIGINT'), 60000)
     child.on('exit', () => clearTimeout(hung))
     let output = ''
     child.stdout.on('data', (chunk) => { output += chunk })
