@@ -6,6 +6,8 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { checkUrl, ConfigError, fail, listenerUrl, parseRedisClusterNodes, parseTrustProxy, type RedisNode } from './config-checks.ts'
 import { StorageEnv, storageConfig, type StorageConfig } from './config-storage.ts'
+import { GeoipEnv, geoipDatabases } from './config-geoip.ts'
+import { SmsEnv, smsConfig, type SmsConfig } from './config-sms.ts'
 
 export { ConfigError }
 
@@ -15,9 +17,7 @@ export { ConfigError }
 export const DEFAULT_DATA_DIR = './data'
 
 const Env = Type.Object({
-  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
-    default: 'development', description: 'one of development, test, production'
-  }),
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'development', description: 'one of development, test, production' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'a listen address' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'a port number 0-65535' }),
   PUBLIC_URL: Type.Optional(Type.String({ description: 'an http(s) URL (default: the HOST/PORT address, http://localhost:PORT for a loopback one)' })),
@@ -43,6 +43,8 @@ const Env = Type.Object({
   UPLOAD_DIR: Type.Optional(Type.String({ minLength: 1, description: 'a folder path' })),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, default: 5 * 1024 * 1024, description: 'an integer of bytes, at least 1024' }),
   ...StorageEnv.properties,
+  ...GeoipEnv.properties,
+  ...SmsEnv.properties,
   CORS_ORIGINS: Type.Optional(Type.String({ description: 'comma-separated http(s) origins (default: PUBLIC_URL\'s)' })),
   TRUST_PROXY: Type.String({ default: 'false', description: 'false, a hop count or a comma-separated list of addresses/CIDRs (or true outside production)' }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per client IP' }),
@@ -99,12 +101,13 @@ export interface Config {
   uploadMaxBytes: number
   /** S3-compatible object storage when S3_BUCKET is set (config-storage.ts); else files live in uploadDir. */
   storage: StorageConfig
+  /** The .mmdb files sessions are placed with (config-geoip.ts, platform/geoip.ts); empty: off. */
+  geoipDatabases: string[]
+  /** Text messages: Twilio, or the log driver (config-sms.ts; platform/sms.ts). */
+  sms: SmsConfig
   corsOrigins: string[]
-  /**
-   * Whose X-Forwarded-For to believe: nobody (false), the nearest n hops, the listed proxy
-   * addresses/CIDRs (or proxy-addr's names loopback, linklocal, uniquelocal), or anyone
-   * (true: development only, since any client could then choose its own address).
-   */
+  /** Whose X-Forwarded-For to believe: nobody (false), the nearest n hops, the listed proxy addresses/CIDRs (or
+   * proxy-addr's names loopback, linklocal, uniquelocal), or anyone (true: development only: any client could choose its address). */
   trustProxy: boolean | number | string[]
   rateLimitMax: number
   authRateLimitMax: number
@@ -126,10 +129,8 @@ export interface Config {
 export const DEFAULT_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:5432/bazaar'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 
-/**
- * Where the development commands (scripts/lib/dev-env.ts) keep the secrets they generate for a
- * data folder. Read here, never written: development uses them, production refuses them.
- */
+// Where the development commands (scripts/lib/dev-env.ts) keep the secrets they generate for a
+// data folder. Read here, never written: development uses them, production refuses them.
 export function devSecretsFile (dataDir: string): string {
   return join(dataDir, 'secrets.json')
 }
@@ -144,10 +145,7 @@ function readDevSecrets (dataDir: string): { jwtSecret?: string, encryptionKey?:
   }
 }
 
-function readDotenv (): Record<string, string> {
-  const file = resolve('.env')
-  return existsSync(file) ? parseDotenv(readFileSync(file)) : {}
-}
+const readDotenv = (file = resolve('.env')): Record<string, string> => existsSync(file) ? parseDotenv(readFileSync(file)) : {}
 
 /**
  * The variables as given, before validation: `.env`, overridden by the environment's non-empty
@@ -266,6 +264,8 @@ export function loadConfig (source: Record<string, string | undefined> = process
     uploadDir: resolve(env.UPLOAD_DIR ?? join(dataDir, 'uploads')),
     uploadMaxBytes: env.UPLOAD_MAX_BYTES,
     storage: storageConfig(env),
+    geoipDatabases: geoipDatabases(env),
+    sms: smsConfig(env),
     corsOrigins,
     trustProxy: parseTrustProxy(env.TRUST_PROXY, production),
     rateLimitMax: env.RATE_LIMIT_MAX,

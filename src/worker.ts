@@ -21,6 +21,8 @@ import { orderCounters, orderEmails } from './modules/orders/public.ts'
 import { redisScripts } from './redis-scripts.ts'
 import { createEmailProcessor, emailOutcomes } from './jobs/email.ts'
 import { createOutboxProcessor } from './jobs/outbox.ts'
+import { createSmsProcessor } from './jobs/sms.ts'
+import { createSmsSender } from './platform/sms.ts'
 import { createFilesProcessor } from './jobs/files.ts'
 import { createSessionCleanupProcessor } from './jobs/session-cleanup.ts'
 import { createOrderExpiryProcessor } from './jobs/order-expiry.ts'
@@ -51,6 +53,7 @@ export interface RunningWorker {
 
 const CONCURRENCY: Record<QueueName, number> = {
   email: 8,
+  sms: 8,
   'session-cleanup': 1,
   'order-expiry': 1,
   outbox: 1,
@@ -76,6 +79,7 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
 
   const processors: Partial<Record<QueueName, Processor>> = {
     email: createEmailProcessor({ sealer, mailer, templates: options.templates ?? emailTemplates, redis: deps.redis, log, metrics }),
+    sms: createSmsProcessor({ sealer, sender: createSmsSender(config, log), redis: deps.redis, log }),
     outbox: createOutboxProcessor({ db, queues }),
     files: createFilesProcessor({ storage }),
     'session-cleanup': createSessionCleanupProcessor(deps),

@@ -14,6 +14,7 @@ import {
 const TABLE_OWNERS: Record<string, string> = {
   addresses: 'users',
   cart_items: 'cart',
+  categories: 'products',
   category_counts: 'products',
   checkouts: 'orders',
   order_history: 'orders',
@@ -23,6 +24,7 @@ const TABLE_OWNERS: Record<string, string> = {
   payment_events: 'payments',
   payment_reviews: 'orders',
   product_images: 'products',
+  product_moderation: 'products',
   product_variants: 'products',
   products: 'products',
   refunds: 'orders',

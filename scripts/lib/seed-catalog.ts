@@ -56,6 +56,7 @@ export interface CatalogStore { workspaceId: string, ownerId: string, slug: stri
  * runs products' syncListing.
  */
 export async function seedCatalogs (deps: Deps, stores: CatalogStore[]): Promise<Map<string, number>> {
+  await seedCategories(deps)
   const added = new Map<string, number>()
   const next = new Map<string, number>()
   for (const store of stores) {
@@ -75,6 +76,24 @@ export async function seedCatalogs (deps: Deps, stores: CatalogStore[]): Promise
     }
   }
   return added
+}
+
+/**
+ * The managed categories the demo products carry (products accept only managed slugs): the
+ * clothing and kitchen ones under a parent each, the extras at the top. Those already there stay.
+ */
+async function seedCategories (deps: Deps): Promise<void> {
+  const parents = { apparel: 'clothing', kitchen: 'kitchen' } as const
+  const rows: Array<{ slug: string, parent: string | null }> = [
+    ...Object.values(parents).map((slug) => ({ slug, parent: null })),
+    ...(Object.keys(CATALOGS) as CatalogKind[]).flatMap((kind) => CATALOGS[kind].categories.map((slug) => ({ slug, parent: parents[kind] as string | null }))),
+    ...EXTRA_CATEGORIES.map((slug) => ({ slug, parent: null }))
+  ]
+  const name = (slug: string) => cap(slug).replaceAll('-', ' ')
+  await sql`insert into categories (id, slug, name) select * from unnest(${rows.map(() => deps.random.uuid())}::uuid[], ${rows.map((r) => r.slug)}::text[], ${rows.map((r) => name(r.slug))}::text[])
+    on conflict (slug) do nothing`.execute(deps.db)
+  await sql`update categories c set parent_id = p.id from unnest(${rows.map((r) => r.slug)}::text[], ${rows.map((r) => r.parent)}::text[]) as x(slug, parent)
+    join categories p on p.slug = x.parent where c.slug = x.slug and c.parent_id is null`.execute(deps.db)
 }
 
 /** Products `start` to `end` (exclusive) of a store, with their variants, in one transaction. */

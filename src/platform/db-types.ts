@@ -47,6 +47,17 @@ export interface CartItems {
   variantId: string;
 }
 
+export interface Categories {
+  createdAt: Generated<Timestamp>;
+  createdBy: string | null;
+  id: string;
+  name: string;
+  parentId: string | null;
+  slug: string;
+  updatedAt: Generated<Timestamp>;
+  updatedBy: string | null;
+}
+
 export interface CategoryCounts {
   count: number;
   name: string;
@@ -92,6 +103,7 @@ export interface OrderItems {
 export interface Orders {
   checkoutId: string;
   createdAt: Timestamp;
+  createdBy: string | null;
   currency: string;
   id: string;
   note: string | null;
@@ -103,6 +115,7 @@ export interface Orders {
   status: string;
   totalAmount: number;
   updatedAt: Timestamp;
+  updatedBy: string | null;
   userId: string;
   workspaceId: string;
 }
@@ -146,6 +159,15 @@ export interface ProductImages {
   storageKey: string;
 }
 
+export interface ProductModeration {
+  action: string;
+  actorId: string;
+  at: Timestamp;
+  id: string;
+  productId: string;
+  reason: string;
+}
+
 export interface Products {
   categories: Generated<string[]>;
   createdAt: Generated<Timestamp>;
@@ -164,6 +186,8 @@ export interface Products {
   search: Generated<string | null>;
   sizes: Generated<string[]>;
   title: string;
+  unlistedAt: Timestamp | null;
+  unlistedReason: string | null;
   updatedAt: Generated<Timestamp>;
   updatedBy: string | null;
   workspaceId: string;
@@ -200,6 +224,7 @@ export interface Sessions {
   authMethod: string;
   browser: string | null;
   browserVersion: string | null;
+  city: string | null;
   countryCode: string | null;
   createdAt: Timestamp;
   deviceFingerprint: string | null;
@@ -214,6 +239,7 @@ export interface Sessions {
   landingPage: string | null;
   lastSeenAt: Timestamp;
   latitude: number | null;
+  locationSource: string | null;
   longitude: number | null;
   os: string | null;
   osVersion: string | null;
@@ -245,6 +271,7 @@ export interface Users {
   name: string;
   passwordHash: string | null;
   phone: string | null;
+  phoneVerifiedAt: Timestamp | null;
   postCode: string | null;
   profileReverifiedAt: Timestamp | null;
   status: string;
@@ -326,6 +353,7 @@ export interface Workspaces {
 export interface DB {
   addresses: Addresses;
   cartItems: CartItems;
+  categories: Categories;
   categoryCounts: CategoryCounts;
   checkouts: Checkouts;
   orderHistory: OrderHistory;
@@ -335,6 +363,7 @@ export interface DB {
   paymentEvents: PaymentEvents;
   paymentReviews: PaymentReviews;
   productImages: ProductImages;
+  productModeration: ProductModeration;
   products: Products;
   productVariants: ProductVariants;
   refunds: Refunds;

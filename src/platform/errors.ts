@@ -160,7 +160,8 @@ function validationErrors (error: FastifyError): ProblemFieldError[] {
   const context = (error as FastifyError & { validationContext?: string }).validationContext ?? 'body'
   return (error.validation as AjvIssue[]).map((issue) => {
     let pointer = `/${context}${issue.instancePath}`
-    if (issue.keyword === 'required' && typeof issue.params.missingProperty === 'string') {
+    // A missing field (`dependencies`: missing because another one is there) is named itself.
+    if ((issue.keyword === 'required' || issue.keyword === 'dependencies') && typeof issue.params.missingProperty === 'string') {
       pointer += `/${issue.params.missingProperty}`
     } else if (issue.keyword === 'additionalProperties' && typeof issue.params.additionalProperty === 'string') {
       pointer += `/${issue.params.additionalProperty}`

@@ -14,8 +14,15 @@ export interface EmailJob {
   sealed: string
 }
 
+/** A text message: the job name says what for; number and text are sealed. */
+export interface SmsJob {
+  /** Sealer.seal({ to, text }, 'sms') */
+  sealed: string
+}
+
 export interface JobPayloads {
   email: EmailJob
+  sms: SmsJob
   'session-cleanup': Record<string, never>
   'order-expiry': { orderId?: string }
   outbox: Record<string, never>
@@ -24,7 +31,7 @@ export interface JobPayloads {
 }
 
 export type QueueName = keyof JobPayloads
-export const QUEUE_NAMES: readonly QueueName[] = ['email', 'session-cleanup', 'order-expiry', 'outbox', 'files']
+export const QUEUE_NAMES: readonly QueueName[] = ['email', 'sms', 'session-cleanup', 'order-expiry', 'outbox', 'files']
 
 export type Queues = { [Q in QueueName]: Queue<JobPayloads[Q]> }
 

@@ -7,15 +7,29 @@ import { ownedKeys } from './redis.ts'
 
 const RUN_LOCK_MS = 10_000
 
-/** Runs `run` under the lock `key`, or returns `skipped` when another run holds it. */
-export async function withLock<T> (redis: RedisClient, key: string, token: string, run: () => Promise<T>): Promise<T | { skipped: true }> {
-  if (await redis.set(key, token, 'PX', RUN_LOCK_MS, 'NX') !== 'OK') return { skipped: true }
+export interface LockOptions {
+  /** How long the lock lives unless renewed (renewed every third of it). */
+  ttlMs?: number
+}
+
+/**
+ * Runs `run` under the lock `key`, or returns `skipped` when another run holds it. `run` gets a
+ * signal that aborts when a renewal finds the lock gone or another's (it lapsed while this
+ * process stalled): a long run checks it between steps and stops, so two runs never go on
+ * side by side.
+ */
+export async function withLock<T> (redis: RedisClient, key: string, token: string, run: (signal: AbortSignal) => Promise<T>, options: LockOptions = {}): Promise<T | { skipped: true }> {
+  const ttlMs = options.ttlMs ?? RUN_LOCK_MS
+  if (await redis.set(key, token, 'PX', ttlMs, 'NX') !== 'OK') return { skipped: true }
+  const lost = new AbortController()
   const renewal = setInterval(() => {
-    ownedKeys(redis).expireIfOwner(key, token, RUN_LOCK_MS).catch(() => {})
-  }, RUN_LOCK_MS / 3)
+    ownedKeys(redis).expireIfOwner(key, token, ttlMs).then((renewed) => {
+      if (renewed === 0) lost.abort()
+    }, () => {}) // Redis unreachable: the next renewal tries again; the lock lapses if none lands.
+  }, ttlMs / 3)
   renewal.unref()
   try {
-    return await run()
+    return await run(lost.signal)
   } finally {
     clearInterval(renewal)
     // Release only our own lock; if Redis fails here, the lock lapses by itself in seconds.

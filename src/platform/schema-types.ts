@@ -33,6 +33,16 @@ const badText = (text: string): boolean => text.includes('\u0000') || UNPAIRED_S
 /** A string without NUL (and well-formed); the other string options as Type.String takes them (not `pattern`). */
 export const Text = (options: Omit<StringOptions, 'pattern'> = {}): TString => Type.String({ ...options, pattern: NO_NUL })
 
+/**
+ * NO_NUL, and no other control (Cc), format (Cf: bidi overrides, zero-width), line or paragraph
+ * separator either: one line that reads as it is stored (e.g. a name in a plain-text email).
+ * Property escapes need the `u` flag, which Ajv uses (unicodeRegExp) and isSingleLine too.
+ */
+export const SINGLE_LINE = '^[^\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\p{Cs}]*$'
+const singleLine = new RegExp(SINGLE_LINE, 'u')
+export const isSingleLine = (text: string): boolean => singleLine.test(text)
+export const SingleLineText = (options: Omit<StringOptions, 'pattern'> = {}): TString => Type.String({ ...options, pattern: SINGLE_LINE })
+
 export interface JsonLimits { maxBytes: number, maxDepth: number }
 export const JSON_LIMITS_KEYWORD = 'x-json-limits'
 

@@ -1,5 +1,8 @@
 import AjvCompiler from '@fastify/ajv-compiler'
+import { isCountryCode } from './country-code.ts'
+import { isE164Phone } from './phone.ts'
 import { jsonLimitsAjvPlugin } from './schema-types.ts'
+import { timeZoneAjvPlugin } from './time-zone.ts'
 
 /**
  * Query strings, params and headers arrive as text and are coerced to their schema's types;
@@ -16,5 +19,8 @@ export const buildBodyStrictValidator: AjvCompiler.BuildCompilerFromPool = (exte
   return ((route: Route & { httpPart?: string }) => route.httpPart === 'body' ? strict(route) : coercing(route)) as typeof strict
 }
 
-/** Ajv options for every route: defaults applied, arrays coerced in query strings, x-json-limits known. */
-export const ajvOptions = { customOptions: { removeAdditional: false as const, coerceTypes: 'array' as const, useDefaults: true }, plugins: [jsonLimitsAjvPlugin] }
+/** Ajv options for every route: defaults applied, arrays coerced in query strings, x-json-limits, x-time-zone and the e164 and iso-country formats known. */
+export const ajvOptions = {
+  customOptions: { removeAdditional: false as const, coerceTypes: 'array' as const, useDefaults: true, formats: { e164: { type: 'string' as const, validate: isE164Phone }, 'iso-country': { type: 'string' as const, validate: isCountryCode } } },
+  plugins: [jsonLimitsAjvPlugin, timeZoneAjvPlugin]
+}

@@ -94,7 +94,7 @@ export function rawRedis (config: Pick<Config, 'redisUrl' | 'redisClusterNodes'>
   return client
 }
 
-async function valuesOf (redis: RedisClient, key: string): Promise<string[]> {
+export async function valuesOf (redis: RedisClient, key: string): Promise<string[]> {
   const type = await redis.type(key)
   switch (type) {
     case 'string': return [await redis.get(key) ?? '']

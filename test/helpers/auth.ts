@@ -27,6 +27,7 @@ export async function createUser (env: TestEnv, fields: Partial<NewUser> & { pas
     status: fields.status ?? 'active',
     passwordHash: password ? await hashOf(password) : null,
     phone: fields.phone ?? null,
+    phoneVerifiedAt: fields.phoneVerifiedAt ?? null,
     verifiedAt: new Date()
   }, env.app.random)
   return { ...user, password }

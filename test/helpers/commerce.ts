@@ -24,6 +24,17 @@ export async function approvedStore (env: TestEnv, options: { approved?: boolean
   return { workspaceId: workspace.id, ownerId: owner.id, owner: await login(env.app, owner.email), name }
 }
 
+/**
+ * Managed categories with these slugs, for products to carry (scenery: written directly; named
+ * after the slug, top-level). Slugs already there stay as they are.
+ */
+export async function ensureCategories (env: TestEnv, slugs: readonly string[]): Promise<void> {
+  if (slugs.length === 0) return
+  await env.app.db.insertInto('categories')
+    .values(slugs.map((slug) => ({ id: env.app.random.uuid(), slug, name: slug })))
+    .onConflict((oc) => oc.column('slug').doNothing()).execute()
+}
+
 export interface ProductInput {
   title?: string
   description?: string
@@ -37,6 +48,7 @@ export interface ProductInput {
 }
 
 export async function createProduct (env: TestEnv, store: Store, input: ProductInput = {}): Promise<any> {
+  await ensureCategories(env, input.categories ?? [])
   const res = await env.app.inject({
     method: 'POST',
     url: `/workspaces/${store.workspaceId}/products`,

@@ -31,6 +31,13 @@ export interface TestSmtp {
   delayNext: (address: string, ms: number) => Promise<void>
   /** Refuses this recipient from now on (550 on RCPT TO), as a server does for a dead mailbox. */
   reject: (address: string) => void
+  /**
+   * Refuses the next `times` attempts to this recipient with a temporary failure (451 on RCPT
+   * TO), as a greylisting or overloaded server does; later attempts go through.
+   */
+  deferNext: (address: string, times: number) => void
+  /** When each deferred attempt came (ms since the epoch), per recipient. */
+  deferred: Map<string, number[]>
   /** Recipients refused so far (one entry per attempt). */
   refused: string[]
   close: () => Promise<void>
@@ -43,12 +50,23 @@ export async function startSmtpServer (): Promise<TestSmtp> {
   const refused: string[] = []
   const holds = new Map<string, () => void>()
   const delays = new Map<string, { ms: number, arrived: () => void }>()
+  const defers = new Map<string, number>()
+  const deferred = new Map<string, number[]>()
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     onRcptTo (address, _session, callback) {
-      if (!rejected.has(address.address.toLowerCase())) return callback()
+      const to = address.address.toLowerCase()
+      const defer = defers.get(to) ?? 0
+      if (defer > 0) {
+        defers.set(to, defer - 1)
+        deferred.set(to, [...(deferred.get(to) ?? []), Date.now()])
+        const err = new Error('Greylisted, please try again later') as Error & { responseCode: number }
+        err.responseCode = 451
+        return callback(err)
+      }
+      if (!rejected.has(to)) return callback()
       refused.push(address.address)
       // Real servers quote the address back: the transcript is personal data too.
       const err = new Error(`<${address.address}>: Recipient address rejected: User unknown in virtual mailbox table`) as Error & { responseCode: number }
@@ -97,6 +115,8 @@ export async function startSmtpServer (): Promise<TestSmtp> {
     messages,
     refused,
     reject: (address) => { rejected.add(address.toLowerCase()) },
+    deferNext: (address, times) => { defers.set(address.toLowerCase(), times) },
+    deferred,
     holdNext: (address) => new Promise<void>((resolve) => { holds.set(address.toLowerCase(), resolve) }),
     delayNext: (address, ms) => new Promise<void>((resolve) => { delays.set(address.toLowerCase(), { ms, arrived: resolve }) }),
     async waitFor (match, timeoutMs = 15000) {

@@ -3,7 +3,8 @@ import SwaggerParser from '@apidevtools/swagger-parser'
 import { createTestEnv, type TestEnv } from '../helpers/app.ts'
 import { createUser, login, type SignedIn } from '../helpers/auth.ts'
 import { approvedStore, createProduct, shopper } from '../helpers/commerce.ts'
-import { NO_NUL } from '../../src/platform/schema-types.ts'
+import { NO_NUL, SINGLE_LINE } from '../../src/platform/schema-types.ts'
+import { isE164Phone } from '../../src/platform/phone.ts'
 
 // Text with a NUL character is refused everywhere with a 400 naming the field (Postgres cannot
 // store NUL; today such input fails inside a query, a 500). Free-form JSON (workspace settings,
@@ -13,11 +14,12 @@ import { NO_NUL } from '../../src/platform/schema-types.ts'
 
 const NUL = 'a\u0000b'
 /** Formats whose grammar has no room for a NUL. */
-const SAFE_FORMATS = new Set(['uuid', 'email', 'date-time', 'date', 'uri'])
+// e164: platform/phone.ts checks `^\+[1-9]\d{1,14}$` before libphonenumber (asserted below).
+const SAFE_FORMATS = new Set(['uuid', 'email', 'date-time', 'date', 'uri', 'e164'])
 
 /** A pattern that cannot match a string containing NUL: anchored, no wildcard, no negated class. */
 function excludesNul (pattern: string): boolean {
-  if (pattern === NO_NUL) return true
+  if (pattern === NO_NUL || pattern === SINGLE_LINE) return true
   if (!pattern.startsWith('^') || !pattern.endsWith('$')) return false
   if (/\[\^|\\[SWDP]/.test(pattern)) return false
   const outsideClasses = pattern.replace(/\\./g, '').replace(/\[[^\]]*\]/g, '')
@@ -64,6 +66,8 @@ t.test('every text field of every documented request (body, query, params, heade
   }
   t.ok(fields > 60, `checked ${fields} inputs`)
   t.same(found, [], 'no text input accepts NUL; no free-form object is unbounded')
+  t.equal(isE164Phone('+447700900123\u0000'), false, 'the e164 format refuses NUL')
+  t.equal(isE164Phone('+44770090\u00000123'), false)
 })
 
 interface Case { name: string, method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, as?: SignedIn, payload?: unknown, headers?: Record<string, string>, pointer: string }

@@ -113,7 +113,7 @@ t.test('sessions of many users spread over the masters; cleanup walks every buck
   // Half stay active; the other half go idle past the 10-minute limit.
   for (const s of sessions.slice(0, 10)) t.equal((await me(env.app, s.accessToken)).statusCode, 200)
   clock.advance(6 * 60_000)
-  t.equal(await finalizeExpiredSessions(env.app.deps, 3), 10, 'ten idle sessions ended, in batches of three per bucket')
+  t.equal(await finalizeExpiredSessions(env.app.deps, { batchSize: 3 }), 10, 'ten idle sessions ended, in batches of three per bucket')
   t.equal(await finalizeExpiredSessions(env.app.deps), 0, 'none twice')
   const ended = await env.app.db.selectFrom('sessions').select(['id', 'endReason']).where('isActive', '=', false).execute()
   t.same(ended.map((r) => r.id).sort(), sessions.slice(10).map((s) => s.sessionId).sort(), 'exactly the idle ones')

@@ -5,7 +5,7 @@ import { redisScripts } from '../../src/redis-scripts.ts'
 import { connectDeps } from '../../src/platform/deps.ts'
 import { closeRedis, createRedis, withScripts } from '../../src/platform/redis.ts'
 import { limiterScripts, hit } from '../../src/platform/limiter.ts'
-import { sessionScripts } from '../../src/modules/sessions/store.ts'
+import { sessionScripts } from '../../src/modules/sessions/scripts.ts'
 
 // Custom commands are defined when a client is created, never on first use: with
 // auto-pipelining a lazy definition crashes the process under concurrent first traffic (see

@@ -28,6 +28,32 @@ t.test('a second SIGTERM while the worker finishes a job lets it finish, and the
   t.ok(job, 'and its job is recorded as completed, not left to stall')
 })
 
+t.test('one SIGTERM while a job runs: the worker stops taking jobs, finishes that one, then exits 0', async (t) => {
+  const env = await createTestEnv(t, { smtp: true })
+  const smtp = env.smtp!
+  const [first, second] = [await createUser(env), await createUser(env)]
+  const worker = spawnWorker(env.config, { LOG_LEVEL: 'info' })
+  t.teardown(() => worker.kill())
+  await eventually(() => /worker started/.test(worker.output()), 30000)
+
+  const arrived = smtp.delayNext(first.email, 1500)
+  t.equal((await env.app.inject({ method: 'POST', url: '/auth/otp/send', payload: { email: first.email } })).statusCode, 202)
+  await arrived
+  const signalled = Date.now()
+  worker.child.kill('SIGTERM')
+  await eventually(() => /SIGTERM received/.test(worker.output()), 5000)
+  // Queued once the worker is stopping: it must leave it for the next one.
+  t.equal((await env.app.inject({ method: 'POST', url: '/auth/otp/send', payload: { email: second.email } })).statusCode, 202)
+
+  t.equal(await worker.exited, 0, 'the worker exits 0')
+  t.ok(Date.now() - signalled >= 1000, 'after the running send completed, not at once')
+  t.equal(smtp.messages.filter((m) => m.to.includes(first.email)).length, 1, 'the running job\'s message arrived')
+  const completed = (await env.app.queues.email.getCompleted()).filter((j) => j.name === 'signin-code')
+  t.equal(completed.length, 1, 'its job is completed, not left to stall')
+  t.equal(smtp.messages.filter((m) => m.to.includes(second.email)).length, 0, 'the job queued after the signal was not started')
+  t.equal(await env.app.queues.email.getWaitingCount(), 1, 'it waits for the next worker')
+})
+
 t.test('SIGTERM while Redis is down stops the worker at once, not after the 30 s grace period', async (t) => {
   const redis = await startPrivateRedis()
   t.teardown(() => redis.close())

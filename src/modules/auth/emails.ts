@@ -14,8 +14,8 @@ export const signinCodeEmail = defineTemplate('signin-code', (v: { code: string,
 }))
 export const passwordResetEmail = defineTemplate('password-reset', (v: { name: string, link: string, minutes: number }) => ({
   subject: 'Reset your Bazaar password',
-  text: `Hello ${v.name},\n\nReset your password here: ${v.link}\nThe link works once and expires in ${v.minutes} minutes.\n\nIf you did not ask for it, ignore this email.`,
-  html: layout('Reset your Bazaar password', html`<p>Hello ${v.name},</p><p><a href="${v.link}">Reset your password</a> (or open ${v.link}).</p><p>The link works once and expires in ${v.minutes} minutes.</p><p>If you did not ask for it, ignore this email.</p>`)
+  text: `Hello ${v.name},\n\nReset your password here: ${v.link}\nThe link works once and expires in ${v.minutes} minutes. A reset signs out every session and removes the phone from sign-in: confirm your phone again afterwards to sign in with it.\n\nIf you did not ask for it, ignore this email.`,
+  html: layout('Reset your Bazaar password', html`<p>Hello ${v.name},</p><p><a href="${v.link}">Reset your password</a> (or open ${v.link}).</p><p>The link works once and expires in ${v.minutes} minutes. A reset signs out every session and removes the phone from sign-in: confirm your phone again afterwards to sign in with it.</p><p>If you did not ask for it, ignore this email.</p>`)
 }))
 export const passwordChangedEmail = defineTemplate('password-changed', (v: { name: string, time: string }) => ({
   subject: 'Your Bazaar password was changed',

@@ -6,12 +6,11 @@ import { problems } from '../../platform/errors.ts'
 import { principalOf } from '../../platform/principal.ts'
 import { bodyDefaultsToEmpty } from '../../platform/route-hooks.ts'
 import { cameThroughTrustedProxy } from '../../platform/security.ts'
-import { createSmsSender } from '../../platform/sms.ts'
 import type { ClientRequest } from '../sessions/public.ts'
 import { clearAuthCookies, readCookies, REFRESH_COOKIE, setAuthCookies } from './cookies.ts'
 import { allowedOrigins, checkCsrf } from './guard.ts'
 import { me } from './me.ts'
-import { sendSigninCode, verifySigninCode } from './otp.ts'
+import { otpTarget, sendSigninCode, verifySigninCode } from './otp.ts'
 import { changePassword, forgotPassword, login, resetPassword } from './password-flows.ts'
 import {
   Accepted, ChangePasswordBody, ForgotBody, LoginBody, MeResponse, OtpSendBody, OtpVerifyBody, RefreshBody, RefreshResponse,
@@ -32,7 +31,6 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(cookie)
 
   const deps: AuthDeps = { ...app.deps, signAccessToken: (claims) => app.jwt.sign(claims) }
-  const sms = createSmsSender(app.config, app.log)
   const origins = allowedOrigins(app.config)
 
   const clientOf = (request: FastifyRequest): ClientRequest => ({
@@ -61,12 +59,12 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'startSignup',
       tags,
-      summary: 'Start a sign-up: a code is emailed; nothing is stored in Postgres until it is confirmed',
-      description: 'Answers 202 whether or not the email is registered; a registered email receives a message saying so instead of a code.',
+      summary: 'Start a sign-up: a code is emailed (or texted); nothing is stored in Postgres until it is confirmed',
+      description: 'Answers 202 whether or not the email is registered; a registered email receives a message saying so instead of a code. verifyBy: sms sends the code by SMS to phone (E.164, required then) instead, and completing the sign-up marks that phone verified, not the email (verifiedAt stays null until an emailed sign-in code or a password reset proves it), and emails the address that a phone was added; for a registered email the phone still gets a code, which never completes the sign-up. Six SMS sign-ups per phone an hour, and twenty texts an hour per client however asked for (429). 422 CHANNEL_UNAVAILABLE when SMS is not configured.',
       body: SignupBody,
-      response: { 202: SignupAccepted }
+      response: { 202: SignupAccepted, ...problems(422) }
     }
-  }, async (request, reply) => reply.code(202).send(await startSignup(deps, request.body)))
+  }, async (request, reply) => reply.code(202).send(await startSignup(deps, request.body, request.ip)))
 
   app.post('/auth/signup/resend', {
     config: strictLimit,
@@ -79,8 +77,8 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       response: { 202: SignupAccepted }
     }
   }, async (request, reply) => reply.code(202).send('email' in request.body
-    ? await resumeSignup(deps, request.body.email)
-    : await resendSignupCode(deps, request.body.signupId)))
+    ? await resumeSignup(deps, request.body.email, request.ip)
+    : await resendSignupCode(deps, request.body.signupId, request.ip)))
 
   app.post('/auth/signup/resume', {
     config: strictLimit,
@@ -92,7 +90,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       body: ResumeBody,
       response: { 202: SignupAccepted }
     }
-  }, async (request, reply) => reply.code(202).send(await resumeSignup(deps, request.body.email)))
+  }, async (request, reply) => reply.code(202).send(await resumeSignup(deps, request.body.email, request.ip)))
 
   app.post('/auth/signup/verify', {
     config: strictLimit,
@@ -130,13 +128,13 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'sendSignInCode',
       tags,
-      summary: 'Send a one-time sign-in code (202 always; 10 minutes, 5 attempts, one send a minute)',
-      description: 'The code goes by email, or by SMS to the account\'s phone (channel: sms). The answer is the same whether or not an active account has the email; sends beyond one a minute or ten an hour are silently skipped. 422 CHANNEL_UNAVAILABLE when SMS is not configured.',
+      summary: 'Send a one-time sign-in code by email or SMS (202 always; 10 minutes, 5 attempts, one send a minute)',
+      description: '{ email }: the code goes by email, or by SMS to the account\'s verified phone (channel: sms). { phone } (E.164): by SMS to that phone when it is an active account\'s verified phone. The answer is the same whether or not such an account exists, and nothing is sent when none does; sends beyond one a minute or ten an hour per email or phone, texts beyond one a minute or ten an hour to one phone (asked for by email or by phone alike), and texts beyond twenty an hour per client (an IPv6 /64 is one client; shared with sign-up and phone verification), are silently skipped. A new code voids the account\'s earlier one, asked for either way. 400 naming the field for a malformed phone or both email and phone; 422 CHANNEL_UNAVAILABLE when SMS is not configured.',
       body: OtpSendBody,
       response: { 202: Accepted, ...problems(422) }
     }
   }, async (request, reply) => {
-    await sendSigninCode({ ...deps, sms }, { email: request.body.email, channel: request.body.channel ?? 'email' })
+    await sendSigninCode(deps, { ...otpTarget(request.body), ip: request.ip })
     return reply.code(202).send({ accepted: true as const })
   })
 
@@ -146,12 +144,12 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'signInWithCode',
       tags,
       summary: 'Sign in with a one-time code',
-      description: 'The code from POST /auth/otp/send, once. A wrong, used or expired code is 401 INVALID_CODE; after five wrong tries the code stops working. mode: cookie sets the tokens as cookies instead of returning them.',
+      description: 'The code from POST /auth/otp/send, once, with the email or the phone it was asked for by. A wrong, used or expired code is 401 INVALID_CODE, as is a texted code once its phone is no longer the account\'s verified phone; after five wrong tries the code stops working. A code that went by email proves the email (verifiedAt). mode: cookie sets the tokens as cookies instead of returning them.',
       body: OtpVerifyBody,
       response: { 200: SignedInResponse }
     }
   }, async (request, reply) => {
-    const { created: _created, ...result } = await verifySigninCode(deps, request.body, contextOf(request, request.body))
+    const { created: _created, ...result } = await verifySigninCode(deps, { ...otpTarget(request.body), code: request.body.code }, contextOf(request, request.body))
     return deliver(reply, request.body.mode, result)
   })
 
@@ -236,7 +234,7 @@ const auth: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'resetPassword',
       tags,
       summary: 'Set a new password with the emailed token; ends every session',
-      description: 'The token works once; an invalid, used or expired one is 400 INVALID_TOKEN.',
+      description: 'The token works once; an invalid, used or expired one is 400 INVALID_TOKEN. The reset proves the email (verifiedAt) and takes the phone off sign-in (phoneVerifiedAt null; POST /users/me/phone proves it again).',
       body: ResetBody,
       response: { 204: Type.Null() }
     }

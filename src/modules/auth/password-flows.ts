@@ -72,8 +72,9 @@ export async function forgotPassword (deps: Deps, email: string): Promise<void> 
 }
 
 /**
- * Sets the new password and ends every session of the account. The token works once, and the
- * reset voids every other link of the account.
+ * Sets the new password and ends every session of the account; the link proved the email, and
+ * the phone must prove itself again (setPasswordHash). The token works once, and the reset
+ * voids every other link of the account.
  */
 export async function resetPassword (deps: Deps, token: string, password: string): Promise<void> {
   const tokenHash = deps.sealer.secretHash(token)
@@ -83,7 +84,7 @@ export async function resetPassword (deps: Deps, token: string, password: string
   const claimed = link !== null && await claimResetLink(deps, link.userId, tokenHash)
   const user = claimed ? await findUserById(deps.db, link.userId) : undefined
   if (!user || user.status !== 'active' || user.email !== link?.email) throw BadRequest('INVALID_TOKEN', 'The reset link is invalid, used or expired.', { field: '/body/token', fieldDetail: 'is invalid, used or expired' })
-  await setPasswordHash(deps, user.id, await hashPassword(password))
+  await setPasswordHash(deps, user.id, await hashPassword(password), true)
   await endUserSessions(deps, user.id, 'password_reset')
   await reset(deps.redis, LOGIN_FAILURES, accountSubject(deps, user.email))
   await enqueueEmail(deps, passwordChangedEmail, user.email, { name: user.name, time: deps.clock.now().toISOString() })

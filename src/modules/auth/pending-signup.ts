@@ -15,6 +15,8 @@ export interface PendingSignup {
   type: 'customer' | 'vendor'
   workspaceName: string | null
   phone: string | null
+  /** Where codes go: the email, or by SMS the phone, which the code then verifies (absent: email). */
+  verifyBy?: 'email' | 'sms'
   analytics: Analytics | null
   /** The email already has an account: it is told so, and no code can complete this sign-up. */
   accountExists: boolean

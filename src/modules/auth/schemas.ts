@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Nullable, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
+import { E164Phone } from '../../platform/phone.ts'
 import { Analytics, SessionRef, SessionView } from '../sessions/public.ts'
 import { UserView } from '../users/public.ts'
 import { WorkspaceRole, WorkspaceView } from '../workspaces/public.ts'
@@ -8,7 +9,7 @@ import { WorkspaceRole, WorkspaceView } from '../workspaces/public.ts'
 
 export const Email = Type.String({ format: 'email', maxLength: 254, examples: ['ada@example.com'] })
 export const Password = Text({ minLength: 8, maxLength: 256, description: '8-256 characters', examples: ['correct horse battery staple'] })
-export const Code = Type.String({ pattern: '^[0-9]{6}$', description: 'the 6-digit code from the email', examples: ['123456'] })
+export const Code = Type.String({ pattern: '^[0-9]{6}$', description: 'the 6-digit code from the email or SMS', examples: ['123456'] })
 export const Mode = Type.Union([Type.Literal('body'), Type.Literal('cookie')], {
   description: 'body: tokens in the response body; cookie: HttpOnly cookies instead (browsers)'
 })
@@ -19,9 +20,15 @@ export const SignupBody = Strict({
   password: Type.Optional(Password),
   type: Type.Optional(Type.Union([Type.Literal('customer'), Type.Literal('vendor')])),
   workspaceName: Type.Optional(Text({ minLength: 1, maxLength: 120 })),
-  phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9 ()-]{6,20}$' })),
+  phone: Type.Optional(E164Phone({ description: 'E.164 (+ and digits); required with verifyBy: sms, and then verified by the code' })),
+  verifyBy: Type.Optional(Type.Union([Type.Literal('email'), Type.Literal('sms')], { default: 'email', description: 'where the code goes: the email (default) or, by SMS, the phone' })),
   analytics: Type.Optional(Analytics)
-}, { examples: [{ email: 'ada@example.com', name: 'Ada Lovelace', password: 'correct horse battery staple', type: 'vendor', workspaceName: 'Analytical Engines' }] })
+}, {
+  examples: [
+    { email: 'ada@example.com', name: 'Ada Lovelace', password: 'correct horse battery staple', type: 'vendor', workspaceName: 'Analytical Engines' },
+    { email: 'grace@example.com', name: 'Grace Hopper', phone: '+33612345678', verifyBy: 'sms' }
+  ]
+})
 export type SignupBody = Static<typeof SignupBody>
 
 export const SignupAccepted = Type.Object({
@@ -93,16 +100,19 @@ export const LoginBody = Strict({
 export type LoginBody = Static<typeof LoginBody>
 
 export const OtpSendBody = Strict({
-  email: Email,
-  channel: Type.Optional(Type.Union([Type.Literal('email'), Type.Literal('sms')], { default: 'email' }))
-}, { examples: [{ email: 'ada@example.com', channel: 'email' }] })
+  email: Type.Optional(Email),
+  phone: Type.Optional(E164Phone({ description: 'a verified phone (E.164): the code goes to it by SMS; give email or phone, not both' })),
+  channel: Type.Optional(Type.Union([Type.Literal('email'), Type.Literal('sms')], { description: 'with email: email (default) or sms to the account\'s verified phone' }))
+}, { examples: [{ email: 'ada@example.com', channel: 'email' }, { phone: '+33612345678' }] })
+export type OtpSendBody = Static<typeof OtpSendBody>
 
 export const OtpVerifyBody = Strict({
-  email: Email,
+  email: Type.Optional(Email),
+  phone: Type.Optional(E164Phone({ description: 'the phone the code was sent to, when it was asked for by phone' })),
   code: Code,
   mode: Type.Optional(Mode),
   analytics: Type.Optional(Analytics)
-}, { examples: [{ email: 'ada@example.com', code: '123456' }] })
+}, { examples: [{ email: 'ada@example.com', code: '123456' }, { phone: '+33612345678', code: '123456' }] })
 export type OtpVerifyBody = Static<typeof OtpVerifyBody>
 
 export const RefreshBody = Strict({

@@ -37,6 +37,11 @@ export function accountSubject (deps: Pick<Deps, 'sealer'>, email: string): stri
   return deps.sealer.lookupHash(`email:${normalizeEmail(email)}`)
 }
 
+/** The same for a phone (E.164): codes asked for by phone are limited and kept per number. */
+export function phoneSubject (deps: Pick<Deps, 'sealer'>, phone: string): string {
+  return deps.sealer.lookupHash(`phone:${phone}`)
+}
+
 /**
  * Finishes any successful authentication: a new session, or, for a client that is already
  * signed in as the same user (step-up), a fresh authentication time in its current session.

@@ -10,7 +10,7 @@ import type { OrderDeps } from './order-deps.ts'
 import { getOrder, listOrders } from './queries.ts'
 import { refundOrder } from './refunds.ts'
 import {
-  CancelBody, CheckoutBody, CheckoutResponse, ListQuery, OrderPage, OrderParams, OrderRef, RefundBody, StatusBody, WorkspaceListQuery,
+  AdminOrderQuery, CancelBody, CheckoutBody, CheckoutResponse, ListQuery, OrderPage, OrderParams, OrderRef, RefundBody, StatusBody, WorkspaceListQuery,
   WorkspaceOrderParams, WorkspaceParams
 } from './schemas.ts'
 
@@ -127,6 +127,31 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
       response: { 200: OrderRef, ...problems(404, 409, 422, 502) }
     }
   }, async (request) => refundOrder(deps, principalOf(request), request.params.wid, request.params.id, request.body.amount, request.body.reason, request.headers['idempotency-key'] as string))
+
+  // Platform moderation (issue 15, item 4): admins see every workspace's orders.
+  app.get('/admin/orders', {
+    config: { auth: 'admin' },
+    schema: {
+      operationId: 'listAllOrders',
+      tags: ['admin'],
+      summary: 'Every workspace\'s orders, newest first (platform admins)',
+      description: 'Optionally of one workspace, one customer or one status. Keyset pagination: pass nextCursor back with the same filters.',
+      querystring: AdminOrderQuery,
+      response: { 200: OrderPage }
+    }
+  }, async (request) => listOrders(deps, { workspaceId: request.query.workspaceId, userId: request.query.userId, status: request.query.status }, request.query))
+
+  app.get('/admin/orders/:id', {
+    config: { auth: 'admin' },
+    schema: {
+      operationId: 'getAnyOrder',
+      tags: ['admin'],
+      summary: 'Any order, with items and history (platform admins)',
+      description: 'Whatever its workspace or customer.',
+      params: OrderParams,
+      response: { 200: OrderRef, ...problems(404) }
+    }
+  }, async (request) => getOrder(deps, { id: request.params.id }))
 }
 
 export default orders

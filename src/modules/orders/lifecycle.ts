@@ -57,7 +57,8 @@ export async function transitionOrder (trx: Trx, deps: Deps, order: LockedOrder,
   const from = order.status as OrderStatus
   if (!canTransition(from, to, actor)) throw illegal(from, to)
   const now = deps.clock.now()
-  await trx.updateTable('orders').set({ status: to, updatedAt: now }).where('id', '=', order.id).where('status', '=', from).execute()
+  // updatedBy names the last person who changed the order; the payment and the system leave it.
+  await trx.updateTable('orders').set({ status: to, updatedAt: now, ...(actorId !== null ? { updatedBy: actorId } : {}) }).where('id', '=', order.id).where('status', '=', from).execute()
   await recordHistory(trx, deps, order.id, from, to, actor, actorId, reason)
   let refundId: string | null = null
   if (to === 'cancelled') {

@@ -73,7 +73,9 @@ export async function placeOrders (trx: Trx, deps: OrderDeps, p: Placement): Pro
       shippingAddress: JSON.stringify(p.shippingAddress),
       note: p.note,
       createdAt: p.now,
-      updatedAt: p.now
+      updatedAt: p.now,
+      createdBy: p.userId,
+      updatedBy: p.userId
     }))).returning(['id', 'shippingAddress']))
     .with('i', (db) => db.insertInto('orderItems').values(orders.flatMap((o) => o.items.map((item) => ({ ...item, orderId: o.id })))).returning('id'))
     .with('h', (db) => db.insertInto('orderHistory').values(orders.map((o) => ({ ...history, id: deps.random.uuid(), orderId: o.id }))).returning('id'))
@@ -97,6 +99,8 @@ export async function placeOrders (trx: Trx, deps: OrderDeps, p: Placement): Pro
     note: p.note,
     paidAt: null,
     createdAt: p.now,
-    updatedAt: p.now
+    updatedAt: p.now,
+    createdBy: p.userId,
+    updatedBy: p.userId
   })).sort(byId)
 }

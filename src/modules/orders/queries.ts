@@ -55,7 +55,9 @@ function orderView (row: OrderRow): OrderView {
     note: row.note,
     paidAt: row.paidAt,
     createdAt: row.createdAt,
-    updatedAt: row.updatedAt
+    updatedAt: row.updatedAt,
+    createdBy: row.createdBy,
+    updatedBy: row.updatedBy
   }
 }
 

@@ -36,6 +36,8 @@ export function refundIdFor (orderId: string, userId: string, requestKey: string
 export async function openRefund (trx: Trx, deps: Deps, orderId: string, amount: number, createdBy: string | null, reason: string | null, id = deps.random.uuid()): Promise<string> {
   const now = deps.clock.now()
   await trx.insertInto('refunds').values({ id, orderId, amount, status: 'pending', reason, createdBy, createdAt: now, updatedAt: now }).execute()
+  // A person asking for a refund changes the order (audit columns); the provider settling it later does not.
+  if (createdBy !== null) await trx.updateTable('orders').set({ updatedBy: createdBy, updatedAt: now }).where('id', '=', orderId).execute()
   return id
 }
 

@@ -73,7 +73,9 @@ const orderExample = {
   note: null,
   paidAt: '2026-11-21T10:01:00.000Z',
   createdAt: '2026-11-21T10:00:00.000Z',
-  updatedAt: '2026-11-21T10:01:00.000Z'
+  updatedAt: '2026-11-21T10:01:00.000Z',
+  createdBy: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70',
+  updatedBy: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70'
 }
 
 export const OrderView = Type.Object({
@@ -91,7 +93,9 @@ export const OrderView = Type.Object({
   note: Nullable(Type.String()),
   paidAt: NullableTimestamp(),
   createdAt: Timestamp(),
-  updatedAt: Timestamp()
+  updatedAt: Timestamp(),
+  createdBy: Nullable(Uuid({ description: 'the customer who checked out' })),
+  updatedBy: Nullable(Uuid({ description: 'the last person who changed the order (status, cancel, refund); the payment provider and the system leave it as it was' }))
 }, { $id: 'OrderView', examples: [orderExample] })
 export type OrderView = Static<typeof OrderView>
 /** Registered by the orders plugin; responses name it rather than repeat it. */
@@ -122,6 +126,13 @@ export const OrderParams = Type.Object({ id: Uuid() })
 export const WorkspaceOrderParams = Type.Object({ wid: Uuid(), id: Uuid() })
 export const WorkspaceParams = Type.Object({ wid: Uuid() })
 export const ListQuery = Strict({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Text({ maxLength: 512 })) })
+export const AdminOrderQuery = Strict({
+  workspaceId: Type.Optional(Uuid()),
+  userId: Type.Optional(Uuid({ description: 'the customer' })),
+  status: Type.Optional(OrderStatus),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Type.Optional(Text({ maxLength: 512 }))
+})
 export const WorkspaceListQuery = Strict({ status: Type.Optional(OrderStatus), limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Text({ maxLength: 512 })) })
 export const CancelBody = Strict({ reason: Type.Optional(Text({ minLength: 1, maxLength: 500 })) }, { examples: [{ reason: 'Ordered the wrong size' }] })
 export const StatusBody = Strict({ status: OrderStatus, reason: Type.Optional(Text({ minLength: 1, maxLength: 500 })) }, { examples: [{ status: 'shipped' }] })

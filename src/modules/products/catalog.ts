@@ -4,7 +4,7 @@ import type { Queryable } from '../../platform/db.ts'
 import { NotFound } from '../../platform/errors.ts'
 import { decodeCursor, toPage, type PageOf } from '../../platform/pagination.ts'
 import { toProductView, withDetails, type DetailRow } from './product-view.ts'
-import type { CatalogQuery, Category, ProductView } from './schemas.ts'
+import type { CatalogQuery, ProductView } from './schemas.ts'
 import { listedOnSale } from './stock.ts'
 
 // The public catalog (SPEC 8.1): the products on sale, searched, sorted and paged by keyset.
@@ -92,10 +92,4 @@ export async function getCatalogProduct (deps: Deps, id: string): Promise<Produc
   const row = await withDetails(publicProducts(deps.readDb)).where('products.id', '=', id).executeTakeFirst()
   if (!row) throw NotFound('NOT_FOUND', 'product not found')
   return toProductView(deps.config, row)
-}
-
-/** The categories with how many listed products carry each (kept in step by listing.ts), most used first. */
-export async function listCategories (deps: Deps): Promise<Category[]> {
-  return deps.readDb.selectFrom('categoryCounts').select(['name', 'count'])
-    .where(sql<boolean>`count > 0`).orderBy('count', 'desc').orderBy('name').limit(500).execute()
 }

@@ -5,11 +5,13 @@ import { BadRequest, problems } from '../../platform/errors.ts'
 import { cacheablePublicReads, NotModified } from '../../platform/http-cache.ts'
 import { principalOf } from '../../platform/principal.ts'
 import { acceptUploads, IMAGE_TYPES, storeUpload, withStoredUploads } from '../../platform/uploads.ts'
-import { getCatalogProduct, listCategories, searchCatalog } from './catalog.ts'
+import { getCatalogProduct, searchCatalog } from './catalog.ts'
+import { listCategories } from './categories.ts'
 import { addProductImages, deleteProductImage, reorderProductImages } from './images.ts'
 import { createProduct, deleteProduct, getWorkspaceProduct, listWorkspaceProducts, updateProduct } from './manage.ts'
+import moderationRoutes from './moderation-routes.ts'
 import {
-  CatalogQuery, Categories, CreateProductBody, ImageList, ImageOrderBody, ImageParams, ManageListQuery, ProductPage, ProductParams, ProductRef,
+  CatalogQuery, Categories, CategoriesQuery, CreateProductBody, ImageList, ImageOrderBody, ImageParams, ManageListQuery, ProductPage, ProductParams, ProductRef,
   UpdateProductBody, WorkspaceParams, WorkspaceProductParams
 } from './schemas.ts'
 
@@ -50,11 +52,16 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'listCategories',
         tags: ['catalog'],
         summary: 'Categories in the catalog, with how many products each has',
-        description: 'Counts only products the catalog shows (active, of approved vendors). Carries an ETag (304 on a match).',
+        description: 'The managed categories (kept by platform admins) that products of the catalog carry, most used first, with their parent\'s slug; ' +
+          'counts only products the catalog shows (active, of approved vendors, not unlisted). With all=true, every managed category, empty ones too: what vendors choose from. ' +
+          'Carries an ETag (304 on a match).',
+        querystring: CategoriesQuery,
         response: { 200: Categories, 304: NotModified }
       }
-    }, async () => ({ items: await listCategories(deps) }))
+    }, async (request) => ({ items: await listCategories(deps, request.query.all === true) }))
   })
+
+  await app.register(moderationRoutes)
 
   const manage = { auth: 'user', workspace: 'products:write' } as const
   // Writes that change what the public catalog shows: they invalidate the API's copy of it.
@@ -80,7 +87,8 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'createProduct',
       tags,
       summary: 'Create a product with its variants',
-      description: 'Prices are in minor units. A SKU already used in the workspace is 409. The product shows in the catalog when it is active and the vendor is approved.',
+      description: 'Prices are in minor units. categories are slugs of managed categories (GET /categories?all=true); an unknown one is 400 naming it. A SKU already used in the workspace is 409. ' +
+        'The product shows in the catalog when it is active and the vendor is approved.',
       params: WorkspaceParams,
       body: CreateProductBody,
       response: { 201: withLocation(ProductRef), ...problems(409) }

@@ -6,9 +6,10 @@ import { onSale } from './stock.ts'
 // The catalog reads `products.listed`, the on-sale rule (onSale, stock.ts) stored on the row, and
 // `category_counts`, how many listed products carry each category: one indexed column instead of
 // a join over workspaces, users and vendor profiles per product. Both are kept in step here, in
-// the transaction of every write that changes an input of the rule: a product's own activity or
-// deletion (this module), its workspace's deletion or new owner (workspaces), its owner's status
-// (users) or review (vendor-profiles); the last three call in through functions app.ts passes them.
+// the transaction of every write that changes an input of the rule: a product's own activity,
+// deletion or unlisting by a platform admin (this module), its workspace's deletion or new owner
+// (workspaces), its owner's status (users) or review (vendor-profiles); the last three call in
+// through functions app.ts passes them.
 //
 // Concurrency: the workspace row is where the changes queue. Product writes hold it FOR SHARE
 // before their product (lockLiveWorkspace), seller changes exclusively (lockSellingWorkspaces), so

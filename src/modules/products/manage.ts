@@ -5,6 +5,7 @@ import { decodeCursor, toPage, type PageOf } from '../../platform/pagination.ts'
 import type { Principal } from '../../platform/principal.ts'
 import { removeFilesLater } from '../../platform/storage.ts'
 import { lockLiveWorkspace } from '../workspaces/public.ts'
+import { lockCategories } from './categories.ts'
 import { syncEditedProduct, syncListing } from './listing.ts'
 import { toProductView, withDetails } from './product-view.ts'
 import type { CreateProductBody, ManageListQuery, ProductView, UpdateProductBody } from './schemas.ts'
@@ -42,6 +43,8 @@ export async function createProduct (deps: Deps, principal: Principal, workspace
   checkVariants(body.variants)
   try {
     return await deps.db.transaction().execute(async (trx) => {
+      // Managed categories only; first, the lock order of categories.ts.
+      await lockCategories(trx, body.categories ?? [])
       // A workspace being deleted waits for this product (and retires it), or is gone (404).
       await lockLiveWorkspace(trx, workspaceId)
       const id = deps.random.uuid()
@@ -73,6 +76,7 @@ export async function updateProduct (deps: Deps, principal: Principal, workspace
   if (body.variants) checkVariants(body.variants)
   try {
     return await deps.db.transaction().execute(async (trx) => {
+      if (body.categories !== undefined) await lockCategories(trx, body.categories)
       // Whether it is listed may change: the workspace first, the lock order of listing.ts.
       const relists = body.isActive !== undefined
       if (relists) await lockLiveWorkspace(trx, workspaceId)

@@ -22,6 +22,8 @@ export interface DetailRow {
   keywords: string[]
   faq: unknown
   isActive: boolean
+  unlistedAt: Date | null
+  unlistedReason: string | null
   createdAt: Date
   updatedAt: Date
   variants: Array<{ id: string, size: string | null, sku: string, stock: number, priceAmount: number | null }>
@@ -33,7 +35,7 @@ export function withDetails<Row extends object = DetailRow> (qb: SelectQueryBuil
   return qb.select([
     'products.id', 'products.workspaceId', 'products.title', 'products.description', 'products.priceAmount', 'products.currency',
     'products.discountPercentage', 'products.effectiveAmount', 'products.categories', 'products.keywords', 'products.faq',
-    'products.isActive', 'products.createdAt', 'products.updatedAt'
+    'products.isActive', 'products.unlistedAt', 'products.unlistedReason', 'products.createdAt', 'products.updatedAt'
   ]).select((eb: ExpressionBuilder<DB, 'products'>) => [
     jsonArrayFrom(eb.selectFrom('productVariants as v').select(['v.id', 'v.size', 'v.sku', 'v.stock', 'v.priceAmount'])
       .whereRef('v.productId', '=', 'products.id').where('v.deletedAt', 'is', null).orderBy('v.position')).as('variants'),
@@ -60,6 +62,7 @@ export function toProductView (config: Pick<Config, 'publicUrl'>, row: DetailRow
     faq: row.faq as ProductView['faq'],
     images: row.images.map((i) => ({ id: i.id, url: imageUrl(config, i.storageKey), position: i.position })),
     isActive: row.isActive,
+    unlisted: row.unlistedAt === null ? null : { at: row.unlistedAt, reason: row.unlistedReason ?? '' },
     variants: row.variants.map((v) => {
       const list = v.priceAmount ?? row.priceAmount
       return { id: v.id, size: v.size as Size | null, sku: v.sku, stock: v.stock, price: money(list, row.currency), finalPrice: money(discounted(list, row.discountPercentage), row.currency) }

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { MAX_CHARGE, MoneyRef } from '../../platform/money.ts'
 import { Page } from '../../platform/pagination.ts'
 import { Nullable, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
+import { CategorySlug } from './moderation-schemas.ts'
 
 export const SIZES = ['S', 'M', 'L', 'XL', 'XXL'] as const
 export const Size = Type.Union(SIZES.map((s) => Type.Literal(s)))
@@ -28,7 +29,7 @@ const productFields = {
   description: Type.Optional(Text({ maxLength: 20_000 })),
   price: PriceIn,
   discountPercentage: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
-  categories: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,59}$' }), { maxItems: 10, uniqueItems: true })),
+  categories: Type.Optional(Type.Array(CategorySlug(), { maxItems: 10, uniqueItems: true, description: 'slugs of managed categories (GET /categories?all=true); an unknown one is a 400' })),
   keywords: Type.Optional(Type.Array(Word, { maxItems: 30 })),
   faq: Type.Optional(Faq),
   isActive: Type.Optional(Type.Boolean())
@@ -87,6 +88,7 @@ const productExample = {
   faq: [{ question: 'Does it shrink?', answer: 'Less than 2%.' }],
   images: [imageExample],
   isActive: true,
+  unlisted: null,
   variants: [{ id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e83', size: 'M', sku: 'LIN-M', stock: 20, price, finalPrice }],
   createdAt: '2026-11-21T10:00:00.000Z',
   updatedAt: '2026-11-21T10:00:00.000Z'
@@ -105,6 +107,7 @@ export const ProductView = Type.Object({
   faq: Type.Array(Type.Object({ question: Type.String(), answer: Type.String() })),
   images: Type.Array(ImageView),
   isActive: Type.Boolean(),
+  unlisted: Nullable(Type.Object({ at: Timestamp(), reason: Type.String() }, { description: 'a platform admin took it off the catalog (and why); null otherwise' })),
   variants: Type.Array(VariantView),
   createdAt: Timestamp(),
   updatedAt: Timestamp()
@@ -140,6 +143,15 @@ export const ImageOrderBody = Strict({ order: Type.Array(Uuid(), { minItems: 1, 
   examples: [{ order: ['01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e82', '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e81'] }]
 })
 
-export const Category = Type.Object({ name: Type.String(), count: Type.Integer() })
+export const Category = Type.Object({
+  slug: Type.String({ description: 'what ?category= filters on' }),
+  name: Type.String(),
+  parent: Nullable(Type.String({ description: 'the parent\'s slug' })),
+  count: Type.Integer({ description: 'products of the catalog that carry it' })
+})
 export type Category = Static<typeof Category>
-export const Categories = Type.Object({ items: Type.Array(Category) }, { examples: [{ items: [{ name: 'shirts', count: 120 }] }] })
+export const Categories = Type.Object({ items: Type.Array(Category) }, { examples: [{ items: [{ slug: 'shirts', name: 'Shirts', parent: null, count: 120 }, { slug: 'linen-shirts', name: 'Linen shirts', parent: 'shirts', count: 42 }] }] })
+// Not strict: the list takes no other parameter, and ignores any (as it always has).
+export const CategoriesQuery = Type.Object({
+  all: Type.Optional(Type.Boolean({ description: 'true: every managed category, those no product carries yet too (what vendors choose from)' }))
+})

@@ -8,13 +8,13 @@ import { workspaceSells } from '../workspaces/public.ts'
 // suspended vendor would keep selling through it.
 
 /**
- * A product is on sale while it is active and not deleted and its workspace may sell (live,
- * owned by an active user with an approved vendor profile). `product` is the alias (or table
- * name) of `products` in the surrounding query.
+ * A product is on sale while it is active, not deleted, not unlisted by a platform admin, and its
+ * workspace may sell (live, owned by an active user with an approved vendor profile). `product` is
+ * the alias (or table name) of `products` in the surrounding query.
  */
 export function onSale (product = 'products'): RawBuilder<SqlBool> {
   const p = (column: string) => sql.ref(`${product}.${column}`)
-  return sql<SqlBool>`(${p('deleted_at')} is null and ${p('is_active')} and ${workspaceSells(`${product}.workspace_id`)})`
+  return sql<SqlBool>`(${p('deleted_at')} is null and ${p('is_active')} and ${p('unlisted_at')} is null and ${workspaceSells(`${product}.workspace_id`)})`
 }
 
 /**

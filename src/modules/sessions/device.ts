@@ -3,7 +3,7 @@ import Bowser from 'bowser'
 import type { SessionType } from './schemas.ts'
 
 // What a session knows about the client: the device (from the User-Agent, parsed by bowser,
-// a maintained MIT parser), the network, and a stable fingerprint.
+// a maintained MIT parser) and a stable fingerprint; where it is: location.ts.
 
 export interface Device {
   deviceType: string
@@ -37,45 +37,13 @@ export function parseDevice (userAgent: string | undefined): Device {
 export interface ClientRequest {
   ip: string
   headers: Record<string, string | string[] | undefined>
-  /** Whether the request came through a trusted proxy (TRUST_PROXY), so its geo headers can be believed. */
+  /** Whether the request came through a trusted proxy (TRUST_PROXY), so its location headers can be believed. */
   trustProxy: boolean
 }
 
-export interface Network {
-  ipAddress: string
-  countryCode: string | null
-  latitude: number | null
-  longitude: number | null
-  timezone: string | null
-}
-
-function header (headers: ClientRequest['headers'], name: string): string | undefined {
+export function header (headers: ClientRequest['headers'], name: string): string | undefined {
   const value = headers[name]
   return Array.isArray(value) ? value[0] : value
-}
-
-function coordinate (value: string | undefined, limit: number): number | null {
-  if (value === undefined) return null
-  const number = Number(value)
-  return Number.isFinite(number) && Math.abs(number) <= limit ? number : null
-}
-
-/**
- * Geo fields come from the edge in front of us (Cloudflare, CloudFront or a load balancer
- * setting x-geo-* headers), and only for a request that came through a proxy TRUST_PROXY
- * trusts: from anyone else they are whatever the client chose to send.
- */
-export function networkOf (client: ClientRequest, clientTimezone?: string): Network {
-  const h = client.headers
-  const trusted = client.trustProxy
-  const country = trusted ? (header(h, 'cf-ipcountry') ?? header(h, 'cloudfront-viewer-country') ?? header(h, 'x-geo-country')) : undefined
-  return {
-    ipAddress: client.ip,
-    countryCode: country && /^[A-Za-z]{2}$/.test(country) ? country.toUpperCase() : null,
-    latitude: trusted ? coordinate(header(h, 'cf-iplatitude') ?? header(h, 'x-geo-latitude'), 90) : null,
-    longitude: trusted ? coordinate(header(h, 'cf-iplongitude') ?? header(h, 'x-geo-longitude'), 180) : null,
-    timezone: clientTimezone ?? (trusted ? header(h, 'cf-timezone') ?? header(h, 'x-geo-timezone') ?? null : null)
-  }
 }
 
 /**

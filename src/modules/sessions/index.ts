@@ -27,7 +27,8 @@ const sessions: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { 
       operationId: 'listMySessions',
       tags,
       summary: 'The caller\'s active sessions; the current one has current: true',
-      description: 'One per signed-in device or client, with where and what it is (IP, country, browser, OS) and its activity counters, so a user can spot a session that is not theirs.',
+      description: 'One per signed-in device or client, with where and what it is (IP; country, city, coordinates and time zone, with `locationSource` saying what placed it; browser, OS) ' +
+        'and its activity counters, so a user can spot a session that is not theirs. Places from the IP database: IP Geolocation by DB-IP (https://db-ip.com).',
       response: { 200: SessionList }
     }
   }, async (request) => {

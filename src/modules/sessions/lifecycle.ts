@@ -1,7 +1,8 @@
 import type { Deps } from '../../platform/deps.ts'
 import type { UserType } from '../../platform/principal.ts'
 import { profileVersionKey } from '../../platform/profile-version.ts'
-import { fingerprintOf, networkOf, parseDevice, sessionTypeOf, type ClientRequest } from './device.ts'
+import { fingerprintOf, parseDevice, sessionTypeOf, type ClientRequest } from './device.ts'
+import { networkOf } from './location.ts'
 import { hasSeenDevice } from './new-device.ts'
 import { newRefreshToken } from './refresh-tokens.ts'
 import type { Analytics, SessionView } from './schemas.ts'
@@ -12,7 +13,7 @@ import {
 import { storedSessionView } from './views.ts'
 
 // Sessions (SPEC 6): created by every sign-in, checked on every authenticated request, ended by
-// logout, revocation, security events or expiry (ending.ts); each one written through to Postgres.
+// logout, revocation, security events (ending.ts) or expiry (expiry.ts); each one written through to Postgres.
 
 export interface NewSession {
   userId: string
@@ -35,7 +36,7 @@ export async function createSession (deps: Deps, input: NewSession): Promise<{ s
   const device = parseDevice(firstHeader(input.client.headers['user-agent']))
   const analytics = input.analytics ?? {}
   const details: SessionDetails = {
-    ...networkOf(input.client, analytics.timezone),
+    ...await networkOf(deps, input.client, analytics),
     ...device,
     deviceFingerprint: fingerprintOf(input.client, analytics.deviceFingerprint ?? firstHeader(input.client.headers['x-device-fingerprint'])),
     authMethod: input.authMethod,

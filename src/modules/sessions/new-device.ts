@@ -13,14 +13,26 @@ export async function hasSeenDevice (db: Queryable, userId: string, fingerprint:
   return row !== undefined
 }
 
+const countryNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' })
+
+/**
+ * "London, United Kingdom": the city and the country's English name. A place the client claimed
+ * says so: the account holder should not take an attacker's word for where they are.
+ */
+function placeOf (session: SessionView): string {
+  if (!session.countryCode) return 'unknown'
+  const place = [session.city, countryNames.of(session.countryCode)].filter(Boolean).join(', ')
+  return session.locationSource === 'client' ? `${place} (as the device reported it)` : place
+}
+
 /** Emails the account holder that `session` signed in from a new device. */
 export async function emailNewSignin (deps: Deps, to: { email: string, name: string }, session: SessionView): Promise<void> {
   const device = [session.browser, session.os && `on ${session.os}`, session.deviceName && `(${session.deviceName})`].filter(Boolean).join(' ') || 'an unknown device'
-  const place = [session.countryCode, session.ipAddress && `IP ${session.ipAddress}`].filter(Boolean).join(', ') || 'unknown'
   await enqueueEmail(deps, newSigninEmail, to.email, {
     name: to.name,
     device,
-    place,
+    place: [placeOf(session), session.ipAddress && `IP ${session.ipAddress}`].filter(Boolean).join(', '),
+    placedByDbIp: session.locationSource === 'ip',
     time: session.createdAt.toISOString(),
     sessionsLink: appLink(deps.config, '/account/sessions')
   })

@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Page, PageQuery } from '../../platform/pagination.ts'
-import { Nullable, NullableTimestamp, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
+import { CountryCode } from '../../platform/country-code.ts'
+import { Nullable, NullableTimestamp, SingleLineText, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
+import { TIME_ZONE_KEYWORD } from '../../platform/time-zone.ts'
 
 const NullableString = Nullable(Type.String())
 const NullableNumber = Nullable(Type.Number())
@@ -16,6 +18,10 @@ export type EndReason = Static<typeof EndReason>
 
 const TextUpTo = (maxLength: number) => Text({ maxLength })
 
+/** Where a session's place came from: a trusted proxy's headers, the client's analytics, the IP database, or nowhere. */
+export const LocationSource = Type.Union([Type.Literal('proxy'), Type.Literal('client'), Type.Literal('ip'), Type.Literal('none')])
+export type LocationSource = Static<typeof LocationSource>
+
 /** What a client may tell about where it came from and what it is; recorded with its session. */
 export const Analytics = Strict({
   referrerUrl: Type.Optional(TextUpTo(2048)),
@@ -26,9 +32,19 @@ export const Analytics = Strict({
   utmTerm: Type.Optional(TextUpTo(256)),
   utmContent: Type.Optional(TextUpTo(256)),
   deviceFingerprint: Type.Optional(Text({ minLength: 8, maxLength: 128, description: 'the client\'s own stable device id' })),
-  timezone: Type.Optional(Text({ maxLength: 64, description: 'IANA zone, e.g. Europe/Paris' })),
+  timezone: Type.Optional(Text({ maxLength: 64, [TIME_ZONE_KEYWORD]: true, description: 'the device\'s IANA time zone, e.g. Europe/Paris; kept whatever places the session' })),
+  countryCode: Type.Optional(CountryCode({ description: 'where the device is, an assigned ISO 3166-1 alpha-2 code (stored upper-case): places the session unless a trusted proxy did' })),
+  // One line: the city lands in the plain-text new-sign-in email.
+  city: Type.Optional(SingleLineText({ minLength: 1, maxLength: 128, description: 'one line; needs countryCode' })),
+  latitude: Type.Optional(Type.Number({ minimum: -90, maximum: 90, description: 'degrees; needs longitude and countryCode' })),
+  longitude: Type.Optional(Type.Number({ minimum: -180, maximum: 180, description: 'degrees; needs latitude and countryCode' })),
   sessionType: Type.Optional(SessionType)
-}, { description: 'optional attribution and device details; sign-in works without any' })
+}, {
+  description: 'optional attribution, device and location details; sign-in works without any. A place given here (`countryCode`, optionally with `city` and ' +
+    '`latitude` + `longitude`) places the session unless a trusted proxy\'s headers did (`locationSource: client`); without one the client address is looked up.',
+  // A place is a country, optionally with a city and a point: not a city or a point alone.
+  dependencies: { city: ['countryCode'], latitude: ['longitude', 'countryCode'], longitude: ['latitude', 'countryCode'] }
+})
 export type Analytics = Static<typeof Analytics>
 
 export const SessionView = Type.Object({
@@ -40,9 +56,14 @@ export const SessionView = Type.Object({
   current: Type.Optional(Type.Boolean()),
   ipAddress: Type.String(),
   countryCode: NullableString,
+  city: NullableString,
   latitude: NullableNumber,
   longitude: NullableNumber,
   timezone: NullableString,
+  locationSource: Type.Union(LocationSource.anyOf, {
+    description: 'what placed the session (country, city, coordinates): `proxy` (a trusted proxy\'s headers), `client` (the client\'s `analytics`), ' +
+      '`ip` (the in-process IP database; IP Geolocation by DB-IP, https://db-ip.com), `none` (e.g. a private address). The time zone is the client\'s when it sent one.'
+  }),
   deviceType: Type.String({ description: 'desktop, mobile, tablet, tv, bot or unknown' }),
   deviceName: NullableString,
   browser: NullableString,
@@ -79,9 +100,11 @@ export const SessionView = Type.Object({
     current: true,
     ipAddress: '203.0.113.7',
     countryCode: 'FR',
-    latitude: null,
-    longitude: null,
+    city: 'Paris',
+    latitude: 48.8534,
+    longitude: 2.3488,
     timezone: 'Europe/Paris',
+    locationSource: 'ip',
     deviceType: 'desktop',
     deviceName: 'Windows desktop',
     browser: 'Chrome',

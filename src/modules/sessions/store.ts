@@ -2,7 +2,8 @@ import type { Sealer } from '../../platform/crypto.ts'
 import { withScripts, type RedisClient, type RedisScript } from '../../platform/redis.ts'
 import type { UserType } from '../../platform/principal.ts'
 import { bucketTag, userBucket, userTag } from '../../platform/user-slot.ts'
-import type { Device, Network } from './device.ts'
+import type { Device } from './device.ts'
+import type { Network } from './location.ts'
 import type { SessionType } from './schemas.ts'
 
 // Sessions live in Redis (SPEC 6): the source of truth for which are active.
@@ -11,6 +12,8 @@ import type { SessionType } from './schemas.ts'
 //   sess:exp:{u<b>}        sorted set: session id -> when it expires (idle or absolute, whichever
 //                          first), one per bucket
 //   user:{u<b>}:<id>:sess  set: the user's session ids
+//   sess:end:{u<b>}        hash: session id -> final counters of an expired session that cleanup
+//                          took out of Redis and has not yet seen written to Postgres (expiry.ts)
 // Every multi-step change is one Lua script, so concurrent requests, refreshes and cleanup
 // runs see a session either before or after a change, never half-way. `b` is the user's bucket
 // (platform/user-slot.ts): what a script touches shares one slot on a Redis Cluster.
@@ -71,7 +74,12 @@ export const sessionOfUser = (id: string, userId: string): boolean => sessionBuc
 
 export const expiryIndex = (bucket: string) => `sess:exp:${bucketTag(bucket)}`
 export const sessionExpiryIndex = (id: string) => expiryIndex(sessionBucket(id))
-export const sessionKey = (id: string) => `sess:${bucketTag(sessionBucket(id))}:${id}`
+export const endJournal = (bucket: string) => `sess:end:${bucketTag(bucket)}`
+/** What a session key of the bucket starts with; the session id follows. */
+export const sessionKeyHead = (bucket: string) => `sess:${bucketTag(bucket)}:`
+export const sessionKey = (id: string) => sessionKeyHead(sessionBucket(id)) + id
+/** What the session set of a user of the bucket starts with; `<user id>:sess` follows. */
+export const userKeyHead = (bucket: string) => `user:${bucketTag(bucket)}:`
 export const userSessionsKey = (userId: string) => `user:${userTag(userId)}:${userId}:sess`
 
 export function expiresAt (s: Pick<StoredSession, 'lastSeenAt' | 'idleMs' | 'absoluteExpiresAt'>): number {
@@ -145,21 +153,12 @@ end
 return { 'invalid' }`
 
 // Removes a session and returns its fields, once: of two concurrent callers only one gets
-// them. With ARGV[3] = '1' it only removes a session that has expired by ARGV[2].
+// them. (Expired sessions are ended in batches: expiry.ts.)
 const END = `
 local data = redis.call('HGETALL', KEYS[1])
 if #data == 0 then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return false
-end
-if ARGV[3] == '1' then
-  local f = {}
-  for i = 1, #data, 2 do f[data[i]] = data[i + 1] end
-  local exp = math.min(tonumber(f['ls']) + tonumber(f['idle']), tonumber(f['abs']))
-  if exp > tonumber(ARGV[2]) then
-    redis.call('ZADD', KEYS[2], exp, ARGV[1])
-    return false
-  end
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -168,40 +167,47 @@ return data`
 type SessionRedis = RedisClient & {
   sessionTouch: (key: string, index: string, versionKey: string, now: number, id: string) => Promise<[string, string, string, string, string, number] | null>
   sessionRotate: (key: string, index: string, presented: string, next: string, sealedNext: string, now: number, graceMs: number, id: string, keep: number, authTime: string) => Promise<string[]>
-  sessionEnd: (key: string, index: string, id: string, now: number, onlyIfExpired: '0' | '1') => Promise<string[] | null>
+  sessionEnd: (key: string, index: string, id: string) => Promise<string[] | null>
 }
 
 /** Defined on the client when it is created, never on first use (see RedisScript). */
-export const sessionScripts: readonly RedisScript[] = [
+export const storeScripts: readonly RedisScript[] = [
   { name: 'sessionTouch', numberOfKeys: 3, lua: TOUCH },
   { name: 'sessionRotate', numberOfKeys: 2, lua: ROTATE },
   { name: 'sessionEnd', numberOfKeys: 2, lua: END }
 ]
 
 export function sessionRedis (redis: RedisClient): SessionRedis {
-  return withScripts<SessionRedis>(redis, sessionScripts)
+  return withScripts<SessionRedis>(redis, storeScripts)
 }
+
+/** A new session's hash fields, as saveNewSession stores them. */
+export function newSessionFields (s: StoredSession, refreshHash: string): Record<string, string | number> {
+  return {
+    uid: s.userId,
+    typ: s.userType,
+    ws: s.workspaceId ?? '',
+    sty: s.sessionType,
+    cr: s.createdAt,
+    ls: s.lastSeenAt,
+    idle: s.idleMs,
+    abs: s.absoluteExpiresAt,
+    req: s.totalRequests,
+    pv: 0,
+    ap: 0,
+    at: s.authTime,
+    rt: refreshHash,
+    info: s.sealedDetails
+  }
+}
+
+// A backstop only: cleanup finalises sessions long before this.
+export const sessionBackstopAt = (s: Pick<StoredSession, 'absoluteExpiresAt'>) => s.absoluteExpiresAt + 24 * 3600 * 1000
 
 export async function saveNewSession (redis: RedisClient, s: StoredSession, refreshHash: string): Promise<void> {
   await redis.multi()
-    .hset(sessionKey(s.id), {
-      uid: s.userId,
-      typ: s.userType,
-      ws: s.workspaceId ?? '',
-      sty: s.sessionType,
-      cr: s.createdAt,
-      ls: s.lastSeenAt,
-      idle: s.idleMs,
-      abs: s.absoluteExpiresAt,
-      req: s.totalRequests,
-      pv: 0,
-      ap: 0,
-      at: s.authTime,
-      rt: refreshHash,
-      info: s.sealedDetails
-    })
-    // A backstop only: cleanup finalises sessions long before this.
-    .pexpireat(sessionKey(s.id), s.absoluteExpiresAt + 24 * 3600 * 1000)
+    .hset(sessionKey(s.id), newSessionFields(s, refreshHash))
+    .pexpireat(sessionKey(s.id), sessionBackstopAt(s))
     .zadd(sessionExpiryIndex(s.id), expiresAt(s), s.id)
     .sadd(userSessionsKey(s.userId), s.id)
     .exec()

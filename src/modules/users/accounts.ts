@@ -34,6 +34,8 @@ export interface NewUser {
   status: UserStatus
   passwordHash?: string | null
   phone?: string | null
+  /** Set when the phone proved itself with a code (release it from any other account first: phone.ts). */
+  phoneVerifiedAt?: Date | null
   verifiedAt?: Date | null
   createdBy?: string | null
 }
@@ -49,6 +51,7 @@ export async function insertUser (db: Queryable, user: NewUser, random: Pick<Ran
     status: user.status,
     passwordHash: user.passwordHash ?? null,
     phone: user.phone ?? null,
+    phoneVerifiedAt: user.phoneVerifiedAt ?? null,
     verifiedAt: user.verifiedAt ?? null,
     // A self-made account is its own creator.
     createdBy: user.createdBy ?? id,
@@ -56,9 +59,30 @@ export async function insertUser (db: Queryable, user: NewUser, random: Pick<Ran
   }).returningAll().executeTakeFirstOrThrow()
 }
 
-export async function setPasswordHash (deps: Pick<Deps, 'db' | 'redis' | 'clock'>, userId: string, passwordHash: string): Promise<void> {
-  await deps.db.updateTable('users').set({ passwordHash, updatedAt: deps.clock.now(), updatedBy: userId }).where('id', '=', userId).execute()
+/**
+ * `byEmailedLink`: a reset, which proves the email (verified from now on, if it was not) and
+ * unverifies the phone, so a phone someone else proved on this account (an SMS sign-up with
+ * this address) stops signing in; the owner proves theirs again in one step.
+ */
+export async function setPasswordHash (deps: Pick<Deps, 'db' | 'redis' | 'clock'>, userId: string, passwordHash: string, byEmailedLink = false): Promise<void> {
+  const now = deps.clock.now()
+  await deps.db.updateTable('users')
+    .set((eb) => ({
+      passwordHash,
+      updatedAt: now,
+      updatedBy: userId,
+      ...(byEmailedLink ? { phoneVerifiedAt: null, verifiedAt: eb.fn.coalesce('verifiedAt', eb.val(now)) } : {})
+    }))
+    .where('id', '=', userId).execute()
   await bumpProfileVersion(deps, userId)
+}
+
+/** An emailed code signed in: the email is verified from now on, if it was not. The row as it is now. */
+export async function markEmailVerified (deps: Pick<Deps, 'db' | 'redis' | 'clock'>, userId: string): Promise<UserRow | undefined> {
+  const row = await deps.db.updateTable('users').set({ verifiedAt: deps.clock.now() })
+    .where('id', '=', userId).where('verifiedAt', 'is', null).returningAll().executeTakeFirst()
+  if (row) await bumpProfileVersion(deps, userId)
+  return row
 }
 
 /** The public shape of a user: never the password hash. */
@@ -68,6 +92,7 @@ export function toUserView (row: UserRow): UserView {
     email: row.email,
     name: row.name,
     phone: row.phone,
+    phoneVerifiedAt: row.phoneVerifiedAt,
     type: row.type as UserType,
     status: row.status as UserStatus,
     hasPassword: row.passwordHash !== null,

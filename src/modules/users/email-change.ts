@@ -2,12 +2,13 @@ import type { Deps } from '../../platform/deps.ts'
 import { BadRequest, Conflict, NotFound, isUniqueViolation } from '../../platform/errors.ts'
 import { consume, type Limit } from '../../platform/limiter.ts'
 import { enqueueEmail } from '../../platform/mail.ts'
-import { clearTries, codeMatches, countTry, issueCode, type CodeKind } from '../../platform/one-time-code.ts'
+import { clearTries, issueCode, type CodeKind } from '../../platform/one-time-code.ts'
 import { requireRecentAuthentication, type Principal } from '../../platform/principal.ts'
 import { bumpProfileVersion } from '../../platform/profile-version.ts'
 import { appLink } from '../../platform/public-url.ts'
 import { findUserByEmail, findUserById, normalizeEmail, toUserView } from './accounts.ts'
 import { emailChangeCodeEmail, emailChangedEmail, signupAccountExistsEmail } from './emails.ts'
+import { pendingChangeConfirmed, type PendingChange } from './pending-code.ts'
 import type { UserView } from './schemas.ts'
 
 // An email change: the new address proves itself with a code (SPEC 7.2), and only then
@@ -22,7 +23,7 @@ const EMAIL_CHANGES_PER_HOUR: Limit = { name: 'email-change', max: 5, windowMs: 
 const EMAIL_CHANGE_CODE: CodeKind = { purpose: 'email-change', tries: { name: 'email-change-tries', max: 5, windowMs: EMAIL_CHANGE_TTL_MS } }
 const codeSubject = (userId: string, email: string) => `${userId}:${email}`
 const pendingKey = (userId: string) => `email-change:${userId}`
-interface PendingEmailChange { email: string, codeHash: string | null, expiresAt: number }
+interface PendingEmailChange extends PendingChange { email: string }
 
 /** `a***@example.com`: enough for the owner to recognise, not a full address to whoever reads the mail. */
 export function maskEmail (email: string): string {
@@ -62,21 +63,15 @@ export async function startEmailChange (deps: Deps, principal: Principal, newEma
 
 export async function confirmEmailChange (deps: Deps, principal: Principal, code: string): Promise<UserView> {
   const { userId } = principal
-  // Counted before anything is judged, so parallel guesses cannot exceed the budget.
-  const withinTries = await countTry(deps.redis, EMAIL_CHANGE_CODE, userId)
-  const sealed = await deps.redis.get(pendingKey(userId))
-  const invalid = () => BadRequest('INVALID_CODE', 'The code is wrong or has expired.', { field: '/body/code', fieldDetail: 'is wrong or has expired' })
-  if (!sealed) throw invalid()
-  const pending = deps.sealer.open<PendingEmailChange>(sealed, pendingKey(userId))
-  if (!withinTries || pending.expiresAt <= deps.clock.now().getTime()) throw invalid()
-  if (!codeMatches(deps.sealer, EMAIL_CHANGE_CODE, codeSubject(userId, pending.email), code, pending.codeHash)) throw invalid()
+  const pending = await pendingChangeConfirmed<PendingEmailChange>(deps, EMAIL_CHANGE_CODE, pendingKey(userId), userId, (p) => codeSubject(userId, p.email), code)
   const before = await findUserById(deps.db, userId)
   if (!before) throw NotFound('NOT_FOUND', 'user not found')
   const now = deps.clock.now()
   let row
   try {
+    // The code reached the new address: it is proved (verifiedAt), whatever proved the old one.
     row = await deps.db.updateTable('users')
-      .set({ email: pending.email, isProfileReverified: true, profileReverifiedAt: now, updatedAt: now, updatedBy: userId })
+      .set({ email: pending.email, verifiedAt: now, isProfileReverified: true, profileReverifiedAt: now, updatedAt: now, updatedBy: userId })
       .where('id', '=', userId).where('deletedAt', 'is', null)
       .returningAll().executeTakeFirst()
   } catch (err) {

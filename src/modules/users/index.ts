@@ -6,12 +6,13 @@ import { principalOf } from '../../platform/principal.ts'
 import { ProfileViewCache } from '../../platform/profile-version.ts'
 import {
   AddressBody, AddressList, AddressParams, AddressPatch, AddressRef, AdminCreateUserBody, AdminUserPatch, EmailVerifyBody, MePatchBody,
-  MePatchResponse, StatusBody, UserIdParams, UserPage, UserRef, UserSearchQuery
+  MePatchResponse, PendingPhone, PhoneBody, PhoneCodeBody, StatusBody, UserIdParams, UserPage, UserRef, UserSearchQuery
 } from './schemas.ts'
 import { findUserById, toUserView } from './accounts.ts'
 import { addAddress, deleteAddress, listAddresses, updateAddress } from './addresses.ts'
 import { adminCreateUser, searchUsers, setUserStatus, softDeleteUser, type ListingSync } from './admin.ts'
 import { confirmEmailChange, startEmailChange } from './email-change.ts'
+import { confirmPhoneVerification, startPhoneVerification } from './phone.ts'
 import { ownProfileJson, updateProfile } from './profile.ts'
 
 const tags = ['users']
@@ -47,7 +48,7 @@ const users: FastifyPluginAsyncTypebox<UsersOptions> = async (app, { syncListing
       operationId: 'updateMyProfile',
       tags,
       summary: 'Update your profile; an email change sends a code to the new address',
-      description: 'Only name, phone, postCode, country, city and email can change here; anything else is refused (400). An email change needs a sign-in within 10 minutes and takes effect at POST /users/me/email/verify.',
+      description: 'Only name, phone, postCode, country, city and email can change here; anything else is refused (400). A new phone number is unverified (phoneVerifiedAt null) until POST /users/me/phone proves it. An email change needs a sign-in within 10 minutes and takes effect at POST /users/me/email/verify.',
       body: MePatchBody,
       response: { 200: MePatchResponse }
     }
@@ -72,6 +73,30 @@ const users: FastifyPluginAsyncTypebox<UsersOptions> = async (app, { syncListing
       response: { 200: UserRef, ...problems(409) }
     }
   }, async (request) => confirmEmailChange(deps, principalOf(request), request.body.code))
+
+  app.post('/users/me/phone', {
+    config: { auth: 'user', rateLimit: { max: app.config.authRateLimitMax, timeWindow: 60_000 } },
+    schema: {
+      operationId: 'startPhoneVerification',
+      tags,
+      summary: 'Add or replace your phone: a 6-digit code is sent to it by SMS',
+      description: 'The phone is E.164 (+ and digits, a number valid for its country; 400 naming body/phone otherwise). Needs a sign-in within 10 minutes. The code is valid 10 minutes, 5 tries; five starts per account and per number an hour, and twenty texts an hour per client however asked for (429). The phone changes only at POST /users/me/phone/verify. 422 CHANNEL_UNAVAILABLE when no SMS provider is configured.',
+      body: PhoneBody,
+      response: { 202: PendingPhone, ...problems(422, 429) }
+    }
+  }, async (request, reply) => reply.code(202).send(await startPhoneVerification(deps, principalOf(request), request.body.phone, request.ip)))
+
+  app.post('/users/me/phone/verify', {
+    config: { auth: 'user', rateLimit: { max: app.config.authRateLimitMax, timeWindow: 60_000 } },
+    schema: {
+      operationId: 'confirmPhoneVerification',
+      tags,
+      summary: 'Confirm your phone with the code sent by SMS: it becomes your verified phone',
+      description: 'Sets phone and phoneVerifiedAt; a verified phone can then receive sign-in codes (POST /auth/otp/send { phone }). Another account that had verified the same number no longer receives codes on it. The account\'s email is told a phone was added. A wrong or expired code is 400 INVALID_CODE.',
+      body: PhoneCodeBody,
+      response: { 200: UserRef }
+    }
+  }, async (request) => confirmPhoneVerification(deps, principalOf(request), request.body.code))
 
   app.get('/users/me/addresses', {
     config: { auth: 'user' },

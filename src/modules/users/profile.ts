@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { Deps } from '../../platform/deps.ts'
 import { NotFound } from '../../platform/errors.ts'
 import { bumpProfileVersion, type ProfileViewCache } from '../../platform/profile-version.ts'
@@ -31,7 +32,8 @@ export async function ownProfileJson (deps: Pick<Deps, 'db' | 'clock'>, cache: P
 function profileColumns (patch: ProfilePatch) {
   return {
     ...(patch.name !== undefined ? { name: patch.name } : {}),
-    ...(patch.phone !== undefined ? { phone: patch.phone } : {}),
+    // A different number is not the one that proved itself: it is unverified until it does.
+    ...(patch.phone !== undefined ? { phone: patch.phone, phoneVerifiedAt: sql<Date | null>`case when phone is not distinct from ${patch.phone} then phone_verified_at end` } : {}),
     ...(patch.postCode !== undefined ? { postCode: patch.postCode } : {}),
     ...(patch.country !== undefined ? { country: patch.country } : {}),
     ...(patch.city !== undefined ? { city: patch.city } : {})

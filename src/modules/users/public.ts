@@ -1,10 +1,11 @@
 // What other modules (and app.ts, the worker, scripts, src/schemas.ts) may use of `users`.
 export { isActiveUser, holdUser } from './status.ts'
 export { activeAdminContacts, contactOf, contactsOf, userContacts, type Contact } from './contacts.ts'
-export { findUserByEmail, findUserById, insertUser, normalizeEmail, setPasswordHash, toUserView, type NewUser, type UserRow } from './accounts.ts'
+export { findUserByEmail, findUserById, insertUser, markEmailVerified, normalizeEmail, setPasswordHash, toUserView, type NewUser, type UserRow } from './accounts.ts'
 export { addAddress, findAddress, listAddresses } from './addresses.ts'
 export { setUserStatus, type ListingSync } from './admin.ts'
 export { updateProfile } from './profile.ts'
+export { emailPhoneAdded, findUserByVerifiedPhone, releaseVerifiedPhone } from './phone.ts'
 export { AddressView, UserStatus, UserView } from './schemas.ts'
 export { emailChangeCodeEmail, emailChangedEmail, signupAccountExistsEmail } from './emails.ts'
 export * as userEmails from './emails.ts'

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Page } from '../../platform/pagination.ts'
 import { Nullable, NullableTimestamp, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
 import { UserType } from '../../platform/principal.ts'
+import { E164Phone } from '../../platform/phone.ts'
 
 export const UserStatus = Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('inactive'), Type.Literal('suspended')])
 export type UserStatus = Static<typeof UserStatus>
@@ -11,6 +12,7 @@ export const UserView = Type.Object({
   email: Type.String({ format: 'email' }),
   name: Type.String(),
   phone: Nullable(Type.String()),
+  phoneVerifiedAt: Type.Union([Timestamp(), Type.Null()], { description: 'when the phone proved itself with an SMS code (null: unverified); only a verified phone receives sign-in codes' }),
   type: UserType,
   status: UserStatus,
   hasPassword: Type.Boolean(),
@@ -31,6 +33,7 @@ export const UserView = Type.Object({
     email: 'ada@example.com',
     name: 'Ada Lovelace',
     phone: null,
+    phoneVerifiedAt: null,
     type: 'customer',
     status: 'active',
     hasPassword: true,
@@ -144,3 +147,10 @@ export const AdminUserPatch = Strict({
 export type AdminUserPatch = Static<typeof AdminUserPatch>
 
 export const StatusBody = Strict({ status: UserStatus }, { examples: [{ status: 'suspended' }] })
+
+export const PhoneBody = Strict({ phone: E164Phone() }, { examples: [{ phone: '+33612345678' }] })
+export const PhoneCodeBody = Strict({ code: Type.String({ pattern: '^[0-9]{6}$', description: 'the 6-digit code from the SMS' }) }, { examples: [{ code: '123456' }] })
+export const PendingPhone = Type.Object({
+  phone: Type.String({ description: 'the number the code was sent to' }),
+  expiresAt: Timestamp()
+}, { examples: [{ phone: '+33612345678', expiresAt: '2026-11-21T10:10:00.000Z' }] })

@@ -218,7 +218,7 @@ t.test('inactive, deleted, deleted-workspace and unapproved-vendor products stay
   t.equal((await env.app.inject({ method: 'GET', url: `/products/${randomUUID()}` })).statusCode, 404, 'an unknown id is 404 too')
 
   const categories = (await env.app.inject({ method: 'GET', url: '/categories' })).json().items
-  t.same(categories, [{ name: 'lamps', count: 1 }, { name: 'shown', count: 1 }], 'GET /categories counts only visible products')
+  t.same(categories, [{ slug: 'lamps', name: 'lamps', parent: null, count: 1 }, { slug: 'shown', name: 'shown', parent: null, count: 1 }], 'GET /categories counts only visible products')
 
   const managed = await env.app.inject({ method: 'GET', url: `/workspaces/${store.workspaceId}/products`, headers: store.owner.headers })
   t.same(ids(managed.json().items).sort(), ids([visible, inactive]).sort(), 'management list: the inactive one included, the deleted one not')
@@ -250,13 +250,13 @@ t.test('GET /categories counts products per category, most used first', async (t
   const res = await env.app.inject({ method: 'GET', url: '/categories' })
   t.equal(res.statusCode, 200)
   t.same(res.json().items, [
-    { name: 'shirts', count: 3 },
-    { name: 'hats', count: 2 },
-    { name: 'summer', count: 2 },
-    { name: 'bags', count: 1 }
-  ], 'counts, then names, in order')
-  for (const { name, count } of res.json().items) {
-    t.equal((await list(env.app, { category: name })).items.length, count, `the count of ${name} matches the filter`)
+    { slug: 'shirts', name: 'shirts', parent: null, count: 3 },
+    { slug: 'hats', name: 'hats', parent: null, count: 2 },
+    { slug: 'summer', name: 'summer', parent: null, count: 2 },
+    { slug: 'bags', name: 'bags', parent: null, count: 1 }
+  ], 'counts, then slugs, in order')
+  for (const { slug, count } of res.json().items) {
+    t.equal((await list(env.app, { category: slug })).items.length, count, `the count of ${slug} matches the filter`)
   }
 })
 

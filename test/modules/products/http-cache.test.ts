@@ -56,7 +56,7 @@ t.test('catalog reads carry an ETag, answer 304 while nothing changed, and 200 w
   await createProduct(env, store, { title: 'Etag kettle', categories: ['etag-new-category'] })
   const categories = await get(urls.categories, categoriesBefore)
   t.equal(categories.statusCode, 200)
-  t.ok(categories.json().items.some((c: { name: string }) => c.name === 'etag-new-category'))
+  t.ok(categories.json().items.some((c: { slug: string }) => c.slug === 'etag-new-category'))
 
   // The vendor suspended: the product is gone, never a 304 for the old copy.
   const lastSeen = (await get(urls.byId)).headers.etag as string

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { createTestEnv, eventually, type TestEnv } from '../../helpers/app.ts'
 import { createUser, login } from '../../helpers/auth.ts'
-import { approvedStore, createProduct, shopper, type Store } from '../../helpers/commerce.ts'
+import { approvedStore, createProduct, ensureCategories, shopper, type Store } from '../../helpers/commerce.ts'
 import { multipart, HTML, JPEG, PDF, PNG, WEBP, type FilePart } from '../../helpers/multipart.ts'
 import { isStored, publicKey, storedOf, watchStorage } from '../../helpers/stored-files.ts'
 
@@ -47,6 +47,7 @@ t.test('a product with sizes S to XXL and one without sizes (a single default va
   const env = await createTestEnv(t)
   const store = await approvedStore(env)
   const { create } = api(env, store)
+  await ensureCategories(env, ['shirts', 'office'])
 
   const res = await create({
     title: 'Oxford shirt',
@@ -163,6 +164,7 @@ t.test('PATCH updates fields and the variant list: keep by id, add, retire', asy
   const { patch, get } = api(env, store)
   const product = await createProduct(env, store, { title: 'Hoodie', price: 6000, categories: ['tops'], keywords: ['warm'], variants: [{ size: 'S', sku: 'HD-S', stock: 1 }, { size: 'M', sku: 'HD-M', stock: 2 }, { size: 'L', sku: 'HD-L', stock: 3 }] })
   const [s, m, l] = product.variants
+  await ensureCategories(env, ['sale'])
 
   const fields = await patch(product.id, { title: 'Zip hoodie', description: 'Now with a zip.', price: { amount: 6500, currency: 'usd' }, discountPercentage: 20, categories: ['tops', 'sale'], keywords: ['zip'], faq: [{ question: 'Zip?', answer: 'Yes.' }] })
   t.equal(fields.statusCode, 200)

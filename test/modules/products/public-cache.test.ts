@@ -3,7 +3,7 @@ import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { createTestEnv, type TestEnv, type TestEnvOptions, type Tap } from '../../helpers/app.ts'
 import { createUser, login, type SignedIn } from '../../helpers/auth.ts'
-import { addToCart, approvedStore, checkout, createProduct, shopper, type Store } from '../../helpers/commerce.ts'
+import { addToCart, approvedStore, checkout, createProduct, ensureCategories, shopper, type Store } from '../../helpers/commerce.ts'
 import { multipart, PDF, PNG, WEBP } from '../../helpers/multipart.ts'
 import { loadConfig } from '../../../src/config.ts'
 import { ManualClock } from '../../../src/platform/clock.ts'
@@ -180,7 +180,7 @@ async function placeOrder (scene: Scene): Promise<void> {
 const gone = (t: any, views: Views, scene: Scene) => {
   t.equal(views.product.statusCode, 404, 'the product page is gone')
   t.same(views.list.json().items, [], 'the list no longer shows it')
-  t.notOk(views.categories.json().items.some((c: { name: string }) => c.name === scene.product.categories[0]), 'nor do the categories')
+  t.notOk(views.categories.json().items.some((c: { slug: string }) => c.slug === scene.product.categories[0]), 'nor do the categories')
 }
 const back = (t: any, views: Views, scene: Scene) => {
   t.equal(views.product.statusCode, 200, 'the product page is back')
@@ -202,10 +202,11 @@ const WRITES: WriteCase[] = [
   },
   {
     name: 'a new product in a new category',
+    prepare: (s) => ensureCategories(s.env, ['brand-new-category']),
     write: (s) => s.env.app.inject({ method: 'POST', url: `/workspaces/${s.store.workspaceId}/products`, headers: asOwner(s), payload: { title: 'Second', description: 'New.', price: { amount: 100, currency: 'usd' }, categories: ['brand-new-category'], variants: [{ sku: `N-${randomUUID()}`, stock: 1 }] } }),
     check: (t, views) => {
       t.equal(views.list.json().items.length, 2, 'the list shows it')
-      t.ok(views.categories.json().items.some((c: { name: string }) => c.name === 'brand-new-category'), 'and its category')
+      t.ok(views.categories.json().items.some((c: { slug: string }) => c.slug === 'brand-new-category'), 'and its category')
     }
   },
   {
@@ -297,6 +298,29 @@ const WRITES: WriteCase[] = [
     prepare: async (s) => { await s.env.app.inject({ method: 'PATCH', url: `/users/${s.store.ownerId}/status`, headers: asAdmin(s), payload: { status: 'suspended' } }) },
     write: (s) => s.env.app.inject({ method: 'PATCH', url: `/users/${s.store.ownerId}/status`, headers: asAdmin(s), payload: { status: 'active' } }),
     check: back
+  },
+  {
+    name: 'a platform admin unlists the product',
+    write: (s) => s.env.app.inject({ method: 'POST', url: `/admin/products/${s.product.id}/unlist`, headers: asAdmin(s), payload: { reason: 'counterfeit' } }),
+    check: gone
+  },
+  {
+    name: 'a platform admin relists it',
+    prepare: async (s) => { await s.env.app.inject({ method: 'POST', url: `/admin/products/${s.product.id}/unlist`, headers: asAdmin(s), payload: { reason: 'counterfeit' } }) },
+    write: (s) => s.env.app.inject({ method: 'POST', url: `/admin/products/${s.product.id}/relist`, headers: asAdmin(s), payload: { reason: 'genuine after all' } }),
+    check: back
+  },
+  {
+    name: 'a platform admin renames the product\'s category',
+    write: async (s) => {
+      const category = await s.env.app.db.selectFrom('categories').select('id').where('slug', '=', s.product.categories[0]).executeTakeFirstOrThrow()
+      return s.env.app.inject({ method: 'PATCH', url: `/admin/categories/${category.id}`, headers: asAdmin(s), payload: { slug: `renamed-${randomUUID()}`, name: 'Renamed' } })
+    },
+    check: (t, views) => {
+      t.match(views.product.json().categories, [/^renamed-/], 'the product carries the new slug')
+      const slug = views.product.json().categories[0]
+      t.same(views.categories.json().items.filter((c: { slug: string }) => c.slug === slug), [{ slug, name: 'Renamed', parent: null, count: 1 }], 'and the categories show it')
+    }
   },
   {
     name: 'the owner\'s account deleted',

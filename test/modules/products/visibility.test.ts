@@ -55,10 +55,10 @@ async function catalogView (w: World) {
   const list = (await app.inject({ method: 'GET', url: `/products?workspaceId=${w.store.workspaceId}` })).json().items.map((p: { id: string }) => p.id)
   const search = (await app.inject({ method: 'GET', url: `/products?q=${w.tag}` })).json().items.map((p: { id: string }) => p.id)
   const page = (await app.inject({ method: 'GET', url: `/products/${w.product.id}` })).statusCode
-  const categories = (await app.inject({ method: 'GET', url: '/categories' })).json().items.filter((c: { name: string }) => c.name === w.tag)
+  const categories = (await app.inject({ method: 'GET', url: '/categories' })).json().items.filter((c: { slug: string }) => c.slug === w.tag).map((c: { slug: string, count: number }) => ({ slug: c.slug, count: c.count }))
   return { list, search, page, categories }
 }
-const shown = (w: World) => ({ list: [w.product.id], search: [w.product.id], page: 200, categories: [{ name: w.tag, count: 1 }] })
+const shown = (w: World) => ({ list: [w.product.id], search: [w.product.id], page: 200, categories: [{ slug: w.tag, count: 1 }] })
 const hidden = { list: [], search: [], page: 404, categories: [] }
 
 /** Off sale for the cart and checkout too (the full rule, not the catalog's copy). */
@@ -139,7 +139,7 @@ t.test('a product inactive from the start, or of a vendor not yet approved, is n
   const profile = await env.app.db.selectFrom('vendorProfiles').select('id').where('userId', '=', store.ownerId).executeTakeFirstOrThrow()
   t.equal((await env.app.inject({ method: 'PATCH', url: `/vendor-profiles/${profile.id}/review`, headers: admin.headers, payload: { status: 'approved' } })).statusCode, 200)
   t.same(await listed(), [ready.id], 'approval lists the active product, not the draft')
-  t.same((await env.app.inject({ method: 'GET', url: '/categories' })).json().items, [{ name: 'lamps', count: 1 }])
+  t.same((await env.app.inject({ method: 'GET', url: '/categories' })).json().items, [{ slug: 'lamps', name: 'lamps', parent: null, count: 1 }])
   t.equal((await env.app.inject({ method: 'GET', url: `/products/${draft.id}` })).statusCode, 404)
 })
 

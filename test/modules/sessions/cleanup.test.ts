@@ -60,7 +60,7 @@ t.test('two cleanups at once finalise each session exactly once', async (t) => {
   clock.advance(120_000)
 
   // Without the job's lock: the per-session atomic end alone keeps the count right.
-  const [a, b] = await Promise.all([finalizeExpiredSessions(env.app.deps, 7), finalizeExpiredSessions(env.app.deps, 7)])
+  const [a, b] = await Promise.all([finalizeExpiredSessions(env.app.deps, { batchSize: 7 }), finalizeExpiredSessions(env.app.deps, { batchSize: 7 })])
   t.equal(a + b, 40, 'forty sessions ended between the two runs, none twice')
   const rows = await env.app.db.selectFrom('sessions').select(['endReason']).execute()
   t.ok(rows.every((r) => r.endReason === 'expired'))
