@@ -2093,6 +2093,18 @@ export interface components {
         };
         /**
          * @example {
+         *       "amount": -550,
+         *       "currency": "usd"
+         *     }
+         */
+        SignedMoney: {
+            /** @description minor units (cents); negative takes money away */
+            amount: number;
+            /** @description ISO 4217, lower case */
+            currency: string;
+        };
+        /**
+         * @example {
          *       "accessToken": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIwMTkzNmIyZSJ9.c2lnbmF0dXJl",
          *       "refreshToken": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f.q3JkY2Vzc2lvbi1zZWNyZXQtb2YtZm9ydHktdGhyZWUtY2hhcnM",
          *       "tokenType": "Bearer",

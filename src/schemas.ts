@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import { ProblemDetails } from './platform/errors.ts'
-import { Money } from './platform/money.ts'
+import { Money, SignedMoney } from './platform/money.ts'
 import { Tokens } from './modules/auth/public.ts'
 import { SessionView } from './modules/sessions/public.ts'
 import { UserView, AddressView } from './modules/users/public.ts'
@@ -13,5 +13,5 @@ import { OrderView } from './modules/orders/public.ts'
 // Every schema with an $id, registered once at the root: routes reference them with typed
 // Type.Ref(Schema), and the OpenAPI document lists each once under components.
 export const sharedSchemas: TSchema[] = [
-  ProblemDetails, Money, Tokens, SessionView, UserView, AddressView, WorkspaceView, ProfileView, ProductView, CartView, OrderView
+  ProblemDetails, Money, SignedMoney, Tokens, SessionView, UserView, AddressView, WorkspaceView, ProfileView, ProductView, CartView, OrderView
 ]

@@ -57,7 +57,9 @@ const CONCURRENCY: Record<QueueName, number> = {
   'session-cleanup': 1,
   'order-expiry': 1,
   outbox: 1,
-  files: 4
+  files: 4,
+  // No processor yet: the ledger's work package adds it (vendor transfers, at most 4 at a time).
+  payouts: 4
 }
 
 /**

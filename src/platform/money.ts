@@ -19,6 +19,51 @@ export function discounted (amount: number, percentage: number): number {
 
 export const money = (amount: number, currency: string): Money => ({ amount, currency })
 
+/** Money that may be negative: ledger rows and balances, seen from their owner's side. */
+export const SignedMoney = Type.Object({
+  amount: Type.Integer({ minimum: -100_000_000_000, maximum: 100_000_000_000, description: 'minor units (cents); negative takes money away' }),
+  currency: Type.String({ pattern: '^[a-z]{3}$', description: 'ISO 4217, lower case' })
+}, { $id: 'SignedMoney', examples: [{ amount: -550, currency: 'usd' }] })
+export type SignedMoney = Static<typeof SignedMoney>
+
+/**
+ * round(num / den), half up, for num >= 0 and den > 0. In BigInt: amounts times rates reach
+ * 1e15 and a split's products more, where a float quotient can land on the wrong integer.
+ */
+export function divRoundHalfUp (num: number, den: number): number {
+  if (!Number.isSafeInteger(num) || !Number.isSafeInteger(den) || num < 0 || den <= 0) throw new RangeError(`divRoundHalfUp(${num}, ${den}): integers, num >= 0, den > 0`)
+  return Number((2n * BigInt(num) + BigInt(den)) / (2n * BigInt(den)))
+}
+
+/** amount × bps / 10 000, rounded half up (a half unit goes up: to the platform, for commission). */
+export function basisPoints (amount: number, bps: number): number {
+  return divRoundHalfUp(amount * bps, 10_000)
+}
+
+/**
+ * Splits `total` over `weights` in proportion, by largest remainder: each part is its exact
+ * share rounded down, and the units left go to the largest remainders, a tie to the lower
+ * index. The parts always sum to `total`; a zero weight gets nothing.
+ */
+export function allocate (total: number, weights: readonly number[]): number[] {
+  const sum = weights.reduce((a, b) => a + b, 0)
+  if (total === 0) return weights.map(() => 0)
+  if (sum <= 0) throw new RangeError(`allocate(${total}): no weight to split over`)
+  const big = { total: BigInt(total), sum: BigInt(sum) }
+  const parts = weights.map((w, index) => {
+    const share = big.total * BigInt(w)
+    return { index, part: Number(share / big.sum), remainder: share % big.sum }
+  })
+  let left = total - parts.reduce((n, p) => n + p.part, 0)
+  const order = [...parts].sort((a, b) => a.remainder === b.remainder ? a.index - b.index : (a.remainder > b.remainder ? -1 : 1))
+  for (const p of order) {
+    if (left === 0) break
+    p.part++
+    left--
+  }
+  return parts.map((p) => p.part)
+}
+
 // Minor-unit digits per currency: Intl.NumberFormat is costly to build, and every order email formats totals.
 const currencyDigits = new Map<string, number>()
 

@@ -28,10 +28,12 @@ export interface JobPayloads {
   outbox: Record<string, never>
   /** Storage keys of files whose record is gone. */
   files: { keys: string[] }
+  /** A vendor transfer or a transfer reversal to make at the provider (issue 14); the sweep carries neither. */
+  payouts: { transferId?: string, reversalId?: string }
 }
 
 export type QueueName = keyof JobPayloads
-export const QUEUE_NAMES: readonly QueueName[] = ['email', 'sms', 'session-cleanup', 'order-expiry', 'outbox', 'files']
+export const QUEUE_NAMES: readonly QueueName[] = ['email', 'sms', 'session-cleanup', 'order-expiry', 'outbox', 'files', 'payouts']
 
 export type Queues = { [Q in QueueName]: Queue<JobPayloads[Q]> }
 

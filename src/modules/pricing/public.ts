@@ -1,0 +1,6 @@
+// What other modules may use of `pricing` (issue 14): the one computation of totals.
+export {
+  computeTotals,
+  type Destination, type PricedCheckout, type PricedLine, type PricedOrder, type PricingContext, type PricingIssue, type PricingLine,
+  type PromotionTerms, type ShippingRateTerms, type TaxRateTerms
+} from './totals.ts'
