@@ -68,10 +68,16 @@ export interface Checkouts {
   clientSecret: string | null;
   createdAt: Timestamp;
   currency: string;
+  discountAmount: Generated<number>;
   id: string;
   idempotencyKey: string;
   paymentIntentId: string | null;
+  promotionCode: string | null;
   provider: string;
+  shippingAmount: Generated<number>;
+  subtotalAmount: Generated<number>;
+  taxAmount: Generated<number>;
+  taxInclusive: Generated<boolean>;
   totalAmount: number;
   userId: string;
 }
@@ -88,6 +94,7 @@ export interface OrderHistory {
 }
 
 export interface OrderItems {
+  discountAmount: Generated<number>;
   id: string;
   lineAmount: number;
   orderId: string;
@@ -95,6 +102,7 @@ export interface OrderItems {
   quantity: number;
   size: string | null;
   sku: string;
+  taxAmount: Generated<number>;
   title: string;
   unitAmount: number;
   variantId: string;
@@ -102,17 +110,29 @@ export interface OrderItems {
 
 export interface Orders {
   checkoutId: string;
+  commissionAmount: Generated<number>;
+  commissionBps: Generated<number>;
   createdAt: Timestamp;
   createdBy: string | null;
   currency: string;
+  discountAmount: Generated<number>;
   id: string;
   note: string | null;
   paidAmount: Generated<number>;
   paidAt: Timestamp | null;
   paymentStatus: string;
+  platformFundedDiscount: Generated<number>;
+  promotionId: string | null;
   refundedAmount: Generated<number>;
   shippingAddress: Json;
+  shippingAmount: Generated<number>;
+  shippingRateId: string | null;
+  shippingRateName: string | null;
   status: string;
+  subtotalAmount: Generated<number>;
+  taxAmount: Generated<number>;
+  taxInclusive: Generated<boolean>;
+  taxRateBps: number | null;
   totalAmount: number;
   updatedAt: Timestamp;
   updatedBy: string | null;

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { Kysely, PostgresDialect, sql } from 'kysely'
-import pg from 'pg'
+import { sql } from 'kysely'
 import t from 'tap'
-import { createEmptyDatabase } from '../helpers/database.ts'
-import { createMigrator, describe } from '../../src/platform/migrator.ts'
+import { databaseMigratedTo } from '../helpers/migrations.ts'
+import { describe } from '../../src/platform/migrator.ts'
 
 // Issue 15: the migrations that make categories managed (item 4) and add audit columns to orders
 // (item 5) keep what a database already holds: every category its products carry becomes a
@@ -12,14 +11,7 @@ import { createMigrator, describe } from '../../src/platform/migrator.ts'
 const BEFORE = '20261130_C_end_sessions_before_cluster_keys'
 
 t.test('existing products keep their categories as managed ones; existing orders get their audit columns', async (t) => {
-  const database = await createEmptyDatabase()
-  t.teardown(() => database.drop())
-  const { migrator, close } = createMigrator(database.url)
-  t.teardown(close)
-  describe(await migrator.migrateTo(BEFORE))
-
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }) })
-  t.teardown(() => db.destroy())
+  const { db, migrator } = await databaseMigratedTo(t, BEFORE)
   const [owner, customer, staff] = [randomUUID(), randomUUID(), randomUUID()]
   for (const [id, type] of [[owner, 'vendor'], [customer, 'customer'], [staff, 'vendor']]) {
     await db.insertInto('users').values({ id, email: `${id}@example.test`, name: 'Someone', type, status: 'active' }).execute()

@@ -4,6 +4,7 @@ import type { Queryable, Trx } from '../../platform/db.ts'
 import { compiledOnce } from '../../platform/compiled-once.ts'
 import { Conflict, NotFound } from '../../platform/errors.ts'
 import { discounted, money, type Money } from '../../platform/money.ts'
+import type { PricingLine } from '../pricing/public.ts'
 import { outOfStock, sellableStock, sellableVariant, variantFacts } from '../products/public.ts'
 import { MAX_LINE_QUANTITY, type CartLine, type CartView } from './schemas.ts'
 
@@ -77,6 +78,13 @@ export async function takeCart (trx: Trx, userId: string): Promise<CartLine[]> {
     .orderBy('c.createdAt').orderBy('c.id')
     .execute()
   return rows.map(toCartLine)
+}
+
+/** Cart lines as pricing takes them: the line's id names it in the priced result. */
+export function pricingLinesOf (lines: CartLine[]): PricingLine[] {
+  return lines.map((l) => ({
+    lineId: l.id, workspaceId: l.workspaceId, variantId: l.variantId, currency: l.unitPrice.currency, unitAmount: l.unitPrice.amount, quantity: l.quantity, lineAmount: l.lineTotal.amount
+  }))
 }
 
 export function totalsByCurrency (lines: Array<{ lineTotal: Money }>): Money[] {

@@ -1,33 +1,24 @@
-import { sql } from 'kysely'
-import { jsonArrayFrom } from 'kysely/helpers/postgres'
-import type { Queryable, Trx } from '../../platform/db.ts'
 import { Conflict, isUniqueViolation, NotFound } from '../../platform/errors.ts'
 import { MAX_CHARGE } from '../../platform/money.ts'
 import type { Principal } from '../../platform/principal.ts'
-import { takeCart } from '../cart/public.ts'
+import { pricingLinesOf, takeCart } from '../cart/public.ts'
+import { computeTotals, destinationOf } from '../pricing/public.ts'
 import { takeStock } from '../products/public.ts'
-import { findAddress, userContacts } from '../users/public.ts'
-import { workspaceStores } from '../workspaces/public.ts'
+import { checkoutFacts, pricingRefusal } from './checkout-facts.ts'
 import { checkoutsPlaced } from './counters.ts'
 import { placeOrders } from './order-placement.ts'
 import type { OrderDeps } from './order-deps.ts'
 import { createCheckoutIntent } from './payment-intent.ts'
 import { ordersOfCheckout } from './queries.ts'
-import type { CheckoutBody, CheckoutResponse, ShippingAddress } from './schemas.ts'
+import type { CheckoutBody, CheckoutResponse } from './schemas.ts'
 
 // Checkout (SPEC 8.4). One transaction takes the cart, takes the stock for every line (rows
 // locked in id order, so concurrent multi-item checkouts cannot deadlock; a guarded decrement,
 // so stock never goes below zero), and writes one order per workspace under one checkout with
-// the prices of that moment, and their emails to the outbox. Then one PaymentIntent covers the
-// total, created with an idempotency key derived from the checkout. The statements are few
-// and each does much: see order-placement.ts, takeCart and takeStock.
-
-async function shippingAddressOf (db: Queryable, userId: string, input: CheckoutBody): Promise<ShippingAddress> {
-  if ('shippingAddress' in input) return input.shippingAddress
-  const address = await findAddress(db, userId, input.shippingAddressId)
-  if (!address) throw NotFound('NOT_FOUND', 'address not found', { field: '/body/shippingAddressId', fieldDetail: 'is not one of your addresses' })
-  return { street: address.street, city: address.city, state: address.state, zipCode: address.zipCode, country: address.country }
-}
+// the prices of that moment, priced once by computeTotals (discount, shipping, tax, commission)
+// and frozen on them, and their emails to the outbox. Then one PaymentIntent covers the total,
+// created with an idempotency key derived from the checkout. The statements are few and each
+// does much: see checkout-facts.ts, order-placement.ts, takeCart and takeStock.
 
 /** A checkout made before: its payment is finished (a retry under its key, or the racing request's). */
 async function finishPayment (deps: OrderDeps, checkoutId: string): Promise<CheckoutResponse> {
@@ -49,20 +40,6 @@ async function checkoutUnderKey (deps: OrderDeps, userId: string, idempotencyKey
   return deps.db.selectFrom('checkouts').select('id').where('userId', '=', userId).where('idempotencyKey', '=', idempotencyKey).executeTakeFirst()
 }
 
-/** In one statement: a checkout already made under this key, the customer's contact, and the names of the stores sold from. */
-async function checkoutFacts (trx: Trx, userId: string, idempotencyKey: string, workspaceIds: string[]) {
-  const row = await trx.selectFrom(userContacts(trx).as('c'))
-    .select((eb) => [
-      'c.email', 'c.name',
-      eb.selectFrom('checkouts').select('id').where('userId', '=', userId).where('idempotencyKey', '=', idempotencyKey).as('previous'),
-      jsonArrayFrom(eb.selectFrom(workspaceStores(trx).as('w')).select(['w.id', 'w.name'])
-        .where(sql<boolean>`${sql.ref('w.id')} = any(${workspaceIds}::uuid[])`)).as('stores')
-    ])
-    .where('c.id', '=', userId)
-    .executeTakeFirstOrThrow()
-  return { previous: row.previous, customer: { email: row.email, name: row.name }, storeNames: new Map(row.stores.map((s) => [s.id, s.name])) }
-}
-
 /** Thrown to undo the transaction when the key already has its checkout. */
 class MadeBefore extends Error {
   constructor (readonly checkoutId: string) { super(`checkout ${checkoutId} was made under this key`) }
@@ -75,26 +52,31 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
   try {
     placed = await deps.db.transaction().execute(async (trx) => {
       const lines = await takeCart(trx, userId)
-      const facts = await checkoutFacts(trx, userId, idempotencyKey, [...new Set(lines.map((l) => l.workspaceId))])
+      const workspaceIds = [...new Set(lines.map((l) => l.workspaceId))]
+      const facts = await checkoutFacts(trx, deps.config, userId, idempotencyKey, workspaceIds, input)
       // A checkout made under this key already (its payment step failed, say): that one is
       // finished instead, and this transaction, with its take of the cart, is undone.
       if (facts.previous) throw new MadeBefore(facts.previous)
-      const shippingAddress = await shippingAddressOf(trx, userId, input)
+      const shippingAddress = facts.shippingAddress
+      if (!shippingAddress) throw NotFound('NOT_FOUND', 'address not found', { field: '/body/shippingAddressId', fieldDetail: 'is not one of your addresses' })
       if (lines.length === 0) throw Conflict('CART_EMPTY', 'The cart is empty.')
       const unavailable = lines.filter((l) => !l.sold)
       if (unavailable.length > 0) throw Conflict('PRODUCT_UNAVAILABLE', 'Some products are no longer sold; remove them from the cart.', { extra: { variantIds: unavailable.map((l) => l.variantId) } })
       const currencies = new Set(lines.map((l) => l.unitPrice.currency))
       if (currencies.size > 1) throw Conflict('MIXED_CURRENCIES', 'One checkout pays in one currency: check out each currency separately.')
-      const total = lines.reduce((sum, l) => sum + l.lineTotal.amount, 0)
-      if (total > MAX_CHARGE) throw Conflict('AMOUNT_TOO_LARGE', `One checkout can charge at most ${MAX_CHARGE} minor units (the payment provider's limit): split the cart.`)
+      const priced = computeTotals(pricingLinesOf(lines), facts.pricing, destinationOf(shippingAddress))
+      if (priced.issues.length > 0) throw pricingRefusal(priced.issues[0]!)
+      if (priced.total > MAX_CHARGE) throw Conflict('AMOUNT_TOO_LARGE', `One checkout can charge at most ${MAX_CHARGE} minor units (the payment provider's limit): split the cart.`)
+      // A payment of nothing cannot be made (the provider refuses it), and an order nobody pays for would only expire.
+      if (priced.total === 0) throw Conflict('NOTHING_TO_PAY', 'The cart costs nothing to check out; there is no payment to make.')
       await takeStock(trx, lines)
 
       const checkoutId = deps.random.uuid()
       const currency = lines[0]!.unitPrice.currency
       const orders = await placeOrders(trx, deps, {
-        checkoutId, userId, idempotencyKey, provider: deps.gateway.provider, currency, lines, shippingAddress, note: input.note ?? null, customer: facts.customer, storeNames: facts.storeNames, now
+        checkoutId, userId, idempotencyKey, provider: deps.gateway.provider, currency, lines, priced, shippingAddress, note: input.note ?? null, customer: facts.customer, storeNames: facts.storeNames, now
       })
-      return { id: checkoutId, userId, totalAmount: total, currency, orders }
+      return { id: checkoutId, userId, totalAmount: priced.total, currency, orders }
     })
   } catch (err) {
     if (err instanceof MadeBefore) return finishPayment(deps, err.checkoutId)

@@ -2,6 +2,7 @@ import type { Trx } from '../../platform/db.ts'
 import { money } from '../../platform/money.ts'
 import { outboxInsert } from '../../platform/outbox.ts'
 import type { CartLine } from '../cart/public.ts'
+import type { PricedCheckout } from '../pricing/public.ts'
 import { orderPlacedEmail } from './emails.ts'
 import { customerOrderEmail } from './notifications.ts'
 import type { OrderDeps } from './order-deps.ts'
@@ -9,7 +10,8 @@ import { orderItemView } from './queries.ts'
 import type { OrderView, ShippingAddress } from './schemas.ts'
 
 // Writing a checkout: the checkout row, one order per workspace with its items (prices of that
-// moment) and first history entry, and each order's "placed" email in the outbox, all in one
+// moment) and its totals as pricing computed them (frozen: a later rate or commission change
+// alters no placed order), and first history entry, and each order's "placed" email in the outbox, all in one
 // statement (data-modifying CTEs; foreign keys are checked at its end). The orders are answered
 // from what was written, not read back.
 
@@ -20,6 +22,8 @@ export interface Placement {
   provider: 'stripe' | 'simulator'
   currency: string
   lines: CartLine[]
+  /** The lines priced: one order each, in workspace-id order. */
+  priced: PricedCheckout
   shippingAddress: ShippingAddress
   note: string | null
   customer: { email: string, name: string }
@@ -28,17 +32,36 @@ export interface Placement {
   now: Date
 }
 
+/** An order's totals columns: what the customer pays and why, and the platform's commission of that moment. */
+function frozenTotals (o: PricedCheckout['orders'][number], checkout: PricedCheckout) {
+  return {
+    subtotalAmount: o.subtotal,
+    discountAmount: o.discount,
+    platformFundedDiscount: o.platformFundedDiscount,
+    shippingAmount: o.shipping,
+    shippingRateId: o.shippingRate?.id ?? null,
+    shippingRateName: o.shippingRate?.name ?? null,
+    taxAmount: o.tax,
+    taxInclusive: o.taxInclusive,
+    taxRateBps: checkout.taxRate?.rateBps ?? null,
+    commissionBps: o.commissionBps,
+    commissionAmount: o.commission,
+    // Only the orders the code discounted carry it (a workspace's code covers its own orders).
+    promotionId: o.discount > 0 ? checkout.promotion?.id ?? null : null
+  }
+}
+
 const byId = <T extends { id: string }>(a: T, b: T) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0
 
 /** Writes the checkout and its orders; returns the orders as GET /orders/:id shows them, in id order. */
 export async function placeOrders (trx: Trx, deps: OrderDeps, p: Placement): Promise<OrderView[]> {
-  const byWorkspace = new Map<string, CartLine[]>()
-  for (const line of p.lines) byWorkspace.set(line.workspaceId, [...(byWorkspace.get(line.workspaceId) ?? []), line])
-  const orders = [...byWorkspace].sort(([a], [b]) => a.localeCompare(b)).map(([workspaceId, lines]) => ({
+  const cartLines = new Map(p.lines.map((l) => [l.id, l]))
+  const orders = p.priced.orders.map((priced) => ({
     id: deps.random.uuid(),
-    workspaceId,
-    totalAmount: lines.reduce((sum, l) => sum + l.lineTotal.amount, 0),
-    items: lines.map((l) => ({
+    workspaceId: priced.workspaceId,
+    totalAmount: priced.total,
+    priced,
+    items: priced.lines.map((pl) => ({ line: cartLines.get(pl.lineId)!, pl })).map(({ line: l, pl }) => ({
       id: deps.random.uuid(),
       productId: l.productId,
       variantId: l.variantId,
@@ -47,19 +70,33 @@ export async function placeOrders (trx: Trx, deps: OrderDeps, p: Placement): Pro
       sku: l.sku,
       unitAmount: l.unitPrice.amount,
       quantity: l.quantity,
-      lineAmount: l.lineTotal.amount
+      lineAmount: l.lineTotal.amount,
+      discountAmount: pl.discount,
+      taxAmount: pl.tax
     }))
   }))
   const history = { fromStatus: null, toStatus: 'pending' as const, actor: 'customer' as const, actorId: p.userId, reason: 'checkout', at: p.now }
   const emails = orders.map((o) => {
     const storeName = p.storeNames.get(o.workspaceId)
     if (storeName === undefined) throw new Error(`no store name for workspace ${o.workspaceId}`)
-    return customerOrderEmail(deps, orderPlacedEmail, { ...o, currency: p.currency, storeName }, p.customer)
+    return customerOrderEmail(deps, orderPlacedEmail, { id: o.id, totalAmount: o.totalAmount, currency: p.currency, storeName }, p.customer)
   })
 
   const written = await trx
     .with('c', (db) => db.insertInto('checkouts').values({
-      id: p.checkoutId, userId: p.userId, idempotencyKey: p.idempotencyKey, currency: p.currency, totalAmount: orders.reduce((sum, o) => sum + o.totalAmount, 0), provider: p.provider, createdAt: p.now
+      id: p.checkoutId,
+      userId: p.userId,
+      idempotencyKey: p.idempotencyKey,
+      currency: p.currency,
+      subtotalAmount: p.priced.subtotal,
+      discountAmount: p.priced.discount,
+      shippingAmount: p.priced.shipping,
+      taxAmount: p.priced.tax,
+      taxInclusive: p.priced.taxInclusive,
+      totalAmount: p.priced.total,
+      promotionCode: p.priced.promotion?.code ?? null,
+      provider: p.provider,
+      createdAt: p.now
     }).returning('id'))
     .with('o', (db) => db.insertInto('orders').values(orders.map((o) => ({
       id: o.id,
@@ -70,6 +107,7 @@ export async function placeOrders (trx: Trx, deps: OrderDeps, p: Placement): Pro
       paymentStatus: 'unpaid',
       currency: p.currency,
       totalAmount: o.totalAmount,
+      ...frozenTotals(o.priced, p.priced),
       shippingAddress: JSON.stringify(p.shippingAddress),
       note: p.note,
       createdAt: p.now,

@@ -22,9 +22,11 @@ export const ShippingAddress = Strict({
 })
 export type ShippingAddress = Static<typeof ShippingAddress>
 
+/** What a checkout may say besides where it ships to: one set, spread into both forms of the body. */
+const checkoutOptions = { note: Type.Optional(Text({ maxLength: 1000 })) }
 export const CheckoutBody = Type.Union([
-  Strict({ shippingAddressId: Uuid(), note: Type.Optional(Text({ maxLength: 1000 })) }),
-  Strict({ shippingAddress: ShippingAddress, note: Type.Optional(Text({ maxLength: 1000 })) })
+  Strict({ shippingAddressId: Uuid(), ...checkoutOptions }),
+  Strict({ shippingAddress: ShippingAddress, ...checkoutOptions })
 ], { examples: [{ shippingAddressId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f', note: 'Leave at the door' }] })
 export type CheckoutBody = Static<typeof CheckoutBody>
 

@@ -1,6 +1,8 @@
-// What other modules may use of `pricing` (issue 14): the one computation of totals.
+// What other modules may use of `pricing` (issue 14): the one computation of totals, and the
+// facts it needs as columns of the caller's statement.
 export {
   computeTotals,
   type Destination, type PricedCheckout, type PricedLine, type PricedOrder, type PricingContext, type PricingIssue, type PricingLine,
   type PromotionTerms, type ShippingRateTerms, type TaxRateTerms
 } from './totals.ts'
+export { destinationOf, pricingContextColumns, toPricingContext, type PricingContextRow, type PricingFacts } from './context.ts'

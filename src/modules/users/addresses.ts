@@ -54,3 +54,12 @@ export async function deleteAddress (deps: Deps, userId: string, id: string): Pr
     }
   })
 }
+
+/**
+ * A user's address as a subquery other statements fold in (checkout, the cart's totals): the one
+ * with this id, or without one the default. One row or none; what an order ships to.
+ */
+export function addressFacts (db: Queryable, userId: string, addressId?: string) {
+  const mine = db.selectFrom('addresses').select(['street', 'city', 'state', 'zipCode', 'country']).where('userId', '=', userId)
+  return addressId === undefined ? mine.where('isDefault', '=', true) : mine.where('id', '=', addressId)
+}

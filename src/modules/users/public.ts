@@ -2,7 +2,7 @@
 export { isActiveUser, holdUser } from './status.ts'
 export { activeAdminContacts, contactOf, contactsOf, userContacts, type Contact } from './contacts.ts'
 export { findUserByEmail, findUserById, insertUser, markEmailVerified, normalizeEmail, setPasswordHash, toUserView, type NewUser, type UserRow } from './accounts.ts'
-export { addAddress, findAddress, listAddresses } from './addresses.ts'
+export { addAddress, addressFacts, findAddress, listAddresses } from './addresses.ts'
 export { setUserStatus, type ListingSync } from './admin.ts'
 export { updateProfile } from './profile.ts'
 export { emailPhoneAdded, findUserByVerifiedPhone, releaseVerifiedPhone } from './phone.ts'
