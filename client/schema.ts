@@ -1490,7 +1490,7 @@ export interface paths {
         };
         /**
          * The workspace's orders, newest first
-         * @description Orders placed with this workspace, optionally of one status. Needs the orders:manage permission. Keyset pagination: pass nextCursor back with the same status.
+         * @description Orders placed with this workspace, optionally of one status, each with the platform's commission and the workspace's net. Needs the orders:manage permission. Keyset pagination: pass nextCursor back with the same status.
          */
         get: operations["listWorkspaceOrders"];
         put?: never;
@@ -1510,7 +1510,7 @@ export interface paths {
         };
         /**
          * An order of the workspace
-         * @description Needs the orders:manage permission; another workspace's order is 404.
+         * @description With the platform's commission (frozen at checkout) and the workspace's net. Needs the orders:manage permission; another workspace's order is 404.
          */
         get: operations["getWorkspaceOrder"];
         put?: never;
@@ -1773,6 +1773,31 @@ export interface components {
          *         "amount": 0,
          *         "currency": "usd"
          *       },
+         *       "totals": {
+         *         "subtotal": {
+         *           "amount": 8820,
+         *           "currency": "usd"
+         *         },
+         *         "discount": {
+         *           "amount": 0,
+         *           "currency": "usd"
+         *         },
+         *         "shipping": {
+         *           "amount": 0,
+         *           "currency": "usd"
+         *         },
+         *         "tax": {
+         *           "amount": 0,
+         *           "currency": "usd"
+         *         },
+         *         "taxInclusive": false,
+         *         "total": {
+         *           "amount": 8820,
+         *           "currency": "usd"
+         *         }
+         *       },
+         *       "promotionCode": null,
+         *       "shippingMethod": null,
          *       "items": [
          *         {
          *           "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea2",
@@ -1788,6 +1813,14 @@ export interface components {
          *           "quantity": 2,
          *           "lineTotal": {
          *             "amount": 8820,
+         *             "currency": "usd"
+         *           },
+         *           "discount": {
+         *             "amount": 0,
+         *             "currency": "usd"
+         *           },
+         *           "tax": {
+         *             "amount": 0,
          *             "currency": "usd"
          *           }
          *         }
@@ -1842,6 +1875,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             items: {
+                discount: components["schemas"]["Money"];
                 /** Format: uuid */
                 id: string;
                 lineTotal: components["schemas"]["Money"];
@@ -1850,6 +1884,7 @@ export interface components {
                 quantity: number;
                 size: string | null;
                 sku: string;
+                tax: components["schemas"]["Money"];
                 title: string;
                 unitPrice: components["schemas"]["Money"];
                 /** Format: uuid */
@@ -1858,12 +1893,15 @@ export interface components {
             note: string | null;
             paidAt: string | null;
             paymentStatus: "unpaid" | "paid" | "failed" | "refunded" | "partially_refunded";
+            promotionCode: string | null;
             refunded: components["schemas"]["Money"];
             shippingAddress: {
                 [key: string]: unknown;
             };
+            shippingMethod: string | null;
             status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
             total: components["schemas"]["Money"];
+            totals: components["schemas"]["TotalsView"];
             /** Format: date-time */
             updatedAt: string;
             updatedBy: string | null;
@@ -2120,6 +2158,41 @@ export interface components {
             tokenType: "Bearer";
         };
         /**
+         * @description total = subtotal − discount + shipping + tax (tax only when not inclusive), in minor units
+         * @example {
+         *       "subtotal": {
+         *         "amount": 5500,
+         *         "currency": "usd"
+         *       },
+         *       "discount": {
+         *         "amount": 550,
+         *         "currency": "usd"
+         *       },
+         *       "shipping": {
+         *         "amount": 500,
+         *         "currency": "usd"
+         *       },
+         *       "tax": {
+         *         "amount": 359,
+         *         "currency": "usd"
+         *       },
+         *       "taxInclusive": false,
+         *       "total": {
+         *         "amount": 5809,
+         *         "currency": "usd"
+         *       }
+         *     }
+         */
+        TotalsView: {
+            discount: components["schemas"]["Money"];
+            shipping: components["schemas"]["Money"];
+            subtotal: components["schemas"]["Money"];
+            tax: components["schemas"]["Money"];
+            /** @description true: the tax is inside the prices (total = subtotal − discount + shipping); false: added on top */
+            taxInclusive: boolean;
+            total: components["schemas"]["Money"];
+        };
+        /**
          * @example {
          *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f",
          *       "email": "ada@example.com",
@@ -2239,6 +2312,177 @@ export interface components {
             website: string | null;
             whatsappNumber: string | null;
             workingDays: string[];
+        };
+        /**
+         * @example {
+         *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea0",
+         *       "checkoutId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea1",
+         *       "workspaceId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+         *       "userId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70",
+         *       "status": "confirmed",
+         *       "paymentStatus": "paid",
+         *       "total": {
+         *         "amount": 8820,
+         *         "currency": "usd"
+         *       },
+         *       "refunded": {
+         *         "amount": 0,
+         *         "currency": "usd"
+         *       },
+         *       "totals": {
+         *         "subtotal": {
+         *           "amount": 8820,
+         *           "currency": "usd"
+         *         },
+         *         "discount": {
+         *           "amount": 0,
+         *           "currency": "usd"
+         *         },
+         *         "shipping": {
+         *           "amount": 0,
+         *           "currency": "usd"
+         *         },
+         *         "tax": {
+         *           "amount": 0,
+         *           "currency": "usd"
+         *         },
+         *         "taxInclusive": false,
+         *         "total": {
+         *           "amount": 8820,
+         *           "currency": "usd"
+         *         }
+         *       },
+         *       "promotionCode": null,
+         *       "shippingMethod": null,
+         *       "items": [
+         *         {
+         *           "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea2",
+         *           "productId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f",
+         *           "variantId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e83",
+         *           "title": "Linen shirt",
+         *           "size": "M",
+         *           "sku": "LIN-M",
+         *           "unitPrice": {
+         *             "amount": 4410,
+         *             "currency": "usd"
+         *           },
+         *           "quantity": 2,
+         *           "lineTotal": {
+         *             "amount": 8820,
+         *             "currency": "usd"
+         *           },
+         *           "discount": {
+         *             "amount": 0,
+         *             "currency": "usd"
+         *           },
+         *           "tax": {
+         *             "amount": 0,
+         *             "currency": "usd"
+         *           }
+         *         }
+         *       ],
+         *       "history": [
+         *         {
+         *           "from": null,
+         *           "to": "pending",
+         *           "actor": "customer",
+         *           "actorId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70",
+         *           "reason": null,
+         *           "at": "2026-11-21T10:00:00.000Z"
+         *         },
+         *         {
+         *           "from": "pending",
+         *           "to": "confirmed",
+         *           "actor": "payment",
+         *           "actorId": null,
+         *           "reason": null,
+         *           "at": "2026-11-21T10:01:00.000Z"
+         *         }
+         *       ],
+         *       "shippingAddress": {
+         *         "street": "12 Analytical Row",
+         *         "city": "London",
+         *         "zipCode": "N1 9GU",
+         *         "country": "GB"
+         *       },
+         *       "note": null,
+         *       "paidAt": "2026-11-21T10:01:00.000Z",
+         *       "createdAt": "2026-11-21T10:00:00.000Z",
+         *       "updatedAt": "2026-11-21T10:01:00.000Z",
+         *       "createdBy": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70",
+         *       "updatedBy": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70",
+         *       "commission": {
+         *         "amount": 882,
+         *         "currency": "usd"
+         *       },
+         *       "commissionBps": 1000,
+         *       "platformFundedDiscount": {
+         *         "amount": 0,
+         *         "currency": "usd"
+         *       },
+         *       "net": {
+         *         "amount": 7938,
+         *         "currency": "usd"
+         *       }
+         *     }
+         */
+        WorkspaceOrderView: {
+            /** Format: uuid */
+            checkoutId: string;
+            commission: components["schemas"]["Money"];
+            /** @description the commission rate in basis points, as it was at checkout */
+            commissionBps: number;
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string | null;
+            history: {
+                actor: "customer" | "workspace" | "payment" | "system";
+                actorId: string | null;
+                /** Format: date-time */
+                at: string;
+                from: ("pending" | "confirmed" | "shipped" | "delivered" | "cancelled") | null;
+                reason: string | null;
+                to: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+            }[];
+            /** Format: uuid */
+            id: string;
+            items: {
+                discount: components["schemas"]["Money"];
+                /** Format: uuid */
+                id: string;
+                lineTotal: components["schemas"]["Money"];
+                /** Format: uuid */
+                productId: string;
+                quantity: number;
+                size: string | null;
+                sku: string;
+                tax: components["schemas"]["Money"];
+                title: string;
+                unitPrice: components["schemas"]["Money"];
+                /** Format: uuid */
+                variantId: string;
+            }[];
+            net: components["schemas"]["Money"];
+            note: string | null;
+            paidAt: string | null;
+            paymentStatus: "unpaid" | "paid" | "failed" | "refunded" | "partially_refunded";
+            platformFundedDiscount: components["schemas"]["Money"];
+            promotionCode: string | null;
+            refunded: components["schemas"]["Money"];
+            shippingAddress: {
+                [key: string]: unknown;
+            };
+            shippingMethod: string | null;
+            status: "pending" | "confirmed" | "shipped" | "delivered" | "cancelled";
+            total: components["schemas"]["Money"];
+            totals: components["schemas"]["TotalsView"];
+            /** Format: date-time */
+            updatedAt: string;
+            updatedBy: string | null;
+            /** Format: uuid */
+            userId: string;
+            /** Format: uuid */
+            workspaceId: string;
         };
         /**
          * @example {
@@ -2854,6 +3098,31 @@ export interface operations {
                      *             "amount": 0,
                      *             "currency": "usd"
                      *           },
+                     *           "totals": {
+                     *             "subtotal": {
+                     *               "amount": 8820,
+                     *               "currency": "usd"
+                     *             },
+                     *             "discount": {
+                     *               "amount": 0,
+                     *               "currency": "usd"
+                     *             },
+                     *             "shipping": {
+                     *               "amount": 0,
+                     *               "currency": "usd"
+                     *             },
+                     *             "tax": {
+                     *               "amount": 0,
+                     *               "currency": "usd"
+                     *             },
+                     *             "taxInclusive": false,
+                     *             "total": {
+                     *               "amount": 8820,
+                     *               "currency": "usd"
+                     *             }
+                     *           },
+                     *           "promotionCode": null,
+                     *           "shippingMethod": null,
                      *           "items": [
                      *             {
                      *               "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea2",
@@ -2869,6 +3138,14 @@ export interface operations {
                      *               "quantity": 2,
                      *               "lineTotal": {
                      *                 "amount": 8820,
+                     *                 "currency": "usd"
+                     *               },
+                     *               "discount": {
+                     *                 "amount": 0,
+                     *                 "currency": "usd"
+                     *               },
+                     *               "tax": {
+                     *                 "amount": 0,
                      *                 "currency": "usd"
                      *               }
                      *             }
@@ -6912,6 +7189,31 @@ export interface operations {
                      *             "amount": 0,
                      *             "currency": "usd"
                      *           },
+                     *           "totals": {
+                     *             "subtotal": {
+                     *               "amount": 8820,
+                     *               "currency": "usd"
+                     *             },
+                     *             "discount": {
+                     *               "amount": 0,
+                     *               "currency": "usd"
+                     *             },
+                     *             "shipping": {
+                     *               "amount": 0,
+                     *               "currency": "usd"
+                     *             },
+                     *             "tax": {
+                     *               "amount": 0,
+                     *               "currency": "usd"
+                     *             },
+                     *             "taxInclusive": false,
+                     *             "total": {
+                     *               "amount": 8820,
+                     *               "currency": "usd"
+                     *             }
+                     *           },
+                     *           "promotionCode": null,
+                     *           "shippingMethod": null,
                      *           "items": [
                      *             {
                      *               "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea2",
@@ -6927,6 +7229,14 @@ export interface operations {
                      *               "quantity": 2,
                      *               "lineTotal": {
                      *                 "amount": 8820,
+                     *                 "currency": "usd"
+                     *               },
+                     *               "discount": {
+                     *                 "amount": 0,
+                     *                 "currency": "usd"
+                     *               },
+                     *               "tax": {
+                     *                 "amount": 0,
                      *                 "currency": "usd"
                      *               }
                      *             }
@@ -7097,6 +7407,31 @@ export interface operations {
                      *             "amount": 0,
                      *             "currency": "usd"
                      *           },
+                     *           "totals": {
+                     *             "subtotal": {
+                     *               "amount": 8820,
+                     *               "currency": "usd"
+                     *             },
+                     *             "discount": {
+                     *               "amount": 0,
+                     *               "currency": "usd"
+                     *             },
+                     *             "shipping": {
+                     *               "amount": 0,
+                     *               "currency": "usd"
+                     *             },
+                     *             "tax": {
+                     *               "amount": 0,
+                     *               "currency": "usd"
+                     *             },
+                     *             "taxInclusive": false,
+                     *             "total": {
+                     *               "amount": 8820,
+                     *               "currency": "usd"
+                     *             }
+                     *           },
+                     *           "promotionCode": null,
+                     *           "shippingMethod": null,
                      *           "items": [
                      *             {
                      *               "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea2",
@@ -7112,6 +7447,14 @@ export interface operations {
                      *               "quantity": 2,
                      *               "lineTotal": {
                      *                 "amount": 8820,
+                     *                 "currency": "usd"
+                     *               },
+                     *               "discount": {
+                     *                 "amount": 0,
+                     *                 "currency": "usd"
+                     *               },
+                     *               "tax": {
+                     *                 "amount": 0,
                      *                 "currency": "usd"
                      *               }
                      *             }
@@ -7144,6 +7487,29 @@ export interface operations {
                      *         "amount": 8820,
                      *         "currency": "usd"
                      *       },
+                     *       "totals": {
+                     *         "subtotal": {
+                     *           "amount": 8820,
+                     *           "currency": "usd"
+                     *         },
+                     *         "discount": {
+                     *           "amount": 0,
+                     *           "currency": "usd"
+                     *         },
+                     *         "shipping": {
+                     *           "amount": 0,
+                     *           "currency": "usd"
+                     *         },
+                     *         "tax": {
+                     *           "amount": 0,
+                     *           "currency": "usd"
+                     *         },
+                     *         "taxInclusive": false,
+                     *         "total": {
+                     *           "amount": 8820,
+                     *           "currency": "usd"
+                     *         }
+                     *       },
                      *       "payment": {
                      *         "provider": "stripe",
                      *         "paymentIntentId": "pi_3QkXyZ2eZvKYlo2C0a1b2c3d",
@@ -7165,6 +7531,7 @@ export interface operations {
                             status: string;
                         };
                         total: components["schemas"]["Money"];
+                        totals: components["schemas"]["TotalsView"];
                     };
                 };
             };
@@ -12651,6 +13018,31 @@ export interface operations {
                      *             "amount": 0,
                      *             "currency": "usd"
                      *           },
+                     *           "totals": {
+                     *             "subtotal": {
+                     *               "amount": 8820,
+                     *               "currency": "usd"
+                     *             },
+                     *             "discount": {
+                     *               "amount": 0,
+                     *               "currency": "usd"
+                     *             },
+                     *             "shipping": {
+                     *               "amount": 0,
+                     *               "currency": "usd"
+                     *             },
+                     *             "tax": {
+                     *               "amount": 0,
+                     *               "currency": "usd"
+                     *             },
+                     *             "taxInclusive": false,
+                     *             "total": {
+                     *               "amount": 8820,
+                     *               "currency": "usd"
+                     *             }
+                     *           },
+                     *           "promotionCode": null,
+                     *           "shippingMethod": null,
                      *           "items": [
                      *             {
                      *               "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea2",
@@ -12666,6 +13058,14 @@ export interface operations {
                      *               "quantity": 2,
                      *               "lineTotal": {
                      *                 "amount": 8820,
+                     *                 "currency": "usd"
+                     *               },
+                     *               "discount": {
+                     *                 "amount": 0,
+                     *                 "currency": "usd"
+                     *               },
+                     *               "tax": {
+                     *                 "amount": 0,
                      *                 "currency": "usd"
                      *               }
                      *             }
@@ -12699,14 +13099,27 @@ export interface operations {
                      *           "createdAt": "2026-11-21T10:00:00.000Z",
                      *           "updatedAt": "2026-11-21T10:01:00.000Z",
                      *           "createdBy": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70",
-                     *           "updatedBy": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70"
+                     *           "updatedBy": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70",
+                     *           "commission": {
+                     *             "amount": 882,
+                     *             "currency": "usd"
+                     *           },
+                     *           "commissionBps": 1000,
+                     *           "platformFundedDiscount": {
+                     *             "amount": 0,
+                     *             "currency": "usd"
+                     *           },
+                     *           "net": {
+                     *             "amount": 7938,
+                     *             "currency": "usd"
+                     *           }
                      *         }
                      *       ],
                      *       "nextCursor": null
                      *     }
                      */
                     "application/json": {
-                        items: components["schemas"]["OrderView"][];
+                        items: components["schemas"]["WorkspaceOrderView"][];
                         nextCursor: string | null;
                     };
                 };
@@ -12801,7 +13214,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderView"];
+                    "application/json": components["schemas"]["WorkspaceOrderView"];
                 };
             };
             /** @description Bad Request */
@@ -12913,7 +13326,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderView"];
+                    "application/json": components["schemas"]["WorkspaceOrderView"];
                 };
             };
             /** @description Bad Request */
@@ -13062,7 +13475,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderView"];
+                    "application/json": components["schemas"]["WorkspaceOrderView"];
                 };
             };
             /** @description Bad Request */

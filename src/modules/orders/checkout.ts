@@ -9,7 +9,7 @@ import { checkoutsPlaced } from './counters.ts'
 import { placeOrders } from './order-placement.ts'
 import type { OrderDeps } from './order-deps.ts'
 import { createCheckoutIntent } from './payment-intent.ts'
-import { ordersOfCheckout } from './queries.ts'
+import { ordersOfCheckout, totalsOf } from './queries.ts'
 import type { CheckoutBody, CheckoutResponse } from './schemas.ts'
 
 // Checkout (SPEC 8.4). One transaction takes the cart, takes the stock for every line (rows
@@ -32,6 +32,7 @@ async function finishPayment (deps: OrderDeps, checkoutId: string): Promise<Chec
     checkoutId,
     orders,
     total: { amount: checkout.totalAmount, currency: checkout.currency },
+    totals: totalsOf(checkout, checkout.currency),
     payment: { provider: checkout.provider as 'stripe' | 'simulator', paymentIntentId: intent.id, clientSecret: intent.clientSecret, status: paid ? 'succeeded' : intent.status }
   }
 }
@@ -76,7 +77,7 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
       const orders = await placeOrders(trx, deps, {
         checkoutId, userId, idempotencyKey, provider: deps.gateway.provider, currency, lines, priced, shippingAddress, note: input.note ?? null, customer: facts.customer, storeNames: facts.storeNames, now
       })
-      return { id: checkoutId, userId, totalAmount: priced.total, currency, orders }
+      return { id: checkoutId, userId, totalAmount: priced.total, currency, orders, priced }
     })
   } catch (err) {
     if (err instanceof MadeBefore) return finishPayment(deps, err.checkoutId)
@@ -94,6 +95,9 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
     checkoutId: placed.id,
     orders: placed.orders,
     total: { amount: placed.totalAmount, currency: placed.currency },
+    totals: totalsOf({
+      subtotalAmount: placed.priced.subtotal, discountAmount: placed.priced.discount, shippingAmount: placed.priced.shipping, taxAmount: placed.priced.tax, taxInclusive: placed.priced.taxInclusive, totalAmount: placed.priced.total
+    }, placed.currency),
     payment: { provider: deps.gateway.provider, paymentIntentId: intent.id, clientSecret: intent.clientSecret, status: intent.status }
   }
 }

@@ -7,11 +7,11 @@ import { can, workspaceOf } from '../workspaces/public.ts'
 import { checkout } from './checkout.ts'
 import { cancelOwnOrder, setOrderStatus } from './lifecycle.ts'
 import type { OrderDeps } from './order-deps.ts'
-import { getOrder, listOrders } from './queries.ts'
+import { getOrder, getWorkspaceOrder, listOrders, listWorkspaceOrders } from './queries.ts'
 import { refundOrder } from './refunds.ts'
 import {
   AdminOrderQuery, CancelBody, CheckoutBody, CheckoutResponse, ListQuery, OrderPage, OrderParams, OrderRef, RefundBody, StatusBody, WorkspaceListQuery,
-  WorkspaceOrderParams, WorkspaceParams
+  WorkspaceOrderPage, WorkspaceOrderParams, WorkspaceOrderRef, WorkspaceParams
 } from './schemas.ts'
 
 const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (app, { gateway }) => {
@@ -79,12 +79,12 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
       operationId: 'listWorkspaceOrders',
       tags: wsTags,
       summary: 'The workspace\'s orders, newest first',
-      description: 'Orders placed with this workspace, optionally of one status. Needs the orders:manage permission. Keyset pagination: pass nextCursor back with the same status.',
+      description: 'Orders placed with this workspace, optionally of one status, each with the platform\'s commission and the workspace\'s net. Needs the orders:manage permission. Keyset pagination: pass nextCursor back with the same status.',
       params: WorkspaceParams,
       querystring: WorkspaceListQuery,
-      response: { 200: OrderPage }
+      response: { 200: WorkspaceOrderPage }
     }
-  }, async (request) => listOrders(deps, { workspaceId: request.params.wid, status: request.query.status }, request.query))
+  }, async (request) => listWorkspaceOrders(deps, { workspaceId: request.params.wid, status: request.query.status }, request.query))
 
   app.get('/workspaces/:wid/orders/:id', {
     config: { auth: 'user', workspace: 'orders:manage' },
@@ -92,11 +92,11 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
       operationId: 'getWorkspaceOrder',
       tags: wsTags,
       summary: 'An order of the workspace',
-      description: 'Needs the orders:manage permission; another workspace\'s order is 404.',
+      description: 'With the platform\'s commission (frozen at checkout) and the workspace\'s net. Needs the orders:manage permission; another workspace\'s order is 404.',
       params: WorkspaceOrderParams,
-      response: { 200: OrderRef, ...problems(404) }
+      response: { 200: WorkspaceOrderRef, ...problems(404) }
     }
-  }, async (request) => getOrder(deps, { id: request.params.id, workspaceId: request.params.wid }))
+  }, async (request) => getWorkspaceOrder(deps, { id: request.params.id, workspaceId: request.params.wid }))
 
   app.patch('/workspaces/:wid/orders/:id/status', {
     config: { auth: 'user', workspace: 'orders:manage', changesCatalog: true },
@@ -107,7 +107,7 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
       description: 'Cancelling a paid order refunds it, so it needs what a refund needs: the orders:refund permission (403 otherwise) and a sign-in within 10 minutes (401 REAUTH_REQUIRED). Cancelling an unpaid order lowers the checkout\'s payment intent to what is still owed.',
       params: WorkspaceOrderParams,
       body: StatusBody,
-      response: { 200: OrderRef, ...problems(401, 403, 404, 409, 502) }
+      response: { 200: WorkspaceOrderRef, ...problems(401, 403, 404, 409, 502) }
     }
   }, async (request) => {
     const access = { workspaceId: request.params.wid, canRefund: can(workspaceOf(request).role, 'orders:refund') }
@@ -124,7 +124,7 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
       description: 'A 502 means the refund is recorded and the provider is asked again automatically; a retry with the same Idempotency-Key asks for that same refund, never a second one (another amount under that key is 422).',
       params: WorkspaceOrderParams,
       body: RefundBody,
-      response: { 200: OrderRef, ...problems(404, 409, 422, 502) }
+      response: { 200: WorkspaceOrderRef, ...problems(404, 409, 422, 502) }
     }
   }, async (request) => refundOrder(deps, principalOf(request), request.params.wid, request.params.id, request.body.amount, request.body.reason, request.headers['idempotency-key'] as string))
 

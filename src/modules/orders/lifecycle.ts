@@ -7,9 +7,9 @@ import { orderCancelledEmail, orderDeliveredEmail, orderShippedEmail } from './e
 import { emailAboutOrder } from './notifications.ts'
 import type { OrderDeps } from './order-deps.ts'
 import { syncIntentAmountQuietly } from './payment-intent.ts'
-import { getOrder } from './queries.ts'
+import { getOrder, getWorkspaceOrder } from './queries.ts'
 import { executeRefunds, openRefund, refundableAmount } from './refunds.ts'
-import type { OrderView } from './schemas.ts'
+import type { OrderView, WorkspaceOrderView } from './schemas.ts'
 import { canTransition, holdsPayment, isUnpaid, type Actor, type OrderStatus } from './transitions.ts'
 
 // Orders move only along the transition table (transitions.ts), every move recorded in the
@@ -103,7 +103,7 @@ export async function cancelOwnOrder (deps: OrderDeps, principal: Principal, ord
  * `orders:manage` alone cancels unpaid orders only. Decided on the locked row, so a payment
  * landing meanwhile is seen.
  */
-export async function setOrderStatus (deps: OrderDeps, principal: Principal, access: { workspaceId: string, canRefund: boolean }, orderId: string, to: OrderStatus, reason?: string): Promise<OrderView> {
+export async function setOrderStatus (deps: OrderDeps, principal: Principal, access: { workspaceId: string, canRefund: boolean }, orderId: string, to: OrderStatus, reason?: string): Promise<WorkspaceOrderView> {
   const { order, refundId } = await deps.db.transaction().execute(async (trx) => {
     const order = await lockOrder(trx, { id: orderId, workspaceId: access.workspaceId })
     if (to === 'cancelled' && !isUnpaid(order.paymentStatus) && canTransition(order.status as OrderStatus, to, 'workspace')) {
@@ -113,5 +113,5 @@ export async function setOrderStatus (deps: OrderDeps, principal: Principal, acc
     return { order, ...(await transitionOrder(trx, deps, order, to, 'workspace', principal.userId, reason ?? null)) }
   })
   await afterCancel(deps, order, to, refundId)
-  return getOrder(deps, { id: orderId })
+  return getWorkspaceOrder(deps, { id: orderId })
 }

@@ -6,7 +6,7 @@ import type { PricedCheckout } from '../pricing/public.ts'
 import { orderPlacedEmail } from './emails.ts'
 import { customerOrderEmail } from './notifications.ts'
 import type { OrderDeps } from './order-deps.ts'
-import { orderItemView } from './queries.ts'
+import { orderItemView, totalsOf } from './queries.ts'
 import type { OrderView, ShippingAddress } from './schemas.ts'
 
 // Writing a checkout: the checkout row, one order per workspace with its items (prices of that
@@ -61,6 +61,7 @@ export async function placeOrders (trx: Trx, deps: OrderDeps, p: Placement): Pro
     workspaceId: priced.workspaceId,
     totalAmount: priced.total,
     priced,
+    columns: frozenTotals(priced, p.priced),
     items: priced.lines.map((pl) => ({ line: cartLines.get(pl.lineId)!, pl })).map(({ line: l, pl }) => ({
       id: deps.random.uuid(),
       productId: l.productId,
@@ -107,7 +108,7 @@ export async function placeOrders (trx: Trx, deps: OrderDeps, p: Placement): Pro
       paymentStatus: 'unpaid',
       currency: p.currency,
       totalAmount: o.totalAmount,
-      ...frozenTotals(o.priced, p.priced),
+      ...o.columns,
       shippingAddress: JSON.stringify(p.shippingAddress),
       note: p.note,
       createdAt: p.now,
@@ -131,6 +132,10 @@ export async function placeOrders (trx: Trx, deps: OrderDeps, p: Placement): Pro
     paymentStatus: 'unpaid',
     total: money(o.totalAmount, p.currency),
     refunded: money(0, p.currency),
+    totals: totalsOf({ ...o.columns, totalAmount: o.totalAmount }, p.currency),
+    // As a read shows them: the checkout's code on the orders it discounted, the rate's name.
+    promotionCode: o.columns.promotionId === null ? null : p.priced.promotion?.code ?? null,
+    shippingMethod: o.columns.shippingRateName,
     items: o.items.map((i) => orderItemView(i, p.currency)).sort(byId),
     history: [{ from: null, to: 'pending', actor: 'customer', actorId: p.userId, reason: history.reason, at: p.now }],
     shippingAddress: written.shippingAddress as Record<string, unknown>,

@@ -7,9 +7,9 @@ import { requireRecentAuthentication, type Principal } from '../../platform/prin
 import { lockOrder } from './lifecycle.ts'
 import type { OrderDeps } from './order-deps.ts'
 import { reconcileRefunds } from './payment-outcomes.ts'
-import { getOrder } from './queries.ts'
+import { getWorkspaceOrder } from './queries.ts'
 import { settleRefund } from './refund-settlement.ts'
-import type { OrderView } from './schemas.ts'
+import type { WorkspaceOrderView } from './schemas.ts'
 import { holdsPayment } from './transitions.ts'
 
 // Refunds. A refund is opened (a `pending` row) under the order's row lock, in the transaction
@@ -46,7 +46,7 @@ export async function openRefund (trx: Trx, deps: Deps, orderId: string, amount:
  * counting refunds still in flight, make concurrent refunds and cancels of one order add up to
  * at most what was paid.
  */
-export async function refundOrder (deps: OrderDeps, principal: Principal, workspaceId: string, orderId: string, requested?: number, reason?: string, requestKey?: string): Promise<OrderView> {
+export async function refundOrder (deps: OrderDeps, principal: Principal, workspaceId: string, orderId: string, requested?: number, reason?: string, requestKey?: string): Promise<WorkspaceOrderView> {
   requireRecentAuthentication(principal, deps.clock.now())
   const refundId = await deps.db.transaction().execute(async (trx) => {
     const order = await lockOrder(trx, { id: orderId, workspaceId })
@@ -70,7 +70,7 @@ export async function refundOrder (deps: OrderDeps, principal: Principal, worksp
     return openRefund(trx, deps, orderId, amount, principal.userId, reason ?? null, id)
   })
   await executeRefund(deps, refundId)
-  return getOrder(deps, { id: orderId })
+  return getWorkspaceOrder(deps, { id: orderId })
 }
 
 /**

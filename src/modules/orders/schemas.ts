@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Money } from '../../platform/money.ts'
 import { Page } from '../../platform/pagination.ts'
 import { Nullable, NullableTimestamp, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
+import { TotalsRef } from '../pricing/public.ts'
 
 export const OrderStatus = Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('shipped'), Type.Literal('delivered'), Type.Literal('cancelled')])
 export type OrderStatus = Static<typeof OrderStatus>
@@ -39,7 +40,9 @@ export const OrderItemView = Type.Object({
   sku: Type.String(),
   unitPrice: Type.Ref(Money),
   quantity: Type.Integer(),
-  lineTotal: Type.Ref(Money)
+  lineTotal: Type.Ref(Money),
+  discount: Type.Ref(Money, { description: 'this line\'s part of the order\'s discount' }),
+  tax: Type.Ref(Money, { description: 'this line\'s tax, rounded per line' })
 })
 export type OrderItemView = Static<typeof OrderItemView>
 
@@ -56,6 +59,9 @@ const orderExample = {
   paymentStatus: 'paid',
   total: usd(8820),
   refunded: usd(0),
+  totals: { subtotal: usd(8820), discount: usd(0), shipping: usd(0), tax: usd(0), taxInclusive: false, total: usd(8820) },
+  promotionCode: null,
+  shippingMethod: null,
   items: [{
     id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea2',
     productId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f',
@@ -65,7 +71,9 @@ const orderExample = {
     sku: 'LIN-M',
     unitPrice: usd(4410),
     quantity: 2,
-    lineTotal: usd(8820)
+    lineTotal: usd(8820),
+    discount: usd(0),
+    tax: usd(0)
   }],
   history: [
     { from: null, to: 'pending', actor: 'customer', actorId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e70', reason: null, at: '2026-11-21T10:00:00.000Z' },
@@ -89,6 +97,9 @@ export const OrderView = Type.Object({
   paymentStatus: PaymentStatus,
   total: Type.Ref(Money),
   refunded: Type.Ref(Money),
+  totals: TotalsRef,
+  promotionCode: Nullable(Type.String({ description: 'the code that discounted this order, as the customer entered it' })),
+  shippingMethod: Nullable(Type.String({ description: 'the shipping rate\'s name; null when the store ships free without rates' })),
   items: Type.Array(OrderItemView),
   history: Type.Array(HistoryView),
   shippingAddress: Type.Record(Type.String(), Type.Unknown()),
@@ -104,10 +115,24 @@ export type OrderView = Static<typeof OrderView>
 export const OrderRef = Type.Ref(OrderView)
 export const OrderPage = Page(OrderRef, { examples: [{ items: [orderExample], nextCursor: null }] })
 
+const workspaceOrderExample = { ...orderExample, commission: usd(882), commissionBps: 1000, platformFundedDiscount: usd(0), net: usd(7938) }
+/** An order as its workspace sees it: what the platform takes, frozen at checkout, and what the vendor nets. */
+export const WorkspaceOrderView = Type.Object({
+  ...OrderView.properties,
+  commission: Type.Ref(Money, { description: 'the platform\'s commission: commissionBps of the goods (after the discount the vendor funds, without shipping or tax), rounded half up' }),
+  commissionBps: Type.Integer({ minimum: 0, maximum: 10000, description: 'the commission rate in basis points, as it was at checkout' }),
+  platformFundedDiscount: Type.Ref(Money, { description: 'the part of the discount the platform pays for (added back to the vendor)' }),
+  net: Type.Ref(Money, { description: 'the vendor\'s share: total − commission + platformFundedDiscount (before refunds)' })
+}, { $id: 'WorkspaceOrderView', examples: [workspaceOrderExample] })
+export type WorkspaceOrderView = Static<typeof WorkspaceOrderView>
+export const WorkspaceOrderRef = Type.Ref(WorkspaceOrderView)
+export const WorkspaceOrderPage = Page(WorkspaceOrderRef, { examples: [{ items: [workspaceOrderExample], nextCursor: null }] })
+
 export const CheckoutResponse = Type.Object({
   checkoutId: Uuid(),
   orders: Type.Array(OrderRef, { description: 'one per workspace' }),
   total: Type.Ref(Money),
+  totals: TotalsRef,
   payment: Type.Object({
     provider: Type.Union([Type.Literal('stripe'), Type.Literal('simulator')]),
     paymentIntentId: Type.String(),
@@ -119,6 +144,7 @@ export const CheckoutResponse = Type.Object({
     checkoutId: orderExample.checkoutId,
     orders: [{ ...orderExample, status: 'pending', paymentStatus: 'unpaid', history: orderExample.history.slice(0, 1), paidAt: null, updatedAt: orderExample.createdAt }],
     total: usd(8820),
+    totals: orderExample.totals,
     payment: { provider: 'stripe', paymentIntentId: 'pi_3QkXyZ2eZvKYlo2C0a1b2c3d', clientSecret: 'pi_3QkXyZ2eZvKYlo2C0a1b2c3d_secret_4e5f6g7h', status: 'requires_payment_method' }
   }]
 })

@@ -6,3 +6,4 @@ export {
   type PromotionTerms, type ShippingRateTerms, type TaxRateTerms
 } from './totals.ts'
 export { destinationOf, pricingContextColumns, toPricingContext, type PricingContextRow, type PricingFacts } from './context.ts'
+export { TotalsRef, TotalsView } from './schemas.ts'

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { sql } from 'kysely'
 import { addToCart, approvedStore, checkout, createProduct, shopper } from '../../helpers/commerce.ts'
 import { paymentEnv } from '../../helpers/payments.ts'
@@ -9,7 +9,8 @@ import { paymentEnv } from '../../helpers/payments.ts'
 // tax rates exist (their work packages), every order is its subtotal, and the commission is
 // the platform's default.
 
-t.test('a checkout freezes its totals and commission on the checkout, its orders and items, and the intent charges their sum', async (t) => {
+/** Store A sells 2 shirts at 2700 (3000 less 10 %), store B 3 mugs at 1333; checked out. */
+async function twoStoreCheckout (t: Test) {
   const { env, stripe } = await paymentEnv(t)
   const a = await approvedStore(env)
   const b = await approvedStore(env)
@@ -18,10 +19,13 @@ t.test('a checkout freezes its totals and commission on the checkout, its orders
   const buyer = await shopper(env)
   await addToCart(env, buyer, shirt.variants[0].id, 2)
   await addToCart(env, buyer, mug.variants[0].id, 3)
-
   const res = await checkout(env, buyer)
   t.equal(res.statusCode, 201, res.body)
-  const body = res.json()
+  return { env, stripe, a, b, buyer, body: res.json() }
+}
+
+t.test('a checkout freezes its totals and commission on the checkout, its orders and items, and the intent charges their sum', async (t) => {
+  const { env, stripe, a, b, body } = await twoStoreCheckout(t)
   const orders = await env.app.db.selectFrom('orders').selectAll().where('checkoutId', '=', body.checkoutId).orderBy('id').execute()
   const byWorkspace = new Map(orders.map((o) => [o.workspaceId, o]))
   const totals = (o: (typeof orders)[number]) => ({
@@ -87,4 +91,35 @@ t.test('a cart with nothing to pay is refused with 409 NOTHING_TO_PAY, and nothi
   const stock = await env.app.db.selectFrom('productVariants').select('stock').where('id', '=', free.variants[0].id).executeTakeFirstOrThrow()
   t.equal(stock.stock, 5, 'no stock taken')
   t.equal(stripe.intents.size, intentsBefore, 'no payment intent')
+})
+
+t.test('orders show their totals to everyone; the workspace also sees its commission and net, the customer never does', async (t) => {
+  const { env, a, b, buyer, body } = await twoStoreCheckout(t)
+  const usd = (amount: number) => ({ amount, currency: 'usd' })
+  const totalsOf = (amount: number) => ({ subtotal: usd(amount), discount: usd(0), shipping: usd(0), tax: usd(0), taxInclusive: false, total: usd(amount) })
+  t.same(body.totals, totalsOf(9399), 'the checkout\'s totals')
+
+  const orderA = body.orders.find((o: any) => o.workspaceId === a.workspaceId)
+  t.same(orderA.totals, totalsOf(5400), 'an order\'s totals')
+  t.equal(orderA.promotionCode, null)
+  t.equal(orderA.shippingMethod, null, 'no shipping rates: no method')
+  t.same(orderA.items.map((i: any) => [i.lineTotal, i.discount, i.tax]), [[usd(5400), usd(0), usd(0)]], 'each item: its discount and tax')
+  t.notOk('commission' in orderA || 'net' in orderA, 'the customer is not shown the commission')
+
+  const mine = await env.app.inject({ method: 'GET', url: `/orders/${orderA.id}`, headers: buyer.session.headers })
+  t.equal(mine.body, JSON.stringify(orderA), 'the checkout answer is byte for byte GET /orders/:id')
+  t.notOk('commission' in mine.json())
+
+  const vendorView = { commission: usd(540), commissionBps: 1000, platformFundedDiscount: usd(0), net: usd(4860) }
+  const one = await env.app.inject({ method: 'GET', url: `/workspaces/${a.workspaceId}/orders/${orderA.id}`, headers: a.owner.headers })
+  t.equal(one.statusCode, 200)
+  t.same(one.json(), { ...orderA, ...vendorView }, 'the workspace sees the order, its commission and what it nets')
+  const list = await env.app.inject({ method: 'GET', url: `/workspaces/${a.workspaceId}/orders`, headers: a.owner.headers })
+  t.same(list.json().items, [{ ...orderA, ...vendorView }], 'so does its list')
+  const orderB = body.orders.find((o: any) => o.workspaceId === b.workspaceId)
+  const cancelled = await env.app.inject({ method: 'PATCH', url: `/workspaces/${b.workspaceId}/orders/${orderB.id}/status`, headers: b.owner.headers, payload: { status: 'cancelled' } })
+  t.equal(cancelled.statusCode, 200, cancelled.body)
+  t.same([cancelled.json().status, cancelled.json().commission, cancelled.json().net], ['cancelled', usd(400), usd(3599)], 'a status change answers the workspace\'s view (3999 − 400)')
+  const read = await env.app.inject({ method: 'GET', url: `/orders/${orderB.id}`, headers: buyer.session.headers })
+  t.same(read.json().totals, totalsOf(3999), 'a cancelled order keeps the totals it was placed with')
 })
