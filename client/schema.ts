@@ -518,7 +518,7 @@ export interface paths {
         };
         /**
          * Your cart, at current prices, with totals per currency
-         * @description Prices are read now, not when a line was added. A line whose product left the catalog, or with more than the stock, is marked available: false; lines no longer on sale are not totalled.
+         * @description Prices are read now, not when a line was added. A line whose product left the catalog, or with more than the stock, is marked available: false; lines no longer on sale are not totalled. summaries price each currency as checkout would (discount, shipping, tax) for a destination: shippingAddressId, or country (and region), else your default address; with none, shipping and tax are null and the total leaves them out. What checkout would refuse is listed under issues.
          */
         get: operations["getCart"];
         put?: never;
@@ -1718,6 +1718,38 @@ export interface components {
          *           "currency": "usd"
          *         }
          *       ],
+         *       "summaries": [
+         *         {
+         *           "currency": "usd",
+         *           "subtotal": {
+         *             "amount": 8820,
+         *             "currency": "usd"
+         *           },
+         *           "discount": {
+         *             "amount": 0,
+         *             "currency": "usd"
+         *           },
+         *           "shipping": {
+         *             "amount": 500,
+         *             "currency": "usd"
+         *           },
+         *           "tax": {
+         *             "amount": 639,
+         *             "currency": "usd"
+         *           },
+         *           "taxInclusive": false,
+         *           "total": {
+         *             "amount": 9959,
+         *             "currency": "usd"
+         *           },
+         *           "destination": {
+         *             "country": "US",
+         *             "region": "CA"
+         *           },
+         *           "promotion": null,
+         *           "issues": []
+         *         }
+         *       ],
          *       "itemCount": 2
          *     }
          */
@@ -1741,6 +1773,39 @@ export interface components {
                 variantId: string;
                 /** Format: uuid */
                 workspaceId: string;
+            }[];
+            /** @description one per currency, in the order of totals: subtotal, discount, shipping, tax and total */
+            summaries: {
+                currency: string;
+                /** @description what shipping and tax are priced for; null: no address known, and the total leaves them out */
+                destination: {
+                    country: string;
+                    region: string | null;
+                } | null;
+                discount: components["schemas"]["Money"];
+                /** @description what checkout would refuse (409 with the same code); the amounts are those without it */
+                issues: {
+                    code: "PROMOTION_NOT_APPLICABLE" | "NOT_SHIPPABLE" | "SHIPPING_RATE_UNAVAILABLE";
+                    /** Format: uuid */
+                    rateId?: string;
+                    reason?: "min_subtotal" | "no_eligible_lines" | "currency";
+                    /** Format: uuid */
+                    workspaceId?: string;
+                }[];
+                promotion: {
+                    applicable: boolean;
+                    code: string;
+                    discount: components["schemas"]["Money"];
+                    fundedBy: "platform" | "vendor";
+                    reason?: "min_subtotal" | "no_eligible_lines" | "currency";
+                } | null;
+                /** @description null while the destination is unknown */
+                shipping: components["schemas"]["Money"] | null;
+                subtotal: components["schemas"]["Money"];
+                /** @description null while the destination is unknown */
+                tax: components["schemas"]["Money"] | null;
+                taxInclusive: boolean;
+                total: components["schemas"]["Money"];
             }[];
             /** @description one total per currency, at current prices, of the lines still on sale */
             totals: components["schemas"]["Money"][];
@@ -5893,7 +5958,14 @@ export interface operations {
     };
     getCart: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description or for this country (ISO 3166-1 alpha-2) */
+                country?: string;
+                /** @description and region (state), with country */
+                region?: string;
+                /** @description price shipping and tax for this saved address */
+                shippingAddressId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5911,6 +5983,17 @@ export interface operations {
                     "application/json": components["schemas"]["CartView"];
                 };
             };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Unauthorized */
             401: {
                 headers: {
@@ -5924,6 +6007,17 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;

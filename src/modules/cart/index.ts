@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { problems } from '../../platform/errors.ts'
 import { principalOf } from '../../platform/principal.ts'
-import { AddItemBody, CartRef, ItemParams, QuantityBody } from './schemas.ts'
+import { AddItemBody, CartQuery, CartRef, ItemParams, QuantityBody } from './schemas.ts'
 import { addToCart, clearCart, getCart, removeCartItem, setCartQuantity } from './service.ts'
 
 const tags = ['cart']
@@ -16,10 +16,11 @@ const cart: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getCart',
       tags,
       summary: 'Your cart, at current prices, with totals per currency',
-      description: 'Prices are read now, not when a line was added. A line whose product left the catalog, or with more than the stock, is marked available: false; lines no longer on sale are not totalled.',
-      response: { 200: CartRef }
+      description: 'Prices are read now, not when a line was added. A line whose product left the catalog, or with more than the stock, is marked available: false; lines no longer on sale are not totalled. summaries price each currency as checkout would (discount, shipping, tax) for a destination: shippingAddressId, or country (and region), else your default address; with none, shipping and tax are null and the total leaves them out. What checkout would refuse is listed under issues.',
+      querystring: CartQuery,
+      response: { 200: CartRef, ...problems(400, 404) }
     }
-  }, async (request) => getCart(deps, principalOf(request).userId))
+  }, async (request) => getCart(deps, principalOf(request).userId, request.query))
 
   app.post('/cart/items', {
     config: { auth: 'user' },

@@ -1,3 +1,4 @@
 // What other modules may use of `cart`.
-export { pricingLinesOf, takeCart } from './service.ts'
+export { takeCart } from './service.ts'
+export { pricingLinesOf } from './summary.ts'
 export { CartView, type CartLine } from './schemas.ts'

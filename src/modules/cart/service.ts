@@ -4,9 +4,9 @@ import type { Queryable, Trx } from '../../platform/db.ts'
 import { compiledOnce } from '../../platform/compiled-once.ts'
 import { Conflict, NotFound } from '../../platform/errors.ts'
 import { discounted, money, type Money } from '../../platform/money.ts'
-import type { PricingLine } from '../pricing/public.ts'
 import { outOfStock, sellableStock, sellableVariant, variantFacts } from '../products/public.ts'
-import { MAX_LINE_QUANTITY, type CartLine, type CartView } from './schemas.ts'
+import { MAX_LINE_QUANTITY, type CartLine, type CartQuery, type CartView } from './schemas.ts'
+import { cartSummaries, destinationAsked } from './summary.ts'
 
 // The cart (SPEC 8.3): lines point at variants; prices are read live, never stored, so the
 // cart always shows what checkout will charge.
@@ -80,26 +80,24 @@ export async function takeCart (trx: Trx, userId: string): Promise<CartLine[]> {
   return rows.map(toCartLine)
 }
 
-/** Cart lines as pricing takes them: the line's id names it in the priced result. */
-export function pricingLinesOf (lines: CartLine[]): PricingLine[] {
-  return lines.map((l) => ({
-    lineId: l.id, workspaceId: l.workspaceId, variantId: l.variantId, currency: l.unitPrice.currency, unitAmount: l.unitPrice.amount, quantity: l.quantity, lineAmount: l.lineTotal.amount
-  }))
-}
-
 export function totalsByCurrency (lines: Array<{ lineTotal: Money }>): Money[] {
   const totals = new Map<string, number>()
   for (const line of lines) totals.set(line.lineTotal.currency, (totals.get(line.lineTotal.currency) ?? 0) + line.lineTotal.amount)
   return [...totals].map(([currency, amount]) => money(amount, currency))
 }
 
-function cartView (items: CartLine[]): CartView {
+/** `query`: where shipping and tax are priced for (by default the default address). */
+async function cartView (deps: Deps, userId: string, items: CartLine[], query?: CartQuery): Promise<CartView> {
   // A line no longer on sale has no price to pay: shown (marked unavailable), not totalled.
-  return { items, totals: totalsByCurrency(items.filter((i) => i.sold)), itemCount: items.reduce((n, i) => n + i.quantity, 0) }
+  const totals = totalsByCurrency(items.filter((i) => i.sold))
+  const summaries = await cartSummaries(deps, userId, items, destinationAsked(query))
+  return { items, totals, summaries, itemCount: items.reduce((n, i) => n + i.quantity, 0) }
 }
 
-export async function getCart (deps: Deps, userId: string): Promise<CartView> {
-  return cartView(await cartLines(deps.db, userId))
+export async function getCart (deps: Deps, userId: string, query?: CartQuery): Promise<CartView> {
+  // A query asking wrongly is refused before anything is read.
+  destinationAsked(query)
+  return cartView(deps, userId, await cartLines(deps.db, userId), query)
 }
 
 /**
@@ -181,7 +179,7 @@ async function refusalOf (deps: Deps, userId: string, variantId: string, quantit
 /** Adds to the line of that variant (or starts one); never beyond the stock. */
 export async function addToCart (deps: Deps, userId: string, variantId: string, quantity: number): Promise<CartView> {
   const lines = await addWhenAllowed(deps, userId, variantId, quantity)
-  if (lines) return cartView(lines)
+  if (lines) return cartView(deps, userId, lines)
   // Refused (a cart at its stock is the common case under load): one read tells why. Only when
   // it cannot, because the cart or the stock changed in between, the careful path finds the
   // reason under the line's lock, or adds after all.

@@ -1,10 +1,10 @@
 import { sql } from 'kysely'
-import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres'
+import { jsonArrayFrom } from 'kysely/helpers/postgres'
 import type { Config } from '../../config.ts'
 import type { Trx } from '../../platform/db.ts'
 import { Conflict } from '../../platform/errors.ts'
-import { pricingContextColumns, toPricingContext, type PricingContext, type PricingIssue } from '../pricing/public.ts'
-import { addressFacts, userContacts } from '../users/public.ts'
+import { destinationOf, pricingContextColumns, toPricingContext, type PricingContext, type PricingIssue } from '../pricing/public.ts'
+import { userContacts } from '../users/public.ts'
 import { workspaceStores } from '../workspaces/public.ts'
 import type { CheckoutBody, ShippingAddress } from './schemas.ts'
 
@@ -23,19 +23,14 @@ export interface CheckoutFacts {
 }
 
 export async function checkoutFacts (trx: Trx, config: Config, userId: string, idempotencyKey: string, workspaceIds: string[], input: CheckoutBody): Promise<CheckoutFacts> {
-  const saved = 'shippingAddressId' in input ? addressFacts(trx, userId, input.shippingAddressId) : null
-  // The tax rates are those of the destination's country, known only once the saved address is read: read in the same statement.
-  const country = saved
-    ? sql<string | null>`(${trx.selectFrom(saved.as('a')).select(sql<string>`upper(trim(a.country))`.as('country'))})`
-    : sql<string>`${'shippingAddress' in input ? input.shippingAddress.country.trim().toUpperCase() : null}::text`
+  const destination = 'shippingAddress' in input ? destinationOf(input.shippingAddress) : { addressId: input.shippingAddressId }
   const row = await trx.selectFrom(userContacts(trx).as('c'))
     .select((eb) => [
       'c.email', 'c.name',
       eb.selectFrom('checkouts').select('id').where('userId', '=', userId).where('idempotencyKey', '=', idempotencyKey).as('previous'),
       jsonArrayFrom(eb.selectFrom(workspaceStores(trx).as('w')).select(['w.id', 'w.name'])
         .where(sql<boolean>`${sql.ref('w.id')} = any(${workspaceIds}::uuid[])`)).as('stores'),
-      (saved ? jsonObjectFrom(saved) : sql<null>`null::json`).as('savedAddress'),
-      ...pricingContextColumns(trx, { userId, workspaceIds, country })
+      ...pricingContextColumns(trx, { userId, workspaceIds, destination })
     ])
     .where('c.id', '=', userId)
     .executeTakeFirstOrThrow()

@@ -1,4 +1,4 @@
-import type { Expression } from 'kysely'
+import { sql, type Expression } from 'kysely'
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres'
 import type { Config } from '../../config.ts'
 import type { Queryable } from '../../platform/db.ts'
@@ -6,28 +6,39 @@ import { commissionFacts, defaultCommissionBps } from '../payouts/public.ts'
 import { appliedPromotionFacts } from '../promotions/public.ts'
 import { shippingRateFacts, workspacesWithRates } from '../shipping/public.ts'
 import { taxRateFacts } from '../taxes/public.ts'
+import { addressFacts } from '../users/public.ts'
 import type { Destination, PricingContext } from './totals.ts'
 
 // What pricing needs to know (plan §2.3), as JSON columns a caller adds to a statement it runs
 // anyway: checkout to its facts statement (so pricing costs it no statement), the cart to one
 // read. Each owning module writes its own subquery; this only gathers them.
 
+/** Where the lines go: a place given outright, the customer's saved address (by id; without one the default), or unknown. */
+export type DestinationFacts = Destination | { addressId?: string } | null
+
 export interface PricingFacts {
-  /** The customer whose applied code counts. */
+  /** The customer: their applied code, their saved addresses. */
   userId: string
   /** The workspaces the lines are sold by. */
   workspaceIds: readonly string[]
-  /** The destination's country, upper case (an expression: it may come from a saved address); null when unknown. */
-  country: Expression<string | null>
+  destination: DestinationFacts
 }
 
+const isSaved = (d: DestinationFacts): d is { addressId?: string } => d !== null && !('country' in d)
+
 export function pricingContextColumns (db: Queryable, facts: PricingFacts) {
+  const saved = isSaved(facts.destination) ? addressFacts(db, facts.userId, facts.destination.addressId) : null
+  // Tax rates are the destination country's: for a saved address, read from it in the same statement.
+  const country = saved
+    ? sql<string | null>`(${db.selectFrom(saved.as('a')).select(sql<string>`upper(trim(a.country))`.as('country'))})`
+    : sql<string | null>`${facts.destination === null ? null : (facts.destination as Destination).country}::text`
   return [
     jsonObjectFrom(appliedPromotionFacts(db, facts.userId)).as('promotion'),
     jsonArrayFrom(shippingRateFacts(db, facts.workspaceIds)).as('shippingRates'),
     jsonArrayFrom(workspacesWithRates(db, facts.workspaceIds)).as('workspacesWithRates'),
-    jsonArrayFrom(taxRateFacts(db, facts.country)).as('taxRates'),
-    jsonArrayFrom(commissionFacts(db, facts.workspaceIds)).as('commissions')
+    jsonArrayFrom(taxRateFacts(db, country)).as('taxRates'),
+    jsonArrayFrom(commissionFacts(db, facts.workspaceIds)).as('commissions'),
+    (saved ? jsonObjectFrom(saved) : sql<null>`null::json`).as('savedAddress')
   ] as const
 }
 
@@ -40,6 +51,8 @@ export interface PricingContextRow {
   workspacesWithRates: Row<Columns[2]>
   taxRates: Row<Columns[3]>
   commissions: Row<Columns[4]>
+  /** The saved address asked for (null: none asked for, or not the customer's). */
+  savedAddress: Row<Columns[5]>
 }
 
 /** The context from those columns; a workspace without an override pays the platform's default commission. */
@@ -53,6 +66,12 @@ export function toPricingContext (row: PricingContextRow, workspaceIds: readonly
     taxRates: row.taxRates,
     commissionBps: new Map(workspaceIds.map((id) => [id, overrides.get(id) ?? fallback]))
   }
+}
+
+/** The destination priced for: the one given, the saved address read, or none. */
+export function destinationFrom (facts: DestinationFacts, row: Pick<PricingContextRow, 'savedAddress'>): Destination | null {
+  if (!isSaved(facts)) return facts
+  return row.savedAddress ? destinationOf(row.savedAddress) : null
 }
 
 /** Where an address is, as pricing compares it: country and region (the state) upper case and trimmed. */

@@ -5,5 +5,5 @@ export {
   type Destination, type PricedCheckout, type PricedLine, type PricedOrder, type PricingContext, type PricingIssue, type PricingLine,
   type PromotionTerms, type ShippingRateTerms, type TaxRateTerms
 } from './totals.ts'
-export { destinationOf, pricingContextColumns, toPricingContext, type PricingContextRow, type PricingFacts } from './context.ts'
+export { destinationFrom, destinationOf, pricingContextColumns, toPricingContext, type DestinationFacts, type PricingContextRow, type PricingFacts } from './context.ts'
 export { TotalsRef, TotalsView } from './schemas.ts'

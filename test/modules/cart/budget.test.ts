@@ -4,12 +4,16 @@ import { addToCart, approvedStore, createProduct, shopper } from '../../helpers/
 import { countRoundTrips } from '../../helpers/redis-round-trips.ts'
 
 // What one add to the cart costs (issue 11): SQL statements and Redis round trips, as budgets
-// that fail when exceeded. An add is one statement (the guarded upsert answering with the
-// cart) after the session check's one round trip; a refusal two (the attempt, and one read of why).
+// that fail when exceeded. An add is two statements (the guarded upsert answering with the
+// cart, then the one read of what pricing needs for the cart's summaries) after the session
+// check's one round trip; a refusal two (the attempt, and one read of why), answering no cart.
+// Issue 14 raised the add from 1 to 2 on purpose: the summaries (discount, shipping, tax per
+// currency) need the applied code, the rates and the destination, which the compiled add does
+// not read. Folding them into it could bring it back to 1.
 
-const BUDGET = { statements: 1, roundTrips: 1 }
+const BUDGET = { statements: 2, roundTrips: 1 }
 
-t.test('adding a new line and adding to a line each cost one SQL statement and one Redis round trip', async (t) => {
+t.test('adding a new line and adding to a line each cost two SQL statements and one Redis round trip', async (t) => {
   const statements: string[] = []
   const env = await createTestEnv(t, { onQuery: (sql) => statements.push(sql) })
   const trips = countRoundTrips(env.app.redis)

@@ -24,7 +24,7 @@ t.test('a new customer has an empty cart; every cart route needs a sign-in', asy
   const buyer = await shopper(env)
   const res = await cartOf(env, buyer)
   t.equal(res.statusCode, 200)
-  t.same(res.json(), { items: [], totals: [], itemCount: 0 }, 'no lines, no totals')
+  t.same(res.json(), { items: [], totals: [], summaries: [], itemCount: 0 }, 'no lines, no totals, no summaries')
 
   const store = await approvedStore(env)
   const product = await createProduct(env, store, { variants: [{ stock: 5 }] })
@@ -224,7 +224,7 @@ t.test('PATCH sets a quantity, DELETE removes a line or the whole cart; another 
   t.same((await rowsOf(env, alice)).map((r) => [r.id, r.quantity]), [[aliceCap!.id, 2]], 'emptying his cart left Alice\'s alone')
 
   t.equal((await env.app.inject({ method: 'DELETE', url: '/cart', headers: alice.session.headers })).statusCode, 204)
-  t.same((await cartOf(env, alice)).json(), { items: [], totals: [], itemCount: 0 })
+  t.same((await cartOf(env, alice)).json(), { items: [], totals: [], summaries: [], itemCount: 0 })
   t.same(await rowsOf(env, alice), [])
   t.equal((await env.app.inject({ method: 'DELETE', url: '/cart', headers: alice.session.headers })).statusCode, 204, 'emptying an empty cart is fine')
 })

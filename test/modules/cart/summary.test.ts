@@ -1,0 +1,95 @@
+import t from 'tap'
+import { addAddress } from '../../../src/modules/users/public.ts'
+import { createTestEnv, type TestEnv } from '../../helpers/app.ts'
+import { createUser, login } from '../../helpers/auth.ts'
+import { addToCart, approvedStore, createProduct, shopper, type Shopper } from '../../helpers/commerce.ts'
+
+// The cart's summaries (issue 14, plan §4 WP1): one per currency, priced by the same
+// computeTotals as checkout, for a destination: the one asked for (a saved address, or a
+// country and region), else the default address, else none. Without a destination shipping and
+// tax are unknown (null) and the total leaves them out.
+
+const usd = (amount: number) => ({ amount, currency: 'usd' })
+const eur = (amount: number) => ({ amount, currency: 'eur' })
+
+async function twoCurrencyCart (env: TestEnv, buyer: Shopper) {
+  const store = await approvedStore(env)
+  const shirt = await createProduct(env, store, { price: 3000, discountPercentage: 10, variants: [{ stock: 5 }] })
+  const mug = await createProduct(env, store, { price: 1200, currency: 'eur', variants: [{ stock: 5 }] })
+  t.equal((await addToCart(env, buyer, shirt.variants[0].id, 2)).statusCode, 200)
+  const added = await addToCart(env, buyer, mug.variants[0].id, 1)
+  t.equal(added.statusCode, 200)
+  return added.json()
+}
+
+const summary = (currency: string, amount: number, destination: { country: string, region: string | null } | null) => ({
+  currency,
+  subtotal: { amount, currency },
+  discount: { amount: 0, currency },
+  shipping: destination ? { amount: 0, currency } : null,
+  tax: destination ? { amount: 0, currency } : null,
+  taxInclusive: false,
+  total: { amount, currency },
+  destination,
+  promotion: null,
+  issues: []
+})
+
+t.test('without any address: a summary per currency, shipping and tax unknown', async (t) => {
+  const env = await createTestEnv(t)
+  const user = await createUser(env)
+  const buyer: Shopper = { id: user.id, email: user.email, session: await login(env.app, user.email), addressId: '' }
+  const added = await twoCurrencyCart(env, buyer)
+  t.same(added.summaries, [summary('usd', 5400, null), summary('eur', 1200, null)], 'the add answers with the summaries')
+  t.same(added.totals, [usd(5400), eur(1200)], 'the per-currency totals stay as they were')
+  const read = await env.app.inject({ method: 'GET', url: '/cart', headers: buyer.session.headers })
+  t.same(read.json().summaries, added.summaries, 'GET /cart shows the same')
+})
+
+t.test('the default address, a saved one named, or a country and region: shipping and tax priced for it', async (t) => {
+  const env = await createTestEnv(t)
+  const buyer = await shopper(env)
+  await twoCurrencyCart(env, buyer)
+  const get = (query = '') => env.app.inject({ method: 'GET', url: `/cart${query}`, headers: buyer.session.headers })
+
+  const byDefault = await get()
+  t.same(byDefault.json().summaries, [summary('usd', 5400, { country: 'US', region: null }), summary('eur', 1200, { country: 'US', region: null })], 'the default address (no rates yet: free, untaxed)')
+  const other = await addAddress(env.app.deps, buyer.id, { street: '2 Side St', city: 'Sacramento', state: ' ca ', zipCode: '95814', country: 'us' })
+  const named = await get(`?shippingAddressId=${other.id}`)
+  t.same(named.json().summaries[0].destination, { country: 'US', region: 'CA' }, 'a saved address: country and region upper case, trimmed')
+  const country = await get('?country=gb&region=Greater%20London')
+  t.same(country.json().summaries[1], summary('eur', 1200, { country: 'GB', region: 'GREATER LONDON' }), 'a country and region')
+  const countryOnly = await get('?country=FR')
+  t.same(countryOnly.json().summaries[0].destination, { country: 'FR', region: null })
+
+  const patched = await env.app.inject({ method: 'PATCH', url: `/cart/items/${byDefault.json().items[0].id}`, headers: buyer.session.headers, payload: { quantity: 1 } })
+  t.same(patched.json().summaries[0], summary('usd', 2700, { country: 'US', region: null }), 'a quantity change answers with the summaries too')
+})
+
+t.test('a destination asked for wrongly is refused naming the field', async (t) => {
+  const env = await createTestEnv(t)
+  const buyer = await shopper(env)
+  const stranger = await shopper(env)
+  await twoCurrencyCart(env, buyer)
+  const refused = async (query: string, status: number, pointer: string) => {
+    const res = await env.app.inject({ method: 'GET', url: `/cart${query}`, headers: buyer.session.headers })
+    t.equal(res.statusCode, status, `${query}: ${status}`)
+    t.equal(res.json().errors?.[0]?.pointer, pointer, `${query}: names ${pointer}`)
+    if (status === 400) t.equal(res.json().code, 'VALIDATION_FAILED', `${query}: the one validation code`)
+  }
+  await refused('?country=USA', 400, '/querystring/country')
+  await refused('?country=U1', 400, '/querystring/country')
+  await refused('?shippingAddressId=nope', 400, '/querystring/shippingAddressId')
+  await refused(`?shippingAddressId=${buyer.addressId}&country=US`, 400, '/querystring/country')
+  await refused('?region=CA', 400, '/querystring/region')
+  await refused(`?shippingAddressId=${stranger.addressId}`, 404, '/querystring/shippingAddressId')
+  const cart = await env.app.inject({ method: 'GET', url: '/cart', headers: buyer.session.headers })
+  t.equal(cart.json().itemCount, 3, 'the cart is as it was')
+})
+
+t.test('an empty cart has no summaries', async (t) => {
+  const env = await createTestEnv(t)
+  const buyer = await shopper(env)
+  const res = await env.app.inject({ method: 'GET', url: '/cart', headers: buyer.session.headers })
+  t.same(res.json().summaries, [])
+})
