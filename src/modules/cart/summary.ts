@@ -23,7 +23,7 @@ export function destinationAsked (query: CartQuery = {}): DestinationFacts {
   return { addressId: query.shippingAddressId }
 }
 
-function summaryOf (priced: PricedCheckout, ctx: PricingContext, destination: Destination | null): CartSummary {
+export function summaryOf (priced: PricedCheckout, ctx: PricingContext, destination: Destination | null): CartSummary {
   const m = (amount: number) => money(amount, priced.currency)
   const notApplicable = priced.issues.find((i) => i.code === 'PROMOTION_NOT_APPLICABLE')
   return {
