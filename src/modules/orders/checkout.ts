@@ -4,6 +4,7 @@ import type { Principal } from '../../platform/principal.ts'
 import { pricingLinesOf, takeCart } from '../cart/public.ts'
 import { computeTotals, destinationOf } from '../pricing/public.ts'
 import { takeStock } from '../products/public.ts'
+import { consumePromotion } from '../promotions/public.ts'
 import { checkoutFacts, pricingRefusal } from './checkout-facts.ts'
 import { checkoutsPlaced } from './counters.ts'
 import { placeOrders } from './order-placement.ts'
@@ -74,6 +75,9 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
 
       const checkoutId = deps.random.uuid()
       const currency = lines[0]!.unitPrice.currency
+      // A use of the code is taken in this transaction (after the variant locks, always in that
+      // order): a code at its limit refuses, and the whole checkout rolls back.
+      if (priced.promotion) await consumePromotion(trx, deps, { promotionId: priced.promotion.id, userId, checkoutId, currency, discount: priced.promotion.discount })
       const orders = await placeOrders(trx, deps, {
         checkoutId, userId, idempotencyKey, provider: deps.gateway.provider, currency, lines, priced, shippingAddress, note: input.note ?? null, customer: facts.customer, storeNames: facts.storeNames, now
       })

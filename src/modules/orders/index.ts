@@ -24,7 +24,7 @@ const orders: FastifyPluginAsyncTypebox<{ gateway: PaymentGateway }> = async (ap
       operationId: 'checkOut',
       tags,
       summary: 'Check out the cart: one order per workspace, stock taken, one PaymentIntent for the total',
-      description: 'Idempotency-Key is required: the same key and body replay the first response; another body gets 422. Items above the stock give 409 OUT_OF_STOCK and change nothing. A cart in several currencies is refused (409 MIXED_CURRENCIES).',
+      description: 'Idempotency-Key is required: the same key and body replay the first response; another body gets 422. Items above the stock give 409 OUT_OF_STOCK and change nothing. A cart in several currencies is refused (409 MIXED_CURRENCIES). The cart is priced once (discount, shipping, tax, as GET /cart\'s summaries show) and the totals and commission are frozen on the orders; the intent charges the total. What pricing refuses is 409 PROMOTION_NOT_APPLICABLE, NOT_SHIPPABLE or SHIPPING_RATE_UNAVAILABLE, and a total of 0 is 409 NOTHING_TO_PAY, all changing nothing.',
       body: CheckoutBody,
       response: { 201: CheckoutResponse, ...problems(404, 409, 422, 502) }
     }
