@@ -27,11 +27,12 @@ export interface PricingFacts {
 const isSaved = (d: DestinationFacts): d is { addressId?: string } => d !== null && !('country' in d)
 
 export function pricingContextColumns (db: Queryable, facts: PricingFacts) {
-  const saved = isSaved(facts.destination) ? addressFacts(db, facts.userId, facts.destination.addressId) : null
+  const { destination } = facts
+  const saved = isSaved(destination) ? addressFacts(db, facts.userId, destination.addressId) : null
   // Tax rates are the destination country's: for a saved address, read from it in the same statement.
   const country = saved
     ? sql<string | null>`(${db.selectFrom(saved.as('a')).select(sql<string>`upper(trim(a.country))`.as('country'))})`
-    : sql<string | null>`${facts.destination === null ? null : (facts.destination as Destination).country}::text`
+    : sql<string | null>`${isSaved(destination) ? null : destination?.country ?? null}::text`
   return [
     jsonObjectFrom(appliedPromotionFacts(db, facts.userId)).as('promotion'),
     jsonArrayFrom(shippingRateFacts(db, facts.workspaceIds)).as('shippingRates'),
