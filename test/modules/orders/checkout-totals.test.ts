@@ -123,3 +123,20 @@ t.test('orders show their totals to everyone; the workspace also sees its commis
   const read = await env.app.inject({ method: 'GET', url: `/orders/${orderB.id}`, headers: buyer.session.headers })
   t.same(read.json().totals, totalsOf(3999), 'a cancelled order keeps the totals it was placed with')
 })
+
+t.test('a checkout finished under its key after a failed intent answers the totals it froze', async (t) => {
+  const { env, stripe } = await paymentEnv(t)
+  const store = await approvedStore(env)
+  const tee = await createProduct(env, store, { price: 2500, variants: [{ stock: 5 }] })
+  const buyer = await shopper(env)
+  await addToCart(env, buyer, tee.variants[0].id, 2)
+  stripe.unavailable = (method, path) => method === 'POST' && path === '/v1/payment_intents'
+  t.equal((await checkout(env, buyer, 'totals-key')).statusCode, 502, 'the intent could not be created')
+  stripe.unavailable = null
+  const retry = await checkout(env, buyer, 'totals-key')
+  t.equal(retry.statusCode, 201, retry.body)
+  const usd = (amount: number) => ({ amount, currency: 'usd' })
+  t.same(retry.json().totals, { subtotal: usd(5000), discount: usd(0), shipping: usd(0), tax: usd(0), taxInclusive: false, total: usd(5000) }, 'read back from the checkout')
+  t.same(retry.json().orders[0].totals, retry.json().totals, 'its one order holds the same')
+  t.equal(stripe.intents.get(retry.json().payment.paymentIntentId)?.amount, 5000)
+})
