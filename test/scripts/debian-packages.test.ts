@@ -29,6 +29,6 @@ t.test('as root on Debian, the packages npm start needs are installed by apt-get
 t.test('as an unprivileged user, nothing is installed: the caller\'s message says what to do', async (t) => {
   const script = "import('./scripts/lib/debian-packages.ts').then((m) => m.installDebianPackages(['postgresql'], 'postgresql not found; install postgresql or set DATABASE_URL / REDIS_URL', (msg) => console.log('LOG', msg)))" +
     ".then(() => console.log('INSTALLED'), (err) => console.log('REFUSED', err.message))"
-  const { stdout } = await run('runuser', ['-u', 'nobody', '--', 'env', 'HOME=/tmp', `_TAPJS_PROCESSINFO_COVERAGE_=${WITHOUT_COVERAGE._TAPJS_PROCESSINFO_COVERAGE_}`, process.execPath, '--import', 'tsx', '-e', script], { cwd: process.cwd() })
+  const { stdout } = await run('runuser', ['-u', 'nobody', '--', 'env', 'HOME=/tmp', 'TMPDIR=/tmp', `_TAPJS_PROCESSINFO_COVERAGE_=${WITHOUT_COVERAGE._TAPJS_PROCESSINFO_COVERAGE_}`, process.execPath, '--import', 'tsx', '-e', script], { cwd: process.cwd() })
   t.equal(stdout.trim(), 'REFUSED postgresql not found; install postgresql or set DATABASE_URL / REDIS_URL', 'refused with the message, and apt-get never ran (no log line)')
 })

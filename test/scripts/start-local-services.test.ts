@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { WITHOUT_COVERAGE } from '../helpers/child-coverage.ts'
@@ -17,8 +16,9 @@ function pidIn (file: string): number | null {
 
 t.test('npm start without Postgres or Redis: project-local servers under DATA_DIR, started, used, and stopped on Ctrl-C', async (t) => {
   if (process.getuid?.() !== 0) throw new Error('this test needs root: it runs npm start in a network namespace of its own (unshare -n)')
-  const dataDir = mkdtempSync(join(tmpdir(), 'bazaar-start-'))
-  // The postgres user (npm start runs Postgres as it, being root) must be able to enter DATA_DIR.
+  // Under /tmp itself, not TMPDIR: the postgres user (npm start runs Postgres as it, being root)
+  // must be able to enter DATA_DIR, and a runner's TMPDIR (the topology's) may be private to root.
+  const dataDir = mkdtempSync(join('/tmp', 'bazaar-start-'))
   chmodSync(dataDir, 0o755)
   t.teardown(() => {
     // Should a run fail halfway, the servers it started must not outlive the test.
@@ -28,8 +28,9 @@ t.test('npm start without Postgres or Redis: project-local servers under DATA_DI
     }
     rmSync(dataDir, { recursive: true, force: true })
   })
-  const env: NodeJS.ProcessEnv = { ...process.env, ...WITHOUT_COVERAGE, DATA_DIR: dataDir }
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'QUEUE_PREFIX', 'SMTP_URL', 'JWT_SECRET', 'ENCRYPTION_KEY']) delete env[name]
+  // A machine where nothing is configured: none of the runner's settings (its DATABASE_URL, or the
+  // topology run's REDIS_CLUSTER_NODES, S3_*, DATABASE_READ_URL...) reaches npm start.
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: '/tmp', ...WITHOUT_COVERAGE, DATA_DIR: dataDir }
   const child = spawn('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" --import tsx test/fixtures/start-without-services.ts', process.execPath], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import t from 'tap'
 import { createTestEnv, eventually } from '../../helpers/app.ts'
 import { approvedStore } from '../../helpers/commerce.ts'
 import { multipart, PDF, PNG, WEBP } from '../../helpers/multipart.ts'
+import { isStored, publicKey } from '../../helpers/stored-files.ts'
 
 // Issue 15, item 6 (SPEC 7.1): PUT /workspaces/:id/logo answers a logoUrl that is served (the
 // bytes uploaded, their sniffed type), and a replaced logo's file is removed (through the outbox
@@ -17,7 +16,8 @@ t.test('the logo upload answers a served logoUrl; replacing it removes the old f
     return env.app.inject({ method: 'PUT', url: `/workspaces/${store.workspaceId}/logo`, payload: body.payload, headers: { ...store.owner.headers, ...body.headers } })
   }
   const served = (logoUrl: string) => env.app.inject({ method: 'GET', url: new URL(logoUrl).pathname })
-  const fileOf = (logoUrl: string) => join(env.config.uploadDir, 'public', new URL(logoUrl).pathname.replace('/files/', ''))
+  // Through the app's store, not a folder: on the topology run files live in S3.
+  const stored = (logoUrl: string) => isStored(env, publicKey(logoUrl))
 
   const first = await put(PNG, '../../etc/logo.png')
   t.equal(first.statusCode, 200)
@@ -28,6 +28,7 @@ t.test('the logo upload answers a served logoUrl; replacing it removes the old f
   t.equal(got.headers['content-type'], 'image/png')
   t.same(got.rawPayload, PNG, 'the bytes uploaded')
   t.equal((await env.app.inject({ method: 'GET', url: `/workspaces/${store.workspaceId}`, headers: store.owner.headers })).json().logoUrl, firstUrl, 'the workspace shows it')
+  t.ok(await stored(firstUrl), 'the app\'s store holds it')
 
   const second = await put(WEBP, 'logo.png', 'image/png')
   t.equal(second.statusCode, 200)
@@ -36,14 +37,14 @@ t.test('the logo upload answers a served logoUrl; replacing it removes the old f
   t.match(secondUrl, /\.webp$/, 'typed by its bytes, not its name or declared type')
   t.equal((await served(secondUrl)).headers['content-type'], 'image/webp')
 
-  await eventually(() => !existsSync(fileOf(firstUrl)), 15000)
-  t.notOk(existsSync(fileOf(firstUrl)), 'the replaced file is gone from storage')
+  await eventually(async () => !(await stored(firstUrl)), 15000).catch(() => {})
+  t.notOk(await stored(firstUrl), 'the replaced file is gone from storage')
   t.equal((await served(firstUrl)).statusCode, 404, 'and no longer served')
-  t.ok(existsSync(fileOf(secondUrl)), 'the new one stays')
+  t.ok(await stored(secondUrl), 'the new one stays')
   t.equal((await served(secondUrl)).statusCode, 200)
 
   const notImage = await put(PDF, 'logo.png')
   t.equal(notImage.statusCode, 415, 'a file that is not an image is refused')
   t.equal((await env.app.inject({ method: 'GET', url: `/workspaces/${store.workspaceId}`, headers: store.owner.headers })).json().logoUrl, secondUrl, 'and changes nothing')
-  t.ok(existsSync(fileOf(secondUrl)))
+  t.ok(await stored(secondUrl), 'the logo in place is still stored')
 })
