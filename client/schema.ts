@@ -1783,9 +1783,9 @@ export interface components {
                     region: string | null;
                 } | null;
                 discount: components["schemas"]["Money"];
-                /** @description what checkout would refuse (409 with the same code); the amounts are those without it */
+                /** @description what checkout would refuse (409 with the same code); the amounts are those without it (AMOUNT_TOO_LARGE: the amounts as they are) */
                 issues: {
-                    code: "PROMOTION_NOT_APPLICABLE" | "NOT_SHIPPABLE" | "SHIPPING_RATE_UNAVAILABLE";
+                    code: "PROMOTION_NOT_APPLICABLE" | "NOT_SHIPPABLE" | "SHIPPING_RATE_UNAVAILABLE" | "AMOUNT_TOO_LARGE";
                     /** Format: uuid */
                     rateId?: string;
                     reason?: "min_subtotal" | "no_eligible_lines" | "currency";

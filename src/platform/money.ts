@@ -35,9 +35,19 @@ export function divRoundHalfUp (num: number, den: number): number {
   return Number((2n * BigInt(num) + BigInt(den)) / (2n * BigInt(den)))
 }
 
+/**
+ * round(amount × factor / den), half up, for amount, factor >= 0 and den > 0. The product is
+ * formed in BigInt: a huge cart's amount times a rate passes 2^53, and the result (at most the
+ * amount when factor <= den) is what must fit.
+ */
+export function mulDivRoundHalfUp (amount: number, factor: number, den: number): number {
+  if (![amount, factor, den].every(Number.isSafeInteger) || amount < 0 || factor < 0 || den <= 0) throw new RangeError(`mulDivRoundHalfUp(${amount}, ${factor}, ${den}): integers, amount and factor >= 0, den > 0`)
+  return Number((2n * BigInt(amount) * BigInt(factor) + BigInt(den)) / (2n * BigInt(den)))
+}
+
 /** amount × bps / 10 000, rounded half up (a half unit goes up: to the platform, for commission). */
 export function basisPoints (amount: number, bps: number): number {
-  return divRoundHalfUp(amount * bps, 10_000)
+  return mulDivRoundHalfUp(amount, bps, 10_000)
 }
 
 /**

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Value } from '@sinclair/typebox/value'
-import { allocate, basisPoints, divRoundHalfUp, SignedMoney } from '../../src/platform/money.ts'
+import { allocate, basisPoints, divRoundHalfUp, mulDivRoundHalfUp, SignedMoney } from '../../src/platform/money.ts'
 
 // The integer money rules of issue 14 (plan §3): every rounding is half up through
 // divRoundHalfUp, and a split always sums to what it splits. Each rule is a table, then a grid
@@ -45,6 +45,26 @@ t.test('divRoundHalfUp: inclusive tax is net × rate / (10 000 + rate), half up'
   t.equal(divRoundHalfUp(5, 2), 3, '2.5 rounds up, not to even')
   t.equal(divRoundHalfUp(2 ** 52, 3), 1501199875790165, 'exact near 2^52 (1501199875790165.33)')
   t.equal(divRoundHalfUp(2 ** 52 - 1, 2), 2 ** 51, 'exact near 2^52 (.5 up)')
+})
+
+t.test('products past 2^53 stay exact: a huge cart is priced, never a RangeError', async (t) => {
+  const MAX = Number.MAX_SAFE_INTEGER // 2^53 − 1
+  const cases: Array<[amount: number, factor: number, den: number, expected: number, why: string]> = [
+    [9_100_000_000_000, 1000, 10_000, 910_000_000_000, 'commission on 91 lines at the top price and quantity (product 9.1e15 > 2^53)'],
+    [99_999_999 * 999 * 10, 10_000, 10_000, 99_999_999 * 999 * 10, 'a 100 % code on ten such lines'],
+    [MAX, 10_000, 10_000, MAX, 'the largest safe amount, whole'],
+    [MAX, 5000, 10_000, 2 ** 52, 'half of 2^53 − 1 is .5: rounds up'],
+    [MAX, 1, 10_000, 900_719_925_474, '900719925474.0991'],
+    [2 ** 40 + 1, 2000, 12_000, 183_251_937_963, 'inclusive 20 % tax: (2^40 + 1) / 6 = 183251937962.83'],
+    [MAX, 2000, 12_000, 1_501_199_875_790_165, 'inclusive 20 % tax on the largest safe amount (…165.17)']
+  ]
+  for (const [amount, factor, den, expected, why] of cases) {
+    t.equal(mulDivRoundHalfUp(amount, factor, den), expected, `${amount} × ${factor} / ${den}: ${expected} (${why})`)
+    if (den === 10_000) t.equal(basisPoints(amount, factor), expected, `basisPoints(${amount}, ${factor})`)
+  }
+  t.throws(() => mulDivRoundHalfUp(2 ** 53, 1, 1), RangeError, 'an amount past 2^53 is not one the system holds')
+  t.throws(() => mulDivRoundHalfUp(-1, 1, 1), RangeError, 'never negative')
+  t.throws(() => mulDivRoundHalfUp(1, 1, 0), RangeError, 'never over zero')
 })
 
 t.test('allocate: largest remainder, ties to the lower index, always summing to the total', async (t) => {

@@ -223,6 +223,13 @@ const rows: Row[] = [
     checkout: { tax: 0 }
   },
   {
+    name: 'goods far above MAX_CHARGE: priced exactly (commission and tax products pass 2^53), and AMOUNT_TOO_LARGE',
+    lines: Array.from({ length: 91 }, (_, i) => line(`a${i}`, WA, 99_999_999, 999)),
+    ctx: { promotion: null, shippingRates: [], workspacesWithRates: new Set() },
+    orders: [{ subtotal: 9_090_899_909_091, tax: 91 * 7_242_749_928, commission: 909_089_990_909 }],
+    checkout: { issues: [{ code: 'AMOUNT_TOO_LARGE' }] }
+  },
+  {
     name: 'no destination (a cart without an address): no shipping, no tax',
     destination: null,
     orders: [{ shipping: 0, shippingRate: null, tax: 0, total: 4950 }, { shipping: 0, tax: 0, total: 3599 }],

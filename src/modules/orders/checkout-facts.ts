@@ -3,6 +3,7 @@ import { jsonArrayFrom } from 'kysely/helpers/postgres'
 import type { Config } from '../../config.ts'
 import type { Trx } from '../../platform/db.ts'
 import { Conflict } from '../../platform/errors.ts'
+import { MAX_CHARGE } from '../../platform/money.ts'
 import { destinationOf, pricingContextColumns, toPricingContext, type PricingContext, type PricingIssue } from '../pricing/public.ts'
 import { userContacts } from '../users/public.ts'
 import { workspaceStores } from '../workspaces/public.ts'
@@ -55,5 +56,7 @@ export function pricingRefusal (issue: PricingIssue): Error {
       return Conflict('NOT_SHIPPABLE', 'A store in the cart does not ship to this address.', { extra: { workspaceId: issue.workspaceId } })
     case 'SHIPPING_RATE_UNAVAILABLE':
       return Conflict('SHIPPING_RATE_UNAVAILABLE', 'The chosen shipping rate does not apply to this order.', { extra: { rateId: issue.rateId } })
+    case 'AMOUNT_TOO_LARGE':
+      return Conflict('AMOUNT_TOO_LARGE', `One checkout can charge at most ${MAX_CHARGE} minor units (the payment provider's limit): split the cart.`)
   }
 }

@@ -66,9 +66,11 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
       if (unavailable.length > 0) throw Conflict('PRODUCT_UNAVAILABLE', 'Some products are no longer sold; remove them from the cart.', { extra: { variantIds: unavailable.map((l) => l.variantId) } })
       const currencies = new Set(lines.map((l) => l.unitPrice.currency))
       if (currencies.size > 1) throw Conflict('MIXED_CURRENCIES', 'One checkout pays in one currency: check out each currency separately.')
+      // Goods above what one payment can charge are refused before pricing: no total of them
+      // could be charged, and no order of them fits the int4 amount columns.
+      if (lines.reduce((n, l) => n + l.lineTotal.amount, 0) > MAX_CHARGE) throw pricingRefusal({ code: 'AMOUNT_TOO_LARGE' })
       const priced = computeTotals(pricingLinesOf(lines), facts.pricing, destinationOf(shippingAddress))
       if (priced.issues.length > 0) throw pricingRefusal(priced.issues[0]!)
-      if (priced.total > MAX_CHARGE) throw Conflict('AMOUNT_TOO_LARGE', `One checkout can charge at most ${MAX_CHARGE} minor units (the payment provider's limit): split the cart.`)
       // A payment of nothing cannot be made (the provider refuses it), and an order nobody pays for would only expire.
       if (priced.total === 0) throw Conflict('NOTHING_TO_PAY', 'The cart costs nothing to check out; there is no payment to make.')
       await takeStock(trx, lines)

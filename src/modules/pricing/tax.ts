@@ -1,4 +1,4 @@
-import { basisPoints, divRoundHalfUp } from '../../platform/money.ts'
+import { basisPoints, mulDivRoundHalfUp } from '../../platform/money.ts'
 import type { Destination, TaxRateTerms } from './totals.ts'
 
 // Tax (plan §3.3): one rate for the destination, applied per line to what the line costs after
@@ -13,5 +13,5 @@ export function taxRateFor (rates: readonly TaxRateTerms[], destination: Destina
 
 /** Exclusive: added on top of net. Inclusive: the part of net that is tax (net already holds it). */
 export function lineTax (net: number, rate: Pick<TaxRateTerms, 'rateBps' | 'inclusive'>): number {
-  return rate.inclusive ? divRoundHalfUp(net * rate.rateBps, 10_000 + rate.rateBps) : basisPoints(net, rate.rateBps)
+  return rate.inclusive ? mulDivRoundHalfUp(net, rate.rateBps, 10_000 + rate.rateBps) : basisPoints(net, rate.rateBps)
 }

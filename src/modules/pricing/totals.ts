@@ -1,4 +1,4 @@
-import { basisPoints } from '../../platform/money.ts'
+import { basisPoints, MAX_CHARGE } from '../../platform/money.ts'
 import { allocateDiscount } from './allocation.ts'
 import { chooseShipping } from './shipping-choice.ts'
 import { lineTax, taxRateFor } from './tax.ts'
@@ -39,6 +39,7 @@ export type PricingIssue =
   | { code: 'PROMOTION_NOT_APPLICABLE', reason: 'min_subtotal' | 'no_eligible_lines' | 'currency' }
   | { code: 'NOT_SHIPPABLE', workspaceId: string }
   | { code: 'SHIPPING_RATE_UNAVAILABLE', rateId: string }
+  | { code: 'AMOUNT_TOO_LARGE' }
 export interface PricedLine { lineId: string, lineAmount: number, discount: number, tax: number }
 export interface PricedOrder {
   workspaceId: string
@@ -128,6 +129,9 @@ export function computeTotals (lines: PricingLine[], ctx: PricingContext, destin
     }
   })
 
+  const total = sum(orders.map((o) => o.total))
+  // More than one payment can charge: the cart shows it, checkout refuses it.
+  if (total > MAX_CHARGE) issues.push({ code: 'AMOUNT_TOO_LARGE' })
   const promotion = ctx.promotion && !discount.issue
     ? { id: ctx.promotion.id, code: ctx.promotion.code, discount: discount.total, fundedBy: ctx.promotion.fundedBy }
     : null
@@ -139,7 +143,7 @@ export function computeTotals (lines: PricingLine[], ctx: PricingContext, destin
     shipping: sum(orders.map((o) => o.shipping)),
     tax: sum(orders.map((o) => o.tax)),
     taxInclusive: inclusive,
-    total: sum(orders.map((o) => o.total)),
+    total,
     promotion,
     taxRate: taxRate ? { id: taxRate.id, rateBps: taxRate.rateBps, inclusive: taxRate.inclusive } : null,
     issues

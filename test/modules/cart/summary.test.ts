@@ -2,7 +2,7 @@ import t from 'tap'
 import { addAddress } from '../../../src/modules/users/public.ts'
 import { createTestEnv, type TestEnv } from '../../helpers/app.ts'
 import { createUser, login } from '../../helpers/auth.ts'
-import { addToCart, approvedStore, createProduct, shopper, type Shopper } from '../../helpers/commerce.ts'
+import { addToCart, approvedStore, checkout, createProduct, shopper, type Shopper } from '../../helpers/commerce.ts'
 
 // The cart's summaries (issue 14, plan §4 WP1): one per currency, priced by the same
 // computeTotals as checkout, for a destination: the one asked for (a saved address, or a
@@ -92,4 +92,47 @@ t.test('an empty cart has no summaries', async (t) => {
   const buyer = await shopper(env)
   const res = await env.app.inject({ method: 'GET', url: '/cart', headers: buyer.session.headers })
   t.same(res.json().summaries, [])
+})
+
+// A cart may hold more than one payment can charge (MAX_CHARGE): it stays readable and says so,
+// and checkout refuses it with 409, priced exactly however large (finding 1 of the WP1 review:
+// 91 lines at the top price and quantity once made commission overflow 2^53, a 500).
+t.test('a cart too large to charge: adds and GET /cart answer 200 with AMOUNT_TOO_LARGE; checkout 409, nothing taken', async (t) => {
+  const env = await createTestEnv(t)
+  const store = await approvedStore(env)
+  const buyer = await shopper(env)
+  const variantIds: string[] = []
+  for (let i = 0; i < 91; i++) {
+    const p = await createProduct(env, store, { price: 99_999_999, variants: [{ stock: 999 }] })
+    variantIds.push(p.variants[0].id)
+    const added = await addToCart(env, buyer, p.variants[0].id, 999)
+    if (added.statusCode !== 200) { t.fail(`add #${i}: ${added.statusCode} ${added.body}`); return }
+  }
+  const cart = await env.app.inject({ method: 'GET', url: '/cart', headers: buyer.session.headers })
+  t.equal(cart.statusCode, 200, cart.body.slice(0, 300))
+  const [s] = cart.json().summaries
+  t.equal(s.subtotal.amount, 91 * 99_999_999 * 999, 'priced exactly')
+  t.same(s.issues, [{ code: 'AMOUNT_TOO_LARGE' }], 'the cart says checkout would refuse it')
+  t.equal(cart.json().items.length, 91)
+  const res = await checkout(env, buyer)
+  t.equal(res.statusCode, 409, res.body)
+  t.equal(res.json().code, 'AMOUNT_TOO_LARGE')
+  const stock = await env.app.db.selectFrom('productVariants').select('stock').where('id', 'in', variantIds).execute()
+  t.ok(stock.every((v) => v.stock === 999), 'no stock taken')
+  t.equal((await env.app.db.selectFrom('cartItems').select('id').where('userId', '=', buyer.id).execute()).length, 91, 'the cart is kept')
+})
+
+t.test('goods just above MAX_CHARGE: the summary shows AMOUNT_TOO_LARGE, checkout answers 409', async (t) => {
+  const env = await createTestEnv(t)
+  const store = await approvedStore(env)
+  const buyer = await shopper(env)
+  const dear = await createProduct(env, store, { price: 99_999_999, variants: [{ stock: 5 }] })
+  const cheap = await createProduct(env, store, { price: 1, variants: [{ stock: 5 }] })
+  await addToCart(env, buyer, dear.variants[0].id, 1)
+  const added = await addToCart(env, buyer, cheap.variants[0].id, 1)
+  t.equal(added.statusCode, 200)
+  t.same(added.json().summaries[0].issues, [{ code: 'AMOUNT_TOO_LARGE' }], 'the add answers the cart with the issue')
+  const res = await checkout(env, buyer)
+  t.equal(res.statusCode, 409, res.body)
+  t.equal(res.json().code, 'AMOUNT_TOO_LARGE')
 })
