@@ -77,12 +77,13 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
 
       const checkoutId = deps.random.uuid()
       const currency = lines[0]!.unitPrice.currency
-      // A use of the code is taken in this transaction (after the variant locks, always in that
-      // order): a code at its limit refuses, and the whole checkout rolls back.
-      if (priced.promotion) await consumePromotion(trx, deps, { promotionId: priced.promotion.id, userId, checkoutId, currency, discount: priced.promotion.discount })
       const orders = await placeOrders(trx, deps, {
         checkoutId, userId, idempotencyKey, provider: deps.gateway.provider, currency, lines, priced, shippingAddress, note: input.note ?? null, customer: facts.customer, storeNames: facts.storeNames, now
       })
+      // A use of the code is taken in this transaction, after placeOrders: its redemption row
+      // names the checkout row, which must exist. Locks stay variants first, then the promotion
+      // row, always in that order. A code at its limit refuses, and the whole checkout rolls back.
+      if (priced.promotion) await consumePromotion(trx, deps, { promotionId: priced.promotion.id, userId, checkoutId, currency, discount: priced.promotion.discount })
       return { id: checkoutId, userId, totalAmount: priced.total, currency, orders, priced }
     })
   } catch (err) {

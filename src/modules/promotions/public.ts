@@ -28,6 +28,7 @@ export interface PromotionUse { promotionId: string, userId: string, checkoutId:
 
 /**
  * Takes one use of the code in the checkout's transaction (one guarded statement), or throws
- * Conflict('PROMOTION_UNAVAILABLE') so the whole checkout rolls back.
+ * Conflict('PROMOTION_UNAVAILABLE') so the whole checkout rolls back. Called after placeOrders:
+ * the redemption it records names the checkout row.
  */
 export async function consumePromotion (trx: Trx, deps: Deps, use: PromotionUse): Promise<void> {}
