@@ -92,6 +92,12 @@ interface Row {
 }
 
 const vendorFunded: PromotionTerms = { ...TEN, fundedBy: 'vendor' }
+/** One store's line of 12000 with 20 % VAT included (GB), nothing shipped. */
+const GB_VAT = {
+  lines: [line('a1', WA, 12000, 1)],
+  ctx: { shippingRates: [], workspacesWithRates: new Set<string>(), taxRates: [tax('t-gb', 'GB', null, 2000, true)] },
+  destination: { country: 'GB', region: null }
+}
 const rows: Row[] = [
   {
     name: 'no promotion: no discount, commission on the whole subtotal',
@@ -221,6 +227,32 @@ const rows: Row[] = [
     destination: { country: 'US', region: null },
     orders: [{ tax: 0, total: 5500 }, { tax: 0, total: 3999 }],
     checkout: { tax: 0 }
+  },
+  {
+    name: 'inclusive tax, no code: commission on the goods net of their tax',
+    ...GB_VAT,
+    ctx: { ...GB_VAT.ctx, promotion: null },
+    orders: [{ subtotal: 12000, tax: 2000, total: 12000, commission: 1000, vendorShare: 11000 }]
+  },
+  {
+    name: 'inclusive tax and a platform-funded code: the vendor\'s commission is as if undiscounted (review WP1 finding 3)',
+    ...GB_VAT,
+    ctx: { ...GB_VAT.ctx, promotion: { ...TEN, percentBps: 5000, minSubtotal: null, currency: null } },
+    orders: [{ discount: 6000, platformFundedDiscount: 6000, tax: 1000, total: 6000, commission: 1000, vendorShare: 11000 }]
+  },
+  {
+    name: 'inclusive tax and a vendor-funded code: commission on what is left, net of its tax',
+    ...GB_VAT,
+    ctx: { ...GB_VAT.ctx, promotion: { ...vendorFunded, percentBps: 5000, minSubtotal: null, currency: null } },
+    orders: [{ discount: 6000, platformFundedDiscount: 0, tax: 1000, total: 6000, commission: 500, vendorShare: 5500 }]
+  },
+  {
+    name: 'inclusive tax and a platform-funded code over lines: each line\'s own tax, rounded per line, comes off',
+    ...GB_VAT,
+    lines: [line('a1', WA, 1999, 1), line('a2', WA, 1001, 3)],
+    ctx: { ...GB_VAT.ctx, promotion: { ...TEN, kind: 'fixed', percentBps: null, amountOff: 1000, minSubtotal: null, currency: null } },
+    // goods net of tax: 1999 − 333 + 3003 − 501 = 4168 → 416.8 → 417
+    orders: [{ discount: 1000, lineDiscounts: [400, 600], lineTaxes: [267, 401], commission: 417 }]
   },
   {
     name: 'goods far above MAX_CHARGE: priced exactly (commission and tax products pass 2^53), and AMOUNT_TOO_LARGE',

@@ -119,7 +119,7 @@ const workspaceOrderExample = { ...orderExample, commission: usd(882), commissio
 /** An order as its workspace sees it: what the platform takes, frozen at checkout, and what the vendor nets. */
 export const WorkspaceOrderView = Type.Object({
   ...OrderView.properties,
-  commission: Type.Ref(Money, { description: 'the platform\'s commission: commissionBps of the goods (after the discount the vendor funds, without shipping or tax), rounded half up' }),
+  commission: Type.Ref(Money, { description: 'the platform\'s commission: commissionBps of the goods (after the discount the vendor funds, as if undiscounted by the platform-funded part, without shipping or tax), rounded half up' }),
   commissionBps: Type.Integer({ minimum: 0, maximum: 10000, description: 'the commission rate in basis points, as it was at checkout' }),
   platformFundedDiscount: Type.Ref(Money, { description: 'the part of the discount the platform pays for (added back to the vendor)' }),
   net: Type.Ref(Money, { description: 'the vendor\'s share: total − commission + platformFundedDiscount (before refunds)' })

@@ -109,8 +109,15 @@ export function computeTotals (lines: PricingLine[], ctx: PricingContext, destin
     const total = subtotal - orderDiscount + shipping.byOrder[o]!.amount + (inclusive ? 0 : tax)
     const commissionBps = ctx.commissionBps.get(workspaceId)
     if (commissionBps === undefined) throw new Error(`computeTotals: no commission rate for workspace ${workspaceId}`)
-    // Commission is on the goods only (no shipping, no tax), after what the vendor funds.
-    const commission = basisPoints(subtotal - (orderDiscount - platformFundedDiscount) - (inclusive ? tax : 0), commissionBps)
+    // Commission is on the goods only (no shipping, no tax), after what the vendor funds and as
+    // if undiscounted by what the platform funds (plan §3.1): so an inclusive tax comes off per
+    // line at the vendor-side price, not at the discounted one, or a platform promotion would
+    // raise the vendor's commission.
+    const commissionBase = sum(ls.map((l, i) => {
+      const vendorNet = l.lineAmount - (fundedByPlatform ? 0 : priced[i]!.discount)
+      return inclusive && taxRate ? vendorNet - lineTax(vendorNet, taxRate) : vendorNet
+    }))
+    const commission = basisPoints(commissionBase, commissionBps)
     return {
       workspaceId,
       currency,
