@@ -262,6 +262,22 @@ const rows: Row[] = [
     checkout: { issues: [{ code: 'AMOUNT_TOO_LARGE' }] }
   },
   {
+    name: 'goods above MAX_CHARGE with a total within it (a 100 % code): still AMOUNT_TOO_LARGE, so no int4 amount column overflows (review WP1 finding 4)',
+    lines: [line('a1', WA, 99_999_999, 999), line('b1', WB, 100, 1)],
+    ctx: { promotion: { ...vendorFunded, id: 'p-a', code: 'FREEA', workspaceId: WA, percentBps: 10_000, minSubtotal: null, currency: null } },
+    destination: null,
+    orders: [{ subtotal: 99_899_999_001, discount: 99_899_999_001, total: 0 }, { subtotal: 100, total: 100 }],
+    checkout: { total: 100, issues: [{ code: 'AMOUNT_TOO_LARGE' }] }
+  },
+  {
+    name: 'goods of exactly MAX_CHARGE: no issue',
+    lines: [line('a1', WA, 99_999_998, 1), line('b1', WB, 1, 1)],
+    ctx: { promotion: { ...vendorFunded, percentBps: 5000, minSubtotal: null, currency: null } },
+    destination: null,
+    orders: [{ subtotal: 99_999_998 }, { subtotal: 1 }],
+    checkout: { issues: [] }
+  },
+  {
     name: 'no destination (a cart without an address): no shipping, no tax',
     destination: null,
     orders: [{ shipping: 0, shippingRate: null, tax: 0, total: 4950 }, { shipping: 0, tax: 0, total: 3599 }],

@@ -136,16 +136,18 @@ export function computeTotals (lines: PricingLine[], ctx: PricingContext, destin
     }
   })
 
+  const subtotal = sum(orders.map((o) => o.subtotal))
   const total = sum(orders.map((o) => o.total))
-  // More than one payment can charge: the cart shows it, checkout refuses it.
-  if (total > MAX_CHARGE) issues.push({ code: 'AMOUNT_TOO_LARGE' })
+  // More than one payment can charge: the cart shows it, checkout refuses it. The goods count
+  // too, whatever a discount takes off: bounded by MAX_CHARGE, no int4 amount column overflows.
+  if (total > MAX_CHARGE || subtotal > MAX_CHARGE) issues.push({ code: 'AMOUNT_TOO_LARGE' })
   const promotion = ctx.promotion && !discount.issue
     ? { id: ctx.promotion.id, code: ctx.promotion.code, discount: discount.total, fundedBy: ctx.promotion.fundedBy }
     : null
   return {
     currency,
     orders,
-    subtotal: sum(orders.map((o) => o.subtotal)),
+    subtotal,
     discount: sum(orders.map((o) => o.discount)),
     shipping: sum(orders.map((o) => o.shipping)),
     tax: sum(orders.map((o) => o.tax)),
