@@ -1,9 +1,10 @@
-import { sql } from 'kysely'
+import { sql, type Expression } from 'kysely'
 import type { Deps } from '../../platform/deps.ts'
 import type { Queryable, Trx } from '../../platform/db.ts'
 import { compiledOnce } from '../../platform/compiled-once.ts'
 import { Conflict, NotFound } from '../../platform/errors.ts'
 import { discounted, money, type Money } from '../../platform/money.ts'
+import { pricingContextColumns, type DestinationFacts, type PricingContextRow } from '../pricing/public.ts'
 import { outOfStock, sellableStock, sellableVariant, variantFacts } from '../products/public.ts'
 import { MAX_LINE_QUANTITY, type CartLine, type CartQuery, type CartView } from './schemas.ts'
 import { cartSummaries, destinationAsked } from './summary.ts'
@@ -52,15 +53,33 @@ function toCartLine (r: LineRow): CartLine {
   }
 }
 
-/** Cart lines with what checkout needs: live prices, stock and whether the product is still sold. */
-async function cartLines (db: Queryable, userId: string): Promise<CartLine[]> {
+/** A cart read with what its summaries need: the lines, and pricing's context (null: no line, so no row). */
+interface CartRead { lines: CartLine[], pricing: PricingContextRow | null }
+
+const toCartRead = (rows: Array<LineRow & PricingContextRow>): CartRead => ({ lines: rows.map(toCartLine), pricing: rows[0] ?? null })
+
+/**
+ * The workspaces selling the lines still on sale (an SQL `uuid[]`), from `lines` (`variantId`
+ * rows: the stored cart, or the add's cart as written), so pricing's context is read in the
+ * statement that reads the lines: uncorrelated, Postgres runs it once, not per row.
+ */
+function lineWorkspaces (db: Queryable, lines: Expression<unknown>): Expression<readonly string[]> {
+  return sql<readonly string[]>`(${db.selectFrom(sql`${lines}`.as('w'))
+    .innerJoin(variantFacts(db).as('wv'), (join) => join.on(sql<boolean>`${sql.ref('wv.id')} = ${sql.ref('w.variantId')}`))
+    .select(sql<readonly string[]>`coalesce(array_agg(distinct ${sql.ref('wv.workspaceId')}), '{}'::uuid[])`.as('ids'))
+    .where(sql.ref('wv.sold'), 'is', true)})`
+}
+
+/** Cart lines with what checkout needs (live prices, stock, whether still sold), and pricing's context, in one statement. */
+async function cartLines (db: Queryable, userId: string, destination: DestinationFacts): Promise<CartRead> {
+  const mine = db.selectFrom('cartItems').select('variantId').where('userId', '=', userId)
   const rows = await db.selectFrom('cartItems as c')
     .innerJoin(variantFacts(db).as('v'), 'v.id', 'c.variantId')
-    .select(LINE_COLUMNS)
+    .select([...LINE_COLUMNS, ...pricingContextColumns(db, { userId, workspaceIds: lineWorkspaces(db, sql`(${mine})`), destination })])
     .where('c.userId', '=', userId)
     .orderBy('c.createdAt').orderBy('c.id')
     .execute()
-  return rows.map(toCartLine)
+  return toCartRead(rows)
 }
 
 /**
@@ -87,17 +106,17 @@ export function totalsByCurrency (lines: Array<{ lineTotal: Money }>): Money[] {
 }
 
 /** `query`: where shipping and tax are priced for (by default the default address). */
-async function cartView (deps: Deps, userId: string, items: CartLine[], query?: CartQuery): Promise<CartView> {
+async function cartView (deps: Deps, userId: string, { lines: items, pricing }: CartRead, query?: CartQuery): Promise<CartView> {
   // A line no longer on sale has no price to pay: shown (marked unavailable), not totalled.
   const totals = totalsByCurrency(items.filter((i) => i.sold))
-  const summaries = await cartSummaries(deps, userId, items, destinationAsked(query))
+  const summaries = await cartSummaries(deps, userId, items, destinationAsked(query), pricing)
   return { items, totals, summaries, itemCount: items.reduce((n, i) => n + i.quantity, 0) }
 }
 
 export async function getCart (deps: Deps, userId: string, query?: CartQuery): Promise<CartView> {
   // A query asking wrongly is refused before anything is read.
-  destinationAsked(query)
-  return cartView(deps, userId, await cartLines(deps.db, userId), query)
+  const destination = destinationAsked(query)
+  return cartView(deps, userId, await cartLines(deps.db, userId, destination), query)
 }
 
 /**
@@ -105,7 +124,7 @@ export async function getCart (deps: Deps, userId: string, query?: CartQuery): P
  * summed, within the stock and the line limit) and answers with the cart. Returns null when it
  * wrote nothing, without saying why.
  */
-const addIfAllowed = compiledOnce<{ id: string, userId: string, variantId: string, quantity: number, now: Date }, LineRow>((db, value) => db
+const addIfAllowed = compiledOnce<{ id: string, userId: string, variantId: string, quantity: number, now: Date }, LineRow & PricingContextRow>((db, value) => db
   .with('sellable', () => sellableStock(db, value('variantId')))
   .with('added', (db) => db.insertInto('cartItems')
     .columns(['id', 'userId', 'variantId', 'quantity'])
@@ -122,7 +141,8 @@ const addIfAllowed = compiledOnce<{ id: string, userId: string, variantId: strin
     .unionAll(db.selectFrom('added').select(['id', 'variantId', 'quantity', 'createdAt'])))
   .selectFrom('cart as c')
   .innerJoin(variantFacts(db).as('v'), 'v.id', 'c.variantId')
-  .select(LINE_COLUMNS)
+  // With pricing's context for the summaries (the default address; the workspaces of that cart).
+  .select([...LINE_COLUMNS, ...pricingContextColumns(db, { userId: value('userId'), workspaceIds: lineWorkspaces(db, sql.table('cart')), destination: {} })])
   .orderBy('c.createdAt').orderBy('c.id'))
 
 /**
@@ -130,10 +150,10 @@ const addIfAllowed = compiledOnce<{ id: string, userId: string, variantId: strin
  * summed, within the stock and the line limit) and answers with the cart. Returns null when it
  * wrote nothing, without saying why. Compiled once: it runs on every add.
  */
-async function addWhenAllowed (deps: Deps, userId: string, variantId: string, quantity: number): Promise<CartLine[] | null> {
+async function addWhenAllowed (deps: Deps, userId: string, variantId: string, quantity: number): Promise<CartRead | null> {
   const rows = await addIfAllowed(deps.db, { id: deps.random.uuid(), userId, variantId, quantity, now: deps.clock.now() })
-  const lines = rows.map(toCartLine)
-  return lines.some((line) => line.variantId === variantId) ? lines : null
+  const read = toCartRead(rows)
+  return read.lines.some((line) => line.variantId === variantId) ? read : null
 }
 
 const quantityLimit = () =>
@@ -178,8 +198,8 @@ async function refusalOf (deps: Deps, userId: string, variantId: string, quantit
 
 /** Adds to the line of that variant (or starts one); never beyond the stock. */
 export async function addToCart (deps: Deps, userId: string, variantId: string, quantity: number): Promise<CartView> {
-  const lines = await addWhenAllowed(deps, userId, variantId, quantity)
-  if (lines) return cartView(deps, userId, lines)
+  const added = await addWhenAllowed(deps, userId, variantId, quantity)
+  if (added) return cartView(deps, userId, added)
   // Refused (a cart at its stock is the common case under load): one read tells why. Only when
   // it cannot, because the cart or the stock changed in between, the careful path finds the
   // reason under the line's lock, or adds after all.

@@ -1,15 +1,16 @@
+import { sql } from 'kysely'
 import type { Deps } from '../../platform/deps.ts'
 import { BadRequest, NotFound } from '../../platform/errors.ts'
 import { money } from '../../platform/money.ts'
 import {
-  computeTotals, destinationFrom, pricingContextColumns, toPricingContext, type DestinationFacts, type PricedCheckout, type PricingContext, type PricingLine, type Destination
+  computeTotals, destinationFrom, pricingContextColumns, toPricingContext, type DestinationFacts, type PricingContextRow, type PricedCheckout, type PricingContext, type PricingLine, type Destination
 } from '../pricing/public.ts'
 import type { CartLine, CartQuery, CartSummary } from './schemas.ts'
 
 // The cart's summaries (issue 14): per currency, what checking it out would cost now, priced
 // by the same computeTotals as checkout, for the destination asked for (else the default
-// address). What checkout would refuse is shown as an issue, not thrown. One read: what
-// pricing needs, with the saved address.
+// address). What checkout would refuse is shown as an issue, not thrown. What pricing needs
+// (with the saved address) comes as columns of the statement that reads the lines.
 
 /** The destination the query asks for; 400 naming the field when it asks for two, or a region alone. */
 export function destinationAsked (query: CartQuery = {}): DestinationFacts {
@@ -53,13 +54,17 @@ export function pricingLinesOf (lines: CartLine[]): PricingLine[] {
   }))
 }
 
-/** One summary per currency of the lines still on sale, in the order their currencies first appear. */
-export async function cartSummaries (deps: Deps, userId: string, items: CartLine[], asked: DestinationFacts): Promise<CartSummary[]> {
+/**
+ * One summary per currency of the lines still on sale, in the order their currencies first
+ * appear. `row`: pricing's context, read in the statement that read the lines; null when that
+ * statement answered no row (an empty cart), then it is read here only if an address is named.
+ */
+export async function cartSummaries (deps: Deps, userId: string, items: CartLine[], asked: DestinationFacts, read: PricingContextRow | null): Promise<CartSummary[]> {
   const lines = items.filter((i) => i.sold)
   const named = asked !== null && 'addressId' in asked && asked.addressId !== undefined
   if (lines.length === 0 && !named) return []
   const workspaceIds = [...new Set(lines.map((l) => l.workspaceId))]
-  const row = await deps.db.selectNoFrom(pricingContextColumns(deps.db, { userId, workspaceIds, destination: asked })).executeTakeFirstOrThrow()
+  const row = read ?? await deps.db.selectNoFrom(pricingContextColumns(deps.db, { userId, workspaceIds: sql<readonly string[]>`'{}'::uuid[]`, destination: asked })).executeTakeFirstOrThrow()
   if (named && !row.savedAddress) throw NotFound('NOT_FOUND', 'address not found', { field: '/querystring/shippingAddressId', fieldDetail: 'is not one of your addresses' })
   const ctx = toPricingContext(row, workspaceIds, deps.config)
   const destination = destinationFrom(asked, row)

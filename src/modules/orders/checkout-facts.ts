@@ -31,7 +31,7 @@ export async function checkoutFacts (trx: Trx, config: Config, userId: string, i
       eb.selectFrom('checkouts').select('id').where('userId', '=', userId).where('idempotencyKey', '=', idempotencyKey).as('previous'),
       jsonArrayFrom(eb.selectFrom(workspaceStores(trx).as('w')).select(['w.id', 'w.name'])
         .where(sql<boolean>`${sql.ref('w.id')} = any(${workspaceIds}::uuid[])`)).as('stores'),
-      ...pricingContextColumns(trx, { userId, workspaceIds, destination })
+      ...pricingContextColumns(trx, { userId, workspaceIds: sql<readonly string[]>`${workspaceIds}::uuid[]`, destination })
     ])
     .where('c.id', '=', userId)
     .executeTakeFirstOrThrow()

@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { sql, type Expression } from 'kysely'
 import type { Config } from '../../config.ts'
 import type { Queryable, Trx } from '../../platform/db.ts'
 import type { Deps } from '../../platform/deps.ts'
@@ -13,8 +13,8 @@ export function defaultCommissionBps (config: Config): number {
   return 1000
 }
 
-/** Per workspace, its commission override (null: the default), as a subquery the caller folds into its statement. */
-export function commissionFacts (db: Queryable, workspaceIds: readonly string[]) {
+/** Per workspace (an SQL `uuid[]`), its commission override (null: the default), as a subquery the caller folds into its statement. */
+export function commissionFacts (db: Queryable, workspaceIds: Expression<readonly string[]>) {
   return db.selectNoFrom([sql<string>`null::uuid`.as('workspaceId'), sql<number | null>`null::int`.as('commissionBps')])
     .where(sql<boolean>`false`)
 }

@@ -10,17 +10,24 @@ import { addressFacts } from '../users/public.ts'
 import type { Destination, PricingContext } from './totals.ts'
 
 // What pricing needs to know (plan §2.3), as JSON columns a caller adds to a statement it runs
-// anyway: checkout to its facts statement (so pricing costs it no statement), the cart to one
-// read. Each owning module writes its own subquery; this only gathers them.
+// anyway: checkout to its facts statement, the cart to the statement that reads (or adds to)
+// its lines, so pricing costs neither a statement. Each owning module writes its own
+// subquery; this only gathers them.
 
 /** Where the lines go: a place given outright, the customer's saved address (by id; without one the default), or unknown. */
 export type DestinationFacts = Destination | { addressId?: string } | null
 
 export interface PricingFacts {
-  /** The customer: their applied code, their saved addresses. */
+  /**
+   * The customer: their applied code, their saved addresses. In the cart's add it stands for a
+   * value of a statement compiled once: builders use it only as a value, never branch on it.
+   */
   userId: string
-  /** The workspaces the lines are sold by. */
-  workspaceIds: readonly string[]
+  /**
+   * The workspaces the lines are sold by, as an SQL `uuid[]`: checkout passes its own as a
+   * parameter, the cart derives them from its lines in the same statement.
+   */
+  workspaceIds: Expression<readonly string[]>
   destination: DestinationFacts
 }
 

@@ -8,6 +8,8 @@ import type { Deps } from '../../platform/deps.ts'
 /**
  * The code the customer applied to the cart, when it is live now, with how many times this
  * customer has used it: one row or none, as a subquery the caller folds into its statement.
+ * `userId` may stand for a value of a statement compiled once (the cart's add): use it only as
+ * a value, never branch on it.
  */
 export function appliedPromotionFacts (db: Queryable, userId: string) {
   return db.selectNoFrom([
