@@ -152,3 +152,17 @@ t.test('unlists and relists racing vendor edits and a suspension leave every lis
   const trail = await w.env.app.db.selectFrom('productModeration').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()
   t.equal(Number(trail.n), 36, 'every move is in the trail')
 })
+
+t.test('the same move asked four times at once is made once: one 200, three 409, one entry in the trail', async (t) => {
+  const w = await world(t)
+  const store = w.stores[0]!
+  const product = await createProduct(w.env, store, { title: 'Contested' })
+  for (const [action, refusal] of [['unlist', 'ALREADY_UNLISTED'], ['relist', 'NOT_UNLISTED']] as const) {
+    const answers = await Promise.all(Array.from({ length: 4 }, (_, i) => moderate(w, product.id, action, { reason: `${action} ${i}` })))
+    t.same(answers.map((a) => a.statusCode).sort(), [200, 409, 409, 409], `${action}: one made, three refused`)
+    t.ok(answers.filter((a) => a.statusCode === 409).every((a) => a.json().code === refusal), `the refusals say ${refusal}`)
+  }
+  const trail = await w.env.app.inject({ method: 'GET', url: `/admin/products/${product.id}/moderation`, headers: w.admin.headers })
+  t.same(trail.json().items.map((e: any) => e.action), ['unlist', 'relist'], 'one entry per move made')
+  t.equal(await drift(w.env), 0, 'every listed flag equals the on-sale rule')
+})
