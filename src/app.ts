@@ -38,6 +38,8 @@ import vendorProfiles from './modules/vendor-profiles/index.ts'
 import products from './modules/products/index.ts'
 import { retireWorkspaceProducts, syncListing } from './modules/products/public.ts'
 import cart from './modules/cart/index.ts'
+import { getCart } from './modules/cart/public.ts'
+import promotions from './modules/promotions/index.ts'
 import orders from './modules/orders/index.ts'
 import { orderCounters } from './modules/orders/public.ts'
 import payments from './modules/payments/index.ts'
@@ -102,6 +104,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(vendorProfiles, { syncListing })
   await app.register(products)
   await app.register(cart)
+  // The cart's code is applied by promotions, which answers with the cart as the cart module reads it.
+  await app.register(promotions, { readCart: getCart })
   const gateway = createPaymentGateway(config)
   await app.register(orders, { gateway })
   await app.register(payments, { gateway })

@@ -14,6 +14,7 @@ import {
 const TABLE_OWNERS: Record<string, string> = {
   addresses: 'users',
   cart_items: 'cart',
+  cart_promotions: 'promotions',
   categories: 'products',
   category_counts: 'products',
   checkouts: 'orders',
@@ -27,6 +28,9 @@ const TABLE_OWNERS: Record<string, string> = {
   product_moderation: 'products',
   product_variants: 'products',
   products: 'products',
+  promotion_customer_uses: 'promotions',
+  promotion_redemptions: 'promotions',
+  promotions: 'promotions',
   refunds: 'orders',
   sessions: 'sessions',
   users: 'users',

@@ -47,6 +47,12 @@ export interface CartItems {
   variantId: string;
 }
 
+export interface CartPromotions {
+  appliedAt: Timestamp;
+  promotionId: string;
+  userId: string;
+}
+
 export interface Categories {
   createdAt: Generated<Timestamp>;
   createdBy: string | null;
@@ -227,6 +233,45 @@ export interface ProductVariants {
   workspaceId: string;
 }
 
+export interface PromotionCustomerUses {
+  promotionId: string;
+  userId: string;
+  uses: number;
+}
+
+export interface PromotionRedemptions {
+  checkoutId: string;
+  createdAt: Generated<Timestamp>;
+  currency: string;
+  discountAmount: number;
+  id: string;
+  promotionId: string;
+  userId: string;
+}
+
+export interface Promotions {
+  amountOff: number | null;
+  code: string;
+  codeKey: string;
+  createdAt: Generated<Timestamp>;
+  createdBy: string | null;
+  currency: string | null;
+  deletedAt: Timestamp | null;
+  endsAt: Timestamp | null;
+  fundedBy: string;
+  id: string;
+  isActive: Generated<boolean>;
+  kind: string;
+  maxUses: number | null;
+  maxUsesPerCustomer: number | null;
+  minSubtotal: number | null;
+  percentBps: number | null;
+  startsAt: Timestamp | null;
+  updatedAt: Generated<Timestamp>;
+  usedCount: Generated<number>;
+  workspaceId: string | null;
+}
+
 export interface Refunds {
   amount: number;
   createdAt: Timestamp;
@@ -373,6 +418,7 @@ export interface Workspaces {
 export interface DB {
   addresses: Addresses;
   cartItems: CartItems;
+  cartPromotions: CartPromotions;
   categories: Categories;
   categoryCounts: CategoryCounts;
   checkouts: Checkouts;
@@ -386,6 +432,9 @@ export interface DB {
   productModeration: ProductModeration;
   products: Products;
   productVariants: ProductVariants;
+  promotionCustomerUses: PromotionCustomerUses;
+  promotionRedemptions: PromotionRedemptions;
+  promotions: Promotions;
   refunds: Refunds;
   sessions: Sessions;
   users: Users;

@@ -86,3 +86,31 @@ export function checkout (env: TestEnv, who: Shopper, key = `key-${randomBytes(6
     payload: body ?? { shippingAddressId: who.addressId }
   })
 }
+
+/** Signed-in platform admins, one per test env (made on first use). */
+const admins = new WeakMap<TestEnv, Promise<SignedIn>>()
+export function platformAdmin (env: TestEnv): Promise<SignedIn> {
+  let admin = admins.get(env)
+  if (!admin) {
+    admin = createUser(env, { type: 'admin' }).then((user) => login(env.app, user.email))
+    admins.set(env, admin)
+  }
+  return admin
+}
+
+/**
+ * A promotion code made through the real routes: a platform code (an admin's) or a store's own.
+ * Defaults: a random code, 10 % off, platform-funded for platform codes. Returns the PromotionView.
+ */
+export async function createPromotion (env: TestEnv, scope: Store | 'platform', input: Record<string, unknown> = {}): Promise<any> {
+  const body = { code: `C${randomBytes(4).toString('hex')}`, kind: 'percent', ...(input.kind === 'fixed' ? {} : { percentBps: 1000 }), ...input }
+  const res = scope === 'platform'
+    ? await env.app.inject({ method: 'POST', url: '/admin/promotions', headers: (await platformAdmin(env)).headers, payload: { fundedBy: 'platform', ...body } })
+    : await env.app.inject({ method: 'POST', url: `/workspaces/${scope.workspaceId}/promotions`, headers: scope.owner.headers, payload: body })
+  if (res.statusCode !== 201) throw new Error(`promotion not created: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+export function applyCode (env: TestEnv, who: Shopper, code: unknown) {
+  return env.app.inject({ method: 'POST', url: '/cart/promotion', headers: who.session.headers, payload: { code } })
+}

@@ -23,8 +23,15 @@ export const CartLine = Type.Object({
 /** A line as checkout reads it: `sold` (on sale now, the catalog's rule) stays in the process. */
 export type CartLine = Static<typeof CartLine> & { sold: boolean }
 
-const PricingIssueCode = Type.Union([Type.Literal('PROMOTION_NOT_APPLICABLE'), Type.Literal('NOT_SHIPPABLE'), Type.Literal('SHIPPING_RATE_UNAVAILABLE'), Type.Literal('AMOUNT_TOO_LARGE'), Type.Literal('AMOUNT_TOO_SMALL')])
-const NotApplicableReason = Type.Union([Type.Literal('min_subtotal'), Type.Literal('no_eligible_lines'), Type.Literal('currency')])
+const PricingIssueCode = Type.Union([
+  Type.Literal('PROMOTION_NOT_APPLICABLE'), Type.Literal('PROMOTION_UNAVAILABLE'), Type.Literal('NOT_SHIPPABLE'), Type.Literal('SHIPPING_RATE_UNAVAILABLE'),
+  Type.Literal('AMOUNT_TOO_LARGE'), Type.Literal('AMOUNT_TOO_SMALL')
+])
+const NotApplicableReason = Type.Union([
+  Type.Literal('min_subtotal'), Type.Literal('no_eligible_lines'), Type.Literal('currency'),
+  // PROMOTION_UNAVAILABLE: the code no longer can be used at all
+  Type.Literal('inactive'), Type.Literal('expired'), Type.Literal('exhausted'), Type.Literal('customer_limit')
+])
 
 /** What checking out one currency of the cart would cost now, for a destination. */
 export const CartSummary = Type.Object({

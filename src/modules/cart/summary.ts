@@ -26,7 +26,7 @@ export function destinationAsked (query: CartQuery = {}): DestinationFacts {
 
 export function summaryOf (priced: PricedCheckout, ctx: PricingContext, destination: Destination | null): CartSummary {
   const m = (amount: number) => money(amount, priced.currency)
-  const notApplicable = priced.issues.find((i) => i.code === 'PROMOTION_NOT_APPLICABLE')
+  const notApplicable = priced.issues.find((i) => i.code === 'PROMOTION_NOT_APPLICABLE' || i.code === 'PROMOTION_UNAVAILABLE')
   return {
     currency: priced.currency,
     subtotal: m(priced.subtotal),

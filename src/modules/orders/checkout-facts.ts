@@ -5,6 +5,7 @@ import type { Trx } from '../../platform/db.ts'
 import { Conflict } from '../../platform/errors.ts'
 import { MAX_CHARGE } from '../../platform/money.ts'
 import { destinationOf, pricingContextColumns, toPricingContext, type PricingContext, type PricingIssue } from '../pricing/public.ts'
+import { unavailablePromotion } from '../promotions/public.ts'
 import { userContacts } from '../users/public.ts'
 import { workspaceStores } from '../workspaces/public.ts'
 import type { CheckoutBody, ShippingAddress } from './schemas.ts'
@@ -52,6 +53,8 @@ export function pricingRefusal (issue: PricingIssue): Error {
   switch (issue.code) {
     case 'PROMOTION_NOT_APPLICABLE':
       return Conflict('PROMOTION_NOT_APPLICABLE', 'The promotion code applied to the cart does not apply to it now: remove it, or change the cart.', { extra: { reason: issue.reason } })
+    case 'PROMOTION_UNAVAILABLE':
+      return unavailablePromotion(issue.reason)
     case 'NOT_SHIPPABLE':
       return Conflict('NOT_SHIPPABLE', 'A store in the cart does not ship to this address.', { extra: { workspaceId: issue.workspaceId } })
     case 'SHIPPING_RATE_UNAVAILABLE':

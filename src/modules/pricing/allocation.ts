@@ -15,6 +15,8 @@ export interface DiscountSplit {
 export function allocateDiscount (groups: Array<[workspaceId: string, lines: PricingLine[]]>, promotion: PromotionTerms | null, currency: string): DiscountSplit {
   const none = (issue: PricingIssue | null): DiscountSplit => ({ total: 0, byLine: groups.map(([, ls]) => ls.map(() => 0)), issue })
   if (!promotion) return none(null)
+  // Held by the cart but no longer usable (expired, ran out…): priced without it, and checkout refuses.
+  if (promotion.unavailable) return none({ code: 'PROMOTION_UNAVAILABLE', reason: promotion.unavailable })
   const notApplicable = (reason: 'min_subtotal' | 'no_eligible_lines' | 'currency') => none({ code: 'PROMOTION_NOT_APPLICABLE', reason })
   // A fixed amount, or a minimum subtotal, is in one currency: lines of another are not covered.
   if (promotion.currency !== null && promotion.currency !== currency) return notApplicable('currency')

@@ -19,7 +19,11 @@ export interface PromotionTerms {
   currency: string | null
   minSubtotal: number | null
   fundedBy: 'platform' | 'vendor'
+  /** Why the cart's code cannot be used now (it expired, ran out…); absent or null: it can. */
+  unavailable?: PromotionUnavailableReason | null
 }
+/** Why a code a cart holds can no longer be used (promotions' facts tell). */
+export type PromotionUnavailableReason = 'inactive' | 'expired' | 'exhausted' | 'customer_limit'
 export interface ShippingRateTerms { id: string, workspaceId: string, name: string, currency: string, kind: 'flat' | 'free_over', amount: number, freeOverAmount: number | null, countries: string[] }
 export interface TaxRateTerms { id: string, country: string, region: string | null, rateBps: number, inclusive: boolean, name: string }
 /** Upper-cased country and region (the address's state). */
@@ -37,6 +41,7 @@ export interface PricingContext {
 }
 export type PricingIssue =
   | { code: 'PROMOTION_NOT_APPLICABLE', reason: 'min_subtotal' | 'no_eligible_lines' | 'currency' }
+  | { code: 'PROMOTION_UNAVAILABLE', reason: PromotionUnavailableReason }
   | { code: 'NOT_SHIPPABLE', workspaceId: string }
   | { code: 'SHIPPING_RATE_UNAVAILABLE', rateId: string }
   | { code: 'AMOUNT_TOO_LARGE' }
