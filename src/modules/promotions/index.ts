@@ -129,8 +129,9 @@ const promotions: FastifyPluginAsyncTypebox<PromotionsOptions<PricedCart>> = asy
   app.post('/cart/promotion', {
     config: {
       auth: 'user',
-      // Per customer (after sign-in), not per IP: a code guesser is one account at a time.
-      rateLimit: { max: APPLY_PER_MINUTE, timeWindow: 60_000, hook: 'preHandler', keyGenerator: (request) => `promo:${principalOf(request).userId}` }
+      // Per customer, counted after the sign-in is verified (so in preHandler, keyed by the
+      // user); never exempt, unlike the general limit a signed-in session pays in the auth check.
+      rateLimit: { max: APPLY_PER_MINUTE, timeWindow: 60_000, hook: 'preHandler', keyGenerator: (request) => `promo:${principalOf(request).userId}`, allowList: () => false }
     },
     schema: {
       operationId: 'applyCartPromotion',
