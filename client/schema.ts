@@ -189,6 +189,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Platform promotion codes, newest first (platform admins)
+         * @description q matches part of the code (ignoring case), active filters on isActive. Keyset pagination: pass nextCursor back with the same filters. Deleted codes are not listed.
+         */
+        get: operations["listPlatformPromotions"];
+        put?: never;
+        /**
+         * Create a platform-wide promotion code (platform admins)
+         * @description A platform code covers every line of a cart (a fixed code, or one with minSubtotal, only lines of its currency). fundedBy says who pays for the discount: the platform (the vendor is paid as if undiscounted) or the vendor. Codes are unique among live codes ignoring case: 409 CODE_TAKEN.
+         */
+        post: operations["createPlatformPromotion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/promotions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a platform code: active, end, limits (platform admins)
+         * @description Fields left out keep their value; null removes an end or a limit. maxUses below the uses already made is 409 BELOW_USAGE. The terms (kind, amounts) never change: create another code.
+         */
+        patch: operations["updatePlatformPromotion"];
+        trace?: never;
+    };
     "/admin/sessions": {
         parameters: {
             query?: never;
@@ -575,6 +619,30 @@ export interface paths {
          * @description The quantity replaces the line's (1 to 999). Another user's line is 404. Answers with the whole cart.
          */
         patch: operations["setCartItemQuantity"];
+        trace?: never;
+    };
+    "/cart/promotion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply a promotion code to your cart (replacing the one it held); answers with the cart
+         * @description Unknown, inactive and out-of-window codes are one answer: 404 PROMOTION_NOT_FOUND. A code that cannot apply is 409 PROMOTION_NOT_APPLICABLE with extra.reason (min_subtotal, no_eligible_lines, currency, exhausted, customer_limit) and the cart keeps what it held. An empty cart takes any usable code. The code is checked again at checkout. 20 tries a minute per customer (429).
+         */
+        post: operations["applyCartPromotion"];
+        /**
+         * Remove the promotion code from your cart; answers with the cart
+         * @description A cart without a code stays without one (200 either way).
+         */
+        delete: operations["removeCartPromotion"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/categories": {
@@ -1657,6 +1725,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/workspaces/{wid}/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The workspace's codes, newest first
+         * @description Needs workspace:update. Keyset pagination: pass nextCursor back. Deleted codes are not listed.
+         */
+        get: operations["listWorkspacePromotions"];
+        put?: never;
+        /**
+         * Create a code of the workspace: it covers only the workspace's lines, and the workspace funds it
+         * @description Needs workspace:update (owner or admin). Codes are unique among every live code, platform ones included, ignoring case: 409 CODE_TAKEN.
+         */
+        post: operations["createWorkspacePromotion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workspaces/{wid}/promotions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a code of the workspace
+         * @description Soft delete: orders keep naming it, carts holding it see it unavailable (checkout refuses until it is removed), and its name is free again.
+         */
+        delete: operations["deleteWorkspacePromotion"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a code of the workspace: active, end, limits
+         * @description As PATCH /admin/promotions/{id}, for the workspace's own codes; another workspace's code is 404.
+         */
+        patch: operations["updateWorkspacePromotion"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1785,12 +1901,12 @@ export interface components {
                 discount: components["schemas"]["Money"];
                 /** @description what checkout would refuse (409 with the same code); the amounts are those without it (AMOUNT_TOO_LARGE, AMOUNT_TOO_SMALL: the amounts as they are) */
                 issues: {
-                    code: "PROMOTION_NOT_APPLICABLE" | "NOT_SHIPPABLE" | "SHIPPING_RATE_UNAVAILABLE" | "AMOUNT_TOO_LARGE" | "AMOUNT_TOO_SMALL";
+                    code: "PROMOTION_NOT_APPLICABLE" | "PROMOTION_UNAVAILABLE" | "NOT_SHIPPABLE" | "SHIPPING_RATE_UNAVAILABLE" | "AMOUNT_TOO_LARGE" | "AMOUNT_TOO_SMALL";
                     /** @description AMOUNT_TOO_SMALL: the least charge, in this currency's minor units */
                     minimum?: number;
                     /** Format: uuid */
                     rateId?: string;
-                    reason?: "min_subtotal" | "no_eligible_lines" | "currency";
+                    reason?: "min_subtotal" | "no_eligible_lines" | "currency" | "inactive" | "expired" | "exhausted" | "customer_limit";
                     /** Format: uuid */
                     workspaceId?: string;
                 }[];
@@ -1799,7 +1915,7 @@ export interface components {
                     code: string;
                     discount: components["schemas"]["Money"];
                     fundedBy: "platform" | "vendor";
-                    reason?: "min_subtotal" | "no_eligible_lines" | "currency";
+                    reason?: "min_subtotal" | "no_eligible_lines" | "currency" | "inactive" | "expired" | "exhausted" | "customer_limit";
                 } | null;
                 /** @description null while the destination is unknown */
                 shipping: components["schemas"]["Money"] | null;
@@ -3933,6 +4049,518 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProductView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    listPlatformPromotions: {
+        parameters: {
+            query?: {
+                /** @description only active (true) or inactive (false) codes */
+                active?: boolean;
+                /** @description opaque cursor from the previous page's nextCursor */
+                cursor?: string;
+                /** @description page size (1-100) */
+                limit?: number;
+                /** @description part of the code */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea1",
+                     *           "code": "WELCOME10",
+                     *           "scope": "platform",
+                     *           "workspaceId": null,
+                     *           "kind": "percent",
+                     *           "percentBps": 1000,
+                     *           "amountOff": null,
+                     *           "minSubtotal": {
+                     *             "amount": 5000,
+                     *             "currency": "usd"
+                     *           },
+                     *           "fundedBy": "platform",
+                     *           "startsAt": null,
+                     *           "endsAt": null,
+                     *           "maxUses": 1000,
+                     *           "maxUsesPerCustomer": 1,
+                     *           "usedCount": 12,
+                     *           "isActive": true,
+                     *           "createdAt": "2026-12-01T10:00:00.000Z",
+                     *           "updatedAt": "2026-12-01T10:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            amountOff: components["schemas"]["Money"] | null;
+                            /** @description as created */
+                            code: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            endsAt: string | null;
+                            /** @description who pays for the discount: platform (the vendor is paid as if undiscounted) or vendor */
+                            fundedBy: "platform" | "vendor";
+                            /** Format: uuid */
+                            id: string;
+                            isActive: boolean;
+                            /** @description percent: percentBps off what the code covers; fixed: amountOff (never more than what it covers) */
+                            kind: "percent" | "fixed";
+                            maxUses: number | null;
+                            maxUsesPerCustomer: number | null;
+                            minSubtotal: components["schemas"]["Money"] | null;
+                            percentBps: number | null;
+                            scope: "platform" | "workspace";
+                            startsAt: string | null;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            /** @description checkouts that used it; uses are never given back (cancel, expiry, refund) */
+                            usedCount: number;
+                            workspaceId: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    createPlatformPromotion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description fixed codes need amountOff, percent codes percentBps; minSubtotal is in the currency of amountOff (a percent code with minSubtotal covers only lines of that currency) */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "WELCOME10",
+                 *       "kind": "percent",
+                 *       "percentBps": 1000,
+                 *       "minSubtotal": {
+                 *         "amount": 5000,
+                 *         "currency": "usd"
+                 *       },
+                 *       "maxUses": 1000,
+                 *       "maxUsesPerCustomer": 1,
+                 *       "fundedBy": "platform"
+                 *     }
+                 */
+                "application/json": {
+                    amountOff?: components["schemas"]["Money"];
+                    /**
+                     * @description letters, digits, _ or -, 3 to 32; case does not matter
+                     * @example WELCOME10
+                     */
+                    code: string;
+                    /**
+                     * Format: date-time
+                     * @description usable until, exclusive (default: no end)
+                     */
+                    endsAt?: string;
+                    /** @description who pays for the discount: platform (the vendor is paid as if undiscounted) or vendor */
+                    fundedBy: "platform" | "vendor";
+                    /** @description percent: percentBps off what the code covers; fixed: amountOff (never more than what it covers) */
+                    kind: "percent" | "fixed";
+                    /** @description uses in all (default: no limit) */
+                    maxUses?: number;
+                    /** @description uses per customer (default: no limit) */
+                    maxUsesPerCustomer?: number;
+                    minSubtotal?: components["schemas"]["Money"];
+                    /** @description percent codes: basis points off (1000 = 10 %) */
+                    percentBps?: number;
+                    /**
+                     * Format: date-time
+                     * @description usable from (default: now)
+                     */
+                    startsAt?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The created resource's URL, relative to the API's origin. */
+                    location?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea1",
+                     *       "code": "WELCOME10",
+                     *       "scope": "platform",
+                     *       "workspaceId": null,
+                     *       "kind": "percent",
+                     *       "percentBps": 1000,
+                     *       "amountOff": null,
+                     *       "minSubtotal": {
+                     *         "amount": 5000,
+                     *         "currency": "usd"
+                     *       },
+                     *       "fundedBy": "platform",
+                     *       "startsAt": null,
+                     *       "endsAt": null,
+                     *       "maxUses": 1000,
+                     *       "maxUsesPerCustomer": 1,
+                     *       "usedCount": 12,
+                     *       "isActive": true,
+                     *       "createdAt": "2026-12-01T10:00:00.000Z",
+                     *       "updatedAt": "2026-12-01T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        amountOff: components["schemas"]["Money"] | null;
+                        /** @description as created */
+                        code: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        endsAt: string | null;
+                        /** @description who pays for the discount: platform (the vendor is paid as if undiscounted) or vendor */
+                        fundedBy: "platform" | "vendor";
+                        /** Format: uuid */
+                        id: string;
+                        isActive: boolean;
+                        /** @description percent: percentBps off what the code covers; fixed: amountOff (never more than what it covers) */
+                        kind: "percent" | "fixed";
+                        maxUses: number | null;
+                        maxUsesPerCustomer: number | null;
+                        minSubtotal: components["schemas"]["Money"] | null;
+                        percentBps: number | null;
+                        scope: "platform" | "workspace";
+                        startsAt: string | null;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description checkouts that used it; uses are never given back (cancel, expiry, refund) */
+                        usedCount: number;
+                        workspaceId: string | null;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    updatePlatformPromotion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    endsAt?: string | null;
+                    isActive?: boolean;
+                    maxUses?: number | null;
+                    maxUsesPerCustomer?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea1",
+                     *       "code": "WELCOME10",
+                     *       "scope": "platform",
+                     *       "workspaceId": null,
+                     *       "kind": "percent",
+                     *       "percentBps": 1000,
+                     *       "amountOff": null,
+                     *       "minSubtotal": {
+                     *         "amount": 5000,
+                     *         "currency": "usd"
+                     *       },
+                     *       "fundedBy": "platform",
+                     *       "startsAt": null,
+                     *       "endsAt": null,
+                     *       "maxUses": 1000,
+                     *       "maxUsesPerCustomer": 1,
+                     *       "usedCount": 12,
+                     *       "isActive": true,
+                     *       "createdAt": "2026-12-01T10:00:00.000Z",
+                     *       "updatedAt": "2026-12-01T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        amountOff: components["schemas"]["Money"] | null;
+                        /** @description as created */
+                        code: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        endsAt: string | null;
+                        /** @description who pays for the discount: platform (the vendor is paid as if undiscounted) or vendor */
+                        fundedBy: "platform" | "vendor";
+                        /** Format: uuid */
+                        id: string;
+                        isActive: boolean;
+                        /** @description percent: percentBps off what the code covers; fixed: amountOff (never more than what it covers) */
+                        kind: "percent" | "fixed";
+                        maxUses: number | null;
+                        maxUsesPerCustomer: number | null;
+                        minSubtotal: components["schemas"]["Money"] | null;
+                        percentBps: number | null;
+                        scope: "platform" | "workspace";
+                        startsAt: string | null;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description checkouts that used it; uses are never given back (cancel, expiry, refund) */
+                        usedCount: number;
+                        workspaceId: string | null;
+                    };
                 };
             };
             /** @description Bad Request */
@@ -6449,6 +7077,217 @@ export interface operations {
                 headers: {
                     /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
                     "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    applyCartPromotion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "WELCOME10"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description letters, digits, _ or -, 3 to 32; case does not matter
+                     * @example WELCOME10
+                     */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CartView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    removeCartPromotion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CartView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;
                     [name: string]: unknown;
@@ -14713,6 +15552,634 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    listWorkspacePromotions: {
+        parameters: {
+            query?: {
+                /** @description opaque cursor from the previous page's nextCursor */
+                cursor?: string;
+                /** @description page size (1-100) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                wid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea1",
+                     *           "code": "WELCOME10",
+                     *           "scope": "platform",
+                     *           "workspaceId": null,
+                     *           "kind": "percent",
+                     *           "percentBps": 1000,
+                     *           "amountOff": null,
+                     *           "minSubtotal": {
+                     *             "amount": 5000,
+                     *             "currency": "usd"
+                     *           },
+                     *           "fundedBy": "platform",
+                     *           "startsAt": null,
+                     *           "endsAt": null,
+                     *           "maxUses": 1000,
+                     *           "maxUsesPerCustomer": 1,
+                     *           "usedCount": 12,
+                     *           "isActive": true,
+                     *           "createdAt": "2026-12-01T10:00:00.000Z",
+                     *           "updatedAt": "2026-12-01T10:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            amountOff: components["schemas"]["Money"] | null;
+                            /** @description as created */
+                            code: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            endsAt: string | null;
+                            /** @description who pays for the discount: platform (the vendor is paid as if undiscounted) or vendor */
+                            fundedBy: "platform" | "vendor";
+                            /** Format: uuid */
+                            id: string;
+                            isActive: boolean;
+                            /** @description percent: percentBps off what the code covers; fixed: amountOff (never more than what it covers) */
+                            kind: "percent" | "fixed";
+                            maxUses: number | null;
+                            maxUsesPerCustomer: number | null;
+                            minSubtotal: components["schemas"]["Money"] | null;
+                            percentBps: number | null;
+                            scope: "platform" | "workspace";
+                            startsAt: string | null;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            /** @description checkouts that used it; uses are never given back (cancel, expiry, refund) */
+                            usedCount: number;
+                            workspaceId: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    createWorkspacePromotion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                wid: string;
+            };
+            cookie?: never;
+        };
+        /** @description the workspace funds its codes; they cover only its own lines */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "SHOP5OFF",
+                 *       "kind": "fixed",
+                 *       "amountOff": {
+                 *         "amount": 500,
+                 *         "currency": "usd"
+                 *       },
+                 *       "endsAt": "2027-01-31T23:59:59.000Z"
+                 *     }
+                 */
+                "application/json": {
+                    amountOff?: components["schemas"]["Money"];
+                    /**
+                     * @description letters, digits, _ or -, 3 to 32; case does not matter
+                     * @example WELCOME10
+                     */
+                    code: string;
+                    /**
+                     * Format: date-time
+                     * @description usable until, exclusive (default: no end)
+                     */
+                    endsAt?: string;
+                    /** @description percent: percentBps off what the code covers; fixed: amountOff (never more than what it covers) */
+                    kind: "percent" | "fixed";
+                    /** @description uses in all (default: no limit) */
+                    maxUses?: number;
+                    /** @description uses per customer (default: no limit) */
+                    maxUsesPerCustomer?: number;
+                    minSubtotal?: components["schemas"]["Money"];
+                    /** @description percent codes: basis points off (1000 = 10 %) */
+                    percentBps?: number;
+                    /**
+                     * Format: date-time
+                     * @description usable from (default: now)
+                     */
+                    startsAt?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The created resource's URL, relative to the API's origin. */
+                    location?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea1",
+                     *       "code": "WELCOME10",
+                     *       "scope": "platform",
+                     *       "workspaceId": null,
+                     *       "kind": "percent",
+                     *       "percentBps": 1000,
+                     *       "amountOff": null,
+                     *       "minSubtotal": {
+                     *         "amount": 5000,
+                     *         "currency": "usd"
+                     *       },
+                     *       "fundedBy": "platform",
+                     *       "startsAt": null,
+                     *       "endsAt": null,
+                     *       "maxUses": 1000,
+                     *       "maxUsesPerCustomer": 1,
+                     *       "usedCount": 12,
+                     *       "isActive": true,
+                     *       "createdAt": "2026-12-01T10:00:00.000Z",
+                     *       "updatedAt": "2026-12-01T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        amountOff: components["schemas"]["Money"] | null;
+                        /** @description as created */
+                        code: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        endsAt: string | null;
+                        /** @description who pays for the discount: platform (the vendor is paid as if undiscounted) or vendor */
+                        fundedBy: "platform" | "vendor";
+                        /** Format: uuid */
+                        id: string;
+                        isActive: boolean;
+                        /** @description percent: percentBps off what the code covers; fixed: amountOff (never more than what it covers) */
+                        kind: "percent" | "fixed";
+                        maxUses: number | null;
+                        maxUsesPerCustomer: number | null;
+                        minSubtotal: components["schemas"]["Money"] | null;
+                        percentBps: number | null;
+                        scope: "platform" | "workspace";
+                        startsAt: string | null;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description checkouts that used it; uses are never given back (cancel, expiry, refund) */
+                        usedCount: number;
+                        workspaceId: string | null;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    deleteWorkspacePromotion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+                wid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    updateWorkspacePromotion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+                wid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    endsAt?: string | null;
+                    isActive?: boolean;
+                    maxUses?: number | null;
+                    maxUsesPerCustomer?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea1",
+                     *       "code": "WELCOME10",
+                     *       "scope": "platform",
+                     *       "workspaceId": null,
+                     *       "kind": "percent",
+                     *       "percentBps": 1000,
+                     *       "amountOff": null,
+                     *       "minSubtotal": {
+                     *         "amount": 5000,
+                     *         "currency": "usd"
+                     *       },
+                     *       "fundedBy": "platform",
+                     *       "startsAt": null,
+                     *       "endsAt": null,
+                     *       "maxUses": 1000,
+                     *       "maxUsesPerCustomer": 1,
+                     *       "usedCount": 12,
+                     *       "isActive": true,
+                     *       "createdAt": "2026-12-01T10:00:00.000Z",
+                     *       "updatedAt": "2026-12-01T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        amountOff: components["schemas"]["Money"] | null;
+                        /** @description as created */
+                        code: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        endsAt: string | null;
+                        /** @description who pays for the discount: platform (the vendor is paid as if undiscounted) or vendor */
+                        fundedBy: "platform" | "vendor";
+                        /** Format: uuid */
+                        id: string;
+                        isActive: boolean;
+                        /** @description percent: percentBps off what the code covers; fixed: amountOff (never more than what it covers) */
+                        kind: "percent" | "fixed";
+                        maxUses: number | null;
+                        maxUsesPerCustomer: number | null;
+                        minSubtotal: components["schemas"]["Money"] | null;
+                        percentBps: number | null;
+                        scope: "platform" | "workspace";
+                        startsAt: string | null;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** @description checkouts that used it; uses are never given back (cancel, expiry, refund) */
+                        usedCount: number;
+                        workspaceId: string | null;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;
                     [name: string]: unknown;

@@ -45,6 +45,26 @@ export const UpdatePromotionBody = Strict({
 }, { minProperties: 1, examples: [{ isActive: false }, { maxUses: 500, endsAt: '2027-01-31T23:59:59.000Z' }] })
 export type UpdatePromotionBody = Static<typeof UpdatePromotionBody>
 
+const promotionExample = {
+  id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea1',
+  code: 'WELCOME10',
+  scope: 'platform',
+  workspaceId: null,
+  kind: 'percent',
+  percentBps: 1000,
+  amountOff: null,
+  minSubtotal: { amount: 5000, currency: 'usd' },
+  fundedBy: 'platform',
+  startsAt: null,
+  endsAt: null,
+  maxUses: 1000,
+  maxUsesPerCustomer: 1,
+  usedCount: 12,
+  isActive: true,
+  createdAt: '2026-12-01T10:00:00.000Z',
+  updatedAt: '2026-12-01T10:00:00.000Z'
+}
+
 export const PromotionView = Type.Object({
   id: Uuid(),
   code: Type.String({ description: 'as created' }),
@@ -63,29 +83,9 @@ export const PromotionView = Type.Object({
   isActive: Type.Boolean(),
   createdAt: Timestamp(),
   updatedAt: Timestamp()
-}, {
-  examples: [{
-    id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea1',
-    code: 'WELCOME10',
-    scope: 'platform',
-    workspaceId: null,
-    kind: 'percent',
-    percentBps: 1000,
-    amountOff: null,
-    minSubtotal: { amount: 5000, currency: 'usd' },
-    fundedBy: 'platform',
-    startsAt: null,
-    endsAt: null,
-    maxUses: 1000,
-    maxUsesPerCustomer: 1,
-    usedCount: 12,
-    isActive: true,
-    createdAt: '2026-12-01T10:00:00.000Z',
-    updatedAt: '2026-12-01T10:00:00.000Z'
-  }]
-})
+}, { examples: [promotionExample] })
 export type PromotionView = Static<typeof PromotionView>
-export const PromotionPage = Page(PromotionView)
+export const PromotionPage = Page(PromotionView, { examples: [{ items: [promotionExample], nextCursor: null }] })
 
 export const AdminPromotionQuery = Strict({
   q: Type.Optional(Text({ minLength: 1, maxLength: 32, description: 'part of the code' })),
