@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import type { TestEnv } from '../../helpers/app.ts'
-import { addToCart, approvedStore, checkout, createProduct, shopper, type Shopper } from '../../helpers/commerce.ts'
+import { addToCart, applyCode, approvedStore, checkout, createProduct, createPromotion, shopper, type Shopper } from '../../helpers/commerce.ts'
 import { outboxCount, paymentEnv } from '../../helpers/payments.ts'
 import { countRoundTrips } from '../../helpers/redis-round-trips.ts'
 
@@ -96,4 +96,25 @@ t.test('a checkout of three lines over two stores: 8 statements (saved address) 
   const stock = await env.app.db.selectFrom('productVariants').select(['id', 'stock']).where('id', 'in', [shirt.variants[0].id, shirt.variants[1].id, mug.variants[0].id]).execute()
   t.same(Object.fromEntries(stock.map((s) => [s.id, s.stock])), { [shirt.variants[0].id]: 3, [shirt.variants[1].id]: 4, [mug.variants[0].id]: 5 }, 'every line\'s stock taken')
   t.same(await env.app.db.selectFrom('cartItems').select('id').where('userId', '=', buyer.id).execute(), [], 'the cart is empty')
+})
+
+// Issue 14, WP2: a code costs checkout one statement, the guarded take of its use (with the
+// customer's use, the redemption and the cart's code, in one CTE); its terms come with the facts.
+t.test('a checkout with a promotion code: 9 statements, the intent for the discounted total', async (t) => {
+  const { env, stripe, measure } = await setUp(t)
+  const store = await approvedStore(env)
+  const tee = await createProduct(env, store, { price: 2500, variants: [{ stock: 10 }] })
+  await warmUp(t, env, tee.variants[0].id)
+  const promotion = await createPromotion(env, 'platform', { code: 'BUDGET10', percentBps: 1000, maxUses: 5 })
+  const buyer = await shopper(env)
+  await addToCart(env, buyer, tee.variants[0].id, 2)
+  t.equal((await applyCode(env, buyer, 'budget10')).statusCode, 200)
+
+  const placed = await measure(() => checkout(env, buyer, 'budget-code', INLINE_ADDRESS))
+  t.equal(placed.status, 201)
+  t.same([placed.body.totals.discount, placed.body.total], [{ amount: 500, currency: 'usd' }, { amount: 4500, currency: 'usd' }])
+  t.equal(placed.statements.length, 9, 'nine SQL statements: the eight, and the use of the code', { statements: placed.statements })
+  t.equal(placed.trips.length, 3, 'three Redis round trips', { trips: placed.trips })
+  t.equal(stripe.intents.get(placed.body.payment.paymentIntentId)?.amount, 4500, 'one intent for the discounted total')
+  t.equal((await env.app.db.selectFrom('promotions').select('usedCount').where('id', '=', promotion.id).executeTakeFirstOrThrow()).usedCount, 1)
 })
