@@ -1,4 +1,5 @@
 import t from 'tap'
+import { consumePromotion } from '../../../src/modules/promotions/public.ts'
 import { createTestEnv } from '../../helpers/app.ts'
 import { addToCart, applyCode, approvedStore, checkout, createProduct, createPromotion, shopper } from '../../helpers/commerce.ts'
 
@@ -83,4 +84,30 @@ t.test('maxUsesPerCustomer 1: a customer gets the code once, however they ask', 
   t.equal((await db.selectFrom('promotionRedemptions').select('id').execute()).length, 1, 'one redemption')
   t.equal((await db.selectFrom('orders').select('id').execute()).length, 1, 'one order')
   t.equal((await db.selectFrom('promotions').select('usedCount').executeTakeFirstOrThrow()).usedCount, 1)
+})
+
+t.test('the guarded statement alone refuses a used-up, ended or per-customer-spent code, and changes nothing', async (t) => {
+  const env = await createTestEnv(t)
+  const store = await approvedStore(env)
+  const buyer = await shopper(env)
+  const db = env.app.db
+  const deps = env.app.deps
+  const take = (promotionId: string) => db.transaction().execute((trx) =>
+    consumePromotion(trx, deps, { promotionId, userId: buyer.id, checkoutId: deps.random.uuid(), currency: 'usd', discount: 100 }))
+  const refusal = async (promotionId: string) => {
+    const err = await take(promotionId).then(() => null, (e: any) => e)
+    return err && [err.status, err.code, err.extra?.reason]
+  }
+  const usedUp = await createPromotion(env, store, { maxUses: 3 })
+  await db.updateTable('promotions').set({ usedCount: 3 }).where('id', '=', usedUp.id).execute()
+  t.same(await refusal(usedUp.id), [409, 'PROMOTION_UNAVAILABLE', 'exhausted'])
+  const ended = await createPromotion(env, store, { startsAt: new Date(Date.now() - 7200_000).toISOString(), endsAt: new Date(Date.now() - 3600_000).toISOString() })
+  t.same(await refusal(ended.id), [409, 'PROMOTION_UNAVAILABLE', 'expired'])
+  const spent = await createPromotion(env, store, { maxUsesPerCustomer: 2 })
+  await db.insertInto('promotionCustomerUses').values({ promotionId: spent.id, userId: buyer.id, uses: 2 }).execute()
+  t.same(await refusal(spent.id), [409, 'PROMOTION_UNAVAILABLE', 'customer_limit'])
+  const rows = await db.selectFrom('promotions').select(['id', 'usedCount']).execute()
+  t.same(Object.fromEntries(rows.map((r) => [r.id, r.usedCount])), { [usedUp.id]: 3, [ended.id]: 0, [spent.id]: 0 }, 'no use taken')
+  t.same((await db.selectFrom('promotionCustomerUses').select('uses').execute()).map((u) => u.uses), [2], 'no customer use added')
+  t.same(await db.selectFrom('promotionRedemptions').select('id').execute(), [], 'no redemption')
 })
