@@ -161,6 +161,14 @@ const rows: Row[] = [
     checkout: { issues: [{ code: 'PROMOTION_NOT_APPLICABLE', reason: 'no_eligible_lines' }] }
   },
   {
+    name: 'a code the cart holds that can no longer be used (expired, used up…): unavailable, prices without it',
+    lines: [line('a1', WA, 9000, 1)],
+    ctx: { promotion: { ...TEN, minSubtotal: null, unavailable: 'exhausted' } },
+    destination: null,
+    orders: [{ discount: 0, total: 9000 }],
+    checkout: { promotion: null, issues: [{ code: 'PROMOTION_UNAVAILABLE', reason: 'exhausted' }] }
+  },
+  {
     name: 'inclusive tax (GB 20 %): inside the price, not added; commission excludes it',
     lines: [line('a1', WA, 1999, 1)],
     ctx: { promotion: null, shippingRates: [], workspacesWithRates: new Set(), taxRates: [tax('t-gb', 'GB', null, 2000, true)] },
