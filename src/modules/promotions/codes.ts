@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely'
 import type { Deps } from '../../platform/deps.ts'
 import type { Promotions } from '../../platform/db-types.ts'
 import { BadRequest, Conflict, isUniqueViolation, NotFound } from '../../platform/errors.ts'
-import { money } from '../../platform/money.ts'
+import { MAX_CHARGE, money } from '../../platform/money.ts'
 import { decodeCursor, toPage, type PageOf } from '../../platform/pagination.ts'
 import type { AdminPromotionQuery, CreatePromotionBody, PromotionView, UpdatePromotionBody, WorkspacePromotionQuery } from './schemas.ts'
 
@@ -52,6 +52,9 @@ function checkTerms (body: CreatePromotionBody): string | null {
     if (body.percentBps !== undefined) throw invalid('percentBps', 'is for percent codes only')
     if (body.amountOff.amount === 0) throw invalid('amountOff/amount', 'must be more than 0')
   }
+  // Money takes amounts up to 1e11; no cart can charge more than MAX_CHARGE (nor an int4 hold it).
+  if (body.amountOff && body.amountOff.amount > MAX_CHARGE) throw invalid('amountOff/amount', `must be at most ${MAX_CHARGE}`)
+  if (body.minSubtotal && body.minSubtotal.amount > MAX_CHARGE) throw invalid('minSubtotal/amount', `must be at most ${MAX_CHARGE}`)
   if (body.amountOff && body.minSubtotal && body.minSubtotal.currency !== body.amountOff.currency) {
     throw invalid('minSubtotal/currency', 'must be the currency of amountOff')
   }

@@ -138,6 +138,8 @@ t.test('terms are checked by kind: 400 naming the field, nothing written', async
     ['zero uses', { kind: 'percent', percentBps: 100, maxUses: 0 }, '/body/maxUses'],
     ['a date that is not one', { kind: 'percent', percentBps: 100, endsAt: 'tomorrow' }, '/body/endsAt'],
     ['an upper-case currency', { kind: 'fixed', amountOff: { amount: 100, currency: 'USD' } }, '/body/amountOff/currency'],
+    ['an amount off no cart can charge', { kind: 'fixed', amountOff: usd(100_000_000_000) }, '/body/amountOff/amount'],
+    ['a minimum no cart can reach', { kind: 'percent', percentBps: 100, minSubtotal: usd(2_147_483_648) }, '/body/minSubtotal/amount'],
     ['an unknown field', { kind: 'percent', percentBps: 100, usedCount: 0 }, '/body/usedCount'],
     ['a code with a space', { kind: 'percent', percentBps: 100, code: 'TWO WORDS' }, '/body/code'],
     ['a code as an object', { kind: 'percent', percentBps: 100, code: { $gt: '' } }, '/body/code']
