@@ -41,6 +41,8 @@ import cart from './modules/cart/index.ts'
 import orders from './modules/orders/index.ts'
 import { orderCounters } from './modules/orders/public.ts'
 import payments from './modules/payments/index.ts'
+import shipping from './modules/shipping/index.ts'
+import taxes from './modules/taxes/index.ts'
 
 export interface AppOptions {
   clock?: Clock
@@ -102,6 +104,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(vendorProfiles, { syncListing })
   await app.register(products)
   await app.register(cart)
+  await app.register(shipping)
+  await app.register(taxes)
   const gateway = createPaymentGateway(config)
   await app.register(orders, { gateway })
   await app.register(payments, { gateway })

@@ -29,6 +29,8 @@ const TABLE_OWNERS: Record<string, string> = {
   products: 'products',
   refunds: 'orders',
   sessions: 'sessions',
+  shipping_rates: 'shipping',
+  tax_rates: 'taxes',
   users: 'users',
   vendor_profiles: 'vendor-profiles',
   workspace_invitations: 'workspaces',
