@@ -24,7 +24,8 @@ export function chooseShipping (orders: Array<{ workspaceId: string, base: numbe
   const chosen = new Map<string, ShippingRateTerms>()
   for (const id of chosenRateIds) {
     const rate = ctx.shippingRates.find((r) => r.id === id)
-    if (!rate || !eligible(rate, currency, destination) || !orders.some((o) => o.workspaceId === rate.workspaceId)) issues.push({ code: 'SHIPPING_RATE_UNAVAILABLE', rateId: id })
+    // A rate is chosen for one store's order: one of another store (or a second of the same) does not apply.
+    if (!rate || !eligible(rate, currency, destination) || !orders.some((o) => o.workspaceId === rate.workspaceId) || chosen.has(rate.workspaceId)) issues.push({ code: 'SHIPPING_RATE_UNAVAILABLE', rateId: id })
     else chosen.set(rate.workspaceId, rate)
   }
   const byOrder = orders.map(({ workspaceId, base }) => {

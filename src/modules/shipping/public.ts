@@ -4,7 +4,8 @@ import type { Queryable } from '../../platform/db.ts'
 // What other modules may use of `shipping` (issue 14): the rates pricing needs, as subqueries
 // the caller folds into a statement it runs anyway (checkout's facts, the cart's read).
 
-const inWorkspaces = (workspaceIds: Expression<readonly string[]>) => sql<boolean>`${sql.ref('workspaceId')} = any(${workspaceIds})`
+// The cast keeps `any` on an array: a caller's scalar subquery would otherwise read as a set of rows.
+const inWorkspaces = (workspaceIds: Expression<readonly string[]>) => sql<boolean>`${sql.ref('shippingRates.workspaceId')} = any(${workspaceIds}::uuid[])`
 
 /**
  * The active rates of these workspaces, as a subquery the caller folds into its statement. The
