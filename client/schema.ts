@@ -625,6 +625,26 @@ export interface paths {
         patch: operations["setCartItemQuantity"];
         trace?: never;
     };
+    "/cart/shipping-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shipping rates each store's order of your cart could ship by, cheapest first
+         * @description For a destination: shippingAddressId, or country (and region), else your default address (without any: 400 naming country). Each store order (per currency) lists the store's active rates for that country and currency, priced as checkout prices them (free over a threshold is measured after the order's discount); cheapest marks the one charged when none is chosen. Send a rateId in POST /orders shippingRateIds to choose it. A store without rates ships free (no options); shippable false: checkout would refuse with 409 NOT_SHIPPABLE.
+         */
+        get: operations["getCartShippingOptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/categories": {
         parameters: {
             query?: never;
@@ -7056,6 +7076,167 @@ export interface operations {
                 headers: {
                     /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
                     "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    getCartShippingOptions: {
+        parameters: {
+            query?: {
+                /** @description or for this country (ISO 3166-1 alpha-2) */
+                country?: string;
+                /** @description and region (state), with country */
+                region?: string;
+                /** @description price shipping and tax for this saved address */
+                shippingAddressId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "destination": {
+                     *         "country": "US",
+                     *         "region": "CA"
+                     *       },
+                     *       "items": [
+                     *         {
+                     *           "workspaceId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *           "currency": "usd",
+                     *           "shippable": true,
+                     *           "options": [
+                     *             {
+                     *               "rateId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e90",
+                     *               "name": "Standard",
+                     *               "amount": {
+                     *                 "amount": 500,
+                     *                 "currency": "usd"
+                     *               },
+                     *               "cheapest": true
+                     *             },
+                     *             {
+                     *               "rateId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e91",
+                     *               "name": "Express",
+                     *               "amount": {
+                     *                 "amount": 1500,
+                     *                 "currency": "usd"
+                     *               },
+                     *               "cheapest": false
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description what the options are for */
+                        destination: {
+                            country: string;
+                            region: string | null;
+                        };
+                        /** @description one per store order of the cart (per currency), in workspace id order */
+                        items: {
+                            currency: string;
+                            /** @description cheapest first */
+                            options: {
+                                amount: components["schemas"]["Money"];
+                                /** @description the rate charged when none is chosen */
+                                cheapest: boolean;
+                                name: string;
+                                /**
+                                 * Format: uuid
+                                 * @description send it in POST /orders shippingRateIds to choose it
+                                 */
+                                rateId: string;
+                            }[];
+                            /** @description false: the store has rates but none for this destination (checkout: 409 NOT_SHIPPABLE); a store without rates ships free (no options, shippable) */
+                            shippable: boolean;
+                            /**
+                             * Format: uuid
+                             * @description the store whose order this is
+                             */
+                            workspaceId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;
                     [name: string]: unknown;

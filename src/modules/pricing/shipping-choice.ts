@@ -42,3 +42,24 @@ export function chooseShipping (orders: Array<{ workspaceId: string, base: numbe
   })
   return { byOrder, issues }
 }
+
+export interface ShippingOptions {
+  workspaceId: string
+  /** Every rate the order could ship by, cheapest first (ties: lowest id); `cheapest` marks the one charged when none is chosen. */
+  options: Array<{ rateId: string, name: string, amount: number, cheapest: boolean }>
+  /** false: the store has rates, none for this destination and currency (checkout: NOT_SHIPPABLE). */
+  shippable: boolean
+}
+
+/** What each order could ship by (GET /cart/shipping-options), priced as chooseShipping prices them. */
+export function shippingOptions (orders: Array<{ workspaceId: string, base: number }>, ctx: PricingContext, currency: string, destination: Destination): ShippingOptions[] {
+  return orders.map(({ workspaceId, base }) => {
+    if (!ctx.workspacesWithRates.has(workspaceId)) return { workspaceId, options: [], shippable: true }
+    const options = ctx.shippingRates
+      .filter((r) => r.workspaceId === workspaceId && eligible(r, currency, destination))
+      .map((rate) => ({ rateId: rate.id, name: rate.name, amount: costOf(rate, base) }))
+      .sort((a, b) => a.amount - b.amount || (a.rateId < b.rateId ? -1 : a.rateId > b.rateId ? 1 : 0))
+      .map((o, i) => ({ ...o, cheapest: i === 0 }))
+    return { workspaceId, options, shippable: options.length > 0 }
+  })
+}

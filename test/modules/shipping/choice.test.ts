@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { createTestEnv, type TestEnv } from '../../helpers/app.ts'
+import { createUser, login } from '../../helpers/auth.ts'
 import { addToCart, approvedStore, checkout, createProduct, shopper, type Shopper } from '../../helpers/commerce.ts'
 import { createShippingRate } from '../../helpers/rates.ts'
 
@@ -148,4 +149,59 @@ t.test('shippingRateIds is checked before anything: 400 naming the field', async
     t.ok(res.json().errors?.some((e: { pointer: string }) => e.pointer.startsWith('/body/shippingRateIds')), `${label}: names shippingRateIds (${JSON.stringify(res.json().errors)})`)
   }
   t.same(await snapshot(env, buyer, variants), before, 'nothing changed')
+})
+
+t.test('GET /cart/shipping-options lists each store order\'s rates as checkout prices them, cheapest first', async (t) => {
+  const { env, a, b, shirt, mug, buyer } = await shop(t)
+  const c = await approvedStore(env)
+  const lamp = await createProduct(env, c, { price: 1000, variants: [{ stock: 5 }] })
+  const flat = await createShippingRate(env, a, { name: 'Standard', amount: 500, countries: ['US'] })
+  const free = await createShippingRate(env, a, { name: 'Free over 50', kind: 'free_over', amount: 700, freeOver: 5000 })
+  await createShippingRate(env, a, { name: 'Paused', amount: 100, isActive: false })
+  await createShippingRate(env, a, { name: 'Euro', amount: 100, currency: 'eur' })
+  await createShippingRate(env, c, { name: 'Canada only', amount: 100, countries: ['CA'] })
+  await addToCart(env, buyer, shirt.variants[0].id, 2)
+  await addToCart(env, buyer, mug.variants[0].id, 1)
+  await addToCart(env, buyer, lamp.variants[0].id, 1)
+  const get = (query = '', headers = buyer.session.headers) => env.app.inject({ method: 'GET', url: `/cart/shipping-options${query}`, headers })
+
+  const res = await get()
+  t.equal(res.statusCode, 200, res.body)
+  const usd = (amount: number) => ({ amount, currency: 'usd' })
+  const expected = [
+    { workspaceId: a.workspaceId, currency: 'usd', shippable: true, options: [{ rateId: flat.id, name: 'Standard', amount: usd(500), cheapest: true }, { rateId: free.id, name: 'Free over 50', amount: usd(700), cheapest: false }] },
+    { workspaceId: b.workspaceId, currency: 'usd', shippable: true, options: [] },
+    { workspaceId: c.workspaceId, currency: 'usd', shippable: false, options: [] }
+  ].sort((x, y) => (x.workspaceId < y.workspaceId ? -1 : 1))
+  t.same(res.json(), { destination: { country: 'US', region: null }, items: expected }, 'the default address: A two rates, B no rates (free), C none for the US')
+
+  const fr = await get('?country=fr')
+  t.same(fr.json().items.find((i: { workspaceId: string }) => i.workspaceId === a.workspaceId).options, [{ rateId: free.id, name: 'Free over 50', amount: usd(700), cheapest: true }], 'France: only the worldwide rate')
+  t.same(fr.json().destination, { country: 'FR', region: null })
+
+  // The listed, not cheapest, rate is charged when chosen (C removed: it does not ship to the US).
+  const cart = await env.app.inject({ method: 'GET', url: '/cart', headers: buyer.session.headers })
+  const lampLine = cart.json().items.find((i: { variantId: string }) => i.variantId === lamp.variants[0].id)
+  await env.app.inject({ method: 'DELETE', url: `/cart/items/${lampLine.id}`, headers: buyer.session.headers })
+  const placedOrders = await placed(env, await checkout(env, buyer, undefined, { shippingAddressId: buyer.addressId, shippingRateIds: [free.id] }))
+  t.match(placedOrders.get(a.workspaceId), { shippingRateId: free.id, shippingAmount: 700 })
+})
+
+t.test('GET /cart/shipping-options: a destination asked for wrongly, or none at all, is refused naming the field', async (t) => {
+  const { env, buyer } = await shop(t)
+  const stranger = await shopper(env)
+  const other = await env.app.inject({ method: 'GET', url: `/cart/shipping-options?shippingAddressId=${stranger.addressId}`, headers: buyer.session.headers })
+  t.equal(other.statusCode, 404)
+  t.equal(other.json().errors[0].pointer, '/querystring/shippingAddressId')
+  const both = await env.app.inject({ method: 'GET', url: `/cart/shipping-options?shippingAddressId=${buyer.addressId}&country=US`, headers: buyer.session.headers })
+  t.equal(both.statusCode, 400)
+  const bad = await env.app.inject({ method: 'GET', url: '/cart/shipping-options?country=USA', headers: buyer.session.headers })
+  t.equal(bad.json().errors[0].pointer, '/querystring/country')
+  const user = await createUser(env)
+  const noAddress = await env.app.inject({ method: 'GET', url: '/cart/shipping-options', headers: (await login(env.app, user.email)).headers })
+  t.equal(noAddress.statusCode, 400, 'no default address and no country')
+  t.equal(noAddress.json().errors[0].pointer, '/querystring/country')
+  t.equal((await env.app.inject({ method: 'GET', url: '/cart/shipping-options' })).statusCode, 401)
+  const empty = await env.app.inject({ method: 'GET', url: '/cart/shipping-options', headers: buyer.session.headers })
+  t.same(empty.json(), { destination: { country: 'US', region: null }, items: [] }, 'an empty cart has no orders to ship')
 })
