@@ -2,7 +2,8 @@ import t, { type Test } from 'tap'
 import { createTestEnv, type TestEnv } from '../../helpers/app.ts'
 import { createUser, login } from '../../helpers/auth.ts'
 import { addToCart, approvedStore, checkout, createProduct, shopper, type Shopper } from '../../helpers/commerce.ts'
-import { createShippingRate } from '../../helpers/rates.ts'
+import { paymentEnv } from '../../helpers/payments.ts'
+import { adminHeaders, createShippingRate, createTaxRate } from '../../helpers/rates.ts'
 
 // Which shipping an order pays (issue 14, plan §3.2), end to end through POST /orders: a store
 // without rates ships free; otherwise the customer's chosen rate (shippingRateIds), else the
@@ -205,3 +206,33 @@ t.test('GET /cart/shipping-options: a destination asked for wrongly, or none at 
   const empty = await env.app.inject({ method: 'GET', url: '/cart/shipping-options', headers: buyer.session.headers })
   t.same(empty.json(), { destination: { country: 'US', region: null }, items: [] }, 'an empty cart has no orders to ship')
 })
+
+// Rates cost no statement (plan §10.1): they are columns of statements that run anyway.
+t.test('with shipping and tax rates and a chosen rate, a checkout still costs 8 statements; the options 1', async (t) => {
+  const statements: string[] = []
+  const { env } = await paymentEnv(t, { onQuery: (sql) => statements.push(sql) })
+  const a = await approvedStore(env)
+  const shirt = await createProduct(env, a, { price: 2000, variants: [{ stock: 20 }] })
+  const flat = await createShippingRate(env, a, { name: 'Standard', amount: 500 })
+  await createShippingRate(env, a, { name: 'Cheap', amount: 100 })
+  await createTaxRate(env, await adminHeaders(env), { country: 'US', rateBps: 500 })
+  const warm = await shopper(env)
+  await addToCart(env, warm, shirt.variants[0].id, 1)
+  t.equal((await checkout(env, warm)).statusCode, 201, 'warm-up checkout')
+
+  const buyer = await shopper(env)
+  await addToCart(env, buyer, shirt.variants[0].id, 2)
+  statements.length = 0
+  const options = await env.app.inject({ method: 'GET', url: '/cart/shipping-options', headers: buyer.session.headers })
+  t.equal(options.statusCode, 200)
+  t.equal(options.json().items[0].options.length, 2)
+  t.equal(statements.length, 1, 'the options: one statement', { statements: [...statements] })
+
+  statements.length = 0
+  const res = await checkout(env, buyer, undefined, { shippingAddress: { street: '1 Main St', city: 'Town', zipCode: '12345', country: 'US' }, shippingRateIds: [flat.id] })
+  t.equal(res.statusCode, 201, res.body)
+  t.same(res.json().totals, { subtotal: usd(4000), discount: usd(0), shipping: usd(500), tax: usd(200), taxInclusive: false, total: usd(4700) })
+  t.equal(statements.length, 8, 'the checkout: eight statements, as without rates', { statements: [...statements] })
+})
+
+function usd (amount: number) { return { amount, currency: 'usd' } }
