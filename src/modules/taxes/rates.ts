@@ -16,8 +16,10 @@ const toView = (r: Row): TaxRateView => ({
   id: r.id, country: r.country, region: r.region, name: r.name, rateBps: r.rateBps, inclusive: r.inclusive, createdAt: r.createdAt, updatedAt: r.updatedAt
 })
 
-const placeTaken = (err: unknown, country: string, region: string | null): Error => isUniqueViolation(err, 'tax_rates_place')
-  ? Conflict('TAX_RATE_EXISTS', `${country}${region ? `-${region}` : ''} has a tax rate already: change that one.`, { field: region ? '/body/region' : '/body/country', fieldDetail: 'has a rate already' })
+const placeTaken = (err: unknown, place: { country?: string, region?: string | null }): Error => isUniqueViolation(err, 'tax_rates_place')
+  ? Conflict('TAX_RATE_EXISTS', `${place.country ? `${place.country}${place.region ? `-${place.region}` : ''}` : 'That country and region'} has a tax rate already: change that one.`, {
+    field: place.region ? '/body/region' : '/body/country', fieldDetail: 'has a rate already'
+  })
   : err as Error
 
 const regionOf = (region: string | null | undefined) => region ? region.toUpperCase() : null
@@ -32,7 +34,7 @@ export async function createTaxRate (deps: Deps, actor: Principal, body: CreateT
     }).returningAll().executeTakeFirstOrThrow()
     return toView(row)
   } catch (err) {
-    throw placeTaken(err, country, region)
+    throw placeTaken(err, { country, region })
   }
 }
 
@@ -65,7 +67,7 @@ export async function updateTaxRate (deps: Deps, id: string, patch: UpdateTaxRat
     if (!row) throw notFound()
     return toView(row)
   } catch (err) {
-    throw placeTaken(err, country ?? '', region ?? null)
+    throw placeTaken(err, { country, region })
   }
 }
 

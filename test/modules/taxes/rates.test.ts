@@ -81,6 +81,8 @@ t.test('one live rate per country and region: 409 TAX_RATE_EXISTS, also for two 
   const moved = await a.patch(country.id, { region: 'CA' })
   t.equal(moved.statusCode, 409, 'moving a rate onto a taken place')
   t.equal(moved.json().code, 'TAX_RATE_EXISTS')
+  t.equal(moved.json().errors[0].pointer, '/body/region', 'names the field that collides')
+  t.equal(countryTwice.json().errors[0].pointer, '/body/country')
 
   for (let round = 0; round < 5; round++) {
     const place = { country: 'DE', region: `R${round}`, name: 'MwSt', rateBps: 1900 }
