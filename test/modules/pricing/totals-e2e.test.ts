@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { TestEnv } from '../../helpers/app.ts'
-import { addToCart, approvedStore, checkout, createProduct, shopper, type Store } from '../../helpers/commerce.ts'
+import { addToCart, approvedStore, checkout, createProduct, shopper, type Shopper, type Store } from '../../helpers/commerce.ts'
 import { paymentEnv } from '../../helpers/payments.ts'
 import { adminHeaders, createShippingRate, createTaxRate, type RateInput } from '../../helpers/rates.ts'
 import type { StripeDouble } from '../../helpers/stripe-double.ts'
@@ -20,6 +20,9 @@ interface Line { store: number, price: number, quantity: number }
 interface Destination { country: string, state?: string }
 interface ExpectedOrder {
   subtotal: number
+  /** The order's part of a promotion's discount, and of it what the platform funds (0 without a code). */
+  discount: number
+  platformFunded: number
   shipping: number
   /** The rate's name (null: ships free without rates). */
   rate: string | null
@@ -27,6 +30,7 @@ interface ExpectedOrder {
   tax: number
   total: number
   commission: number
+  commissionBps: number
 }
 interface Case {
   name: string
@@ -34,6 +38,11 @@ interface Case {
   rates: RateInput[][]
   lines: Line[]
   destination: Destination
+  /**
+   * Done before the cart is read: where a row applies its promotion code (WP2) or sets a store's
+   * commission override (WP4), through their routes. `stores` in the order of `rates`.
+   */
+  prepare?: (env: TestEnv, buyer: Shopper, stores: Store[]) => Promise<void>
   /** Per store, in store order. */
   orders: ExpectedOrder[]
   taxInclusive: boolean
@@ -53,7 +62,8 @@ const REFERENCE_RATES: RateInput[][] = [
   [{ name: 'Flat US', amount: 500, countries: ['US'] }, { name: 'Free over 50', kind: 'free_over', amount: 700, freeOver: 5000 }],
   [{ name: 'Free over 30', kind: 'free_over', amount: 600, freeOver: 3000 }]
 ]
-const order = (o: Partial<ExpectedOrder> & Pick<ExpectedOrder, 'subtotal' | 'total'>): ExpectedOrder => ({ shipping: 0, rate: null, lineTaxes: [], tax: 0, commission: Math.floor((o.subtotal + 5) / 10), ...o })
+const order = (o: Partial<ExpectedOrder> & Pick<ExpectedOrder, 'subtotal' | 'total'>): ExpectedOrder =>
+  ({ discount: 0, platformFunded: 0, shipping: 0, rate: null, lineTaxes: [], tax: 0, commission: Math.floor((o.subtotal + 5) / 10), commissionBps: 1000, ...o })
 
 const CASES: Case[] = [
   {
@@ -160,6 +170,7 @@ async function run (t: Test, env: TestEnv, stripe: StripeDouble, c: Case): Promi
     const added = await addToCart(env, buyer, product.variants[0].id, line.quantity)
     t.equal(added.statusCode, 200, added.body)
   }
+  if (c.prepare) await c.prepare(env, buyer, stores)
 
   const query = `?country=${c.destination.country}${c.destination.state ? `&region=${encodeURIComponent(c.destination.state)}` : ''}`
   const cart = await env.app.inject({ method: 'GET', url: `/cart${query}`, headers: buyer.session.headers })
@@ -177,7 +188,7 @@ async function run (t: Test, env: TestEnv, stripe: StripeDouble, c: Case): Promi
   const usd = (amount: number) => ({ amount, currency: 'usd' })
   const sum = (f: (o: ExpectedOrder) => number) => c.orders.reduce((n, o) => n + f(o), 0)
   t.same(body.totals, {
-    subtotal: usd(sum((o) => o.subtotal)), discount: usd(0), shipping: usd(sum((o) => o.shipping)), tax: usd(sum((o) => o.tax)), taxInclusive: c.taxInclusive, total: usd(c.total)
+    subtotal: usd(sum((o) => o.subtotal)), discount: usd(sum((o) => o.discount)), shipping: usd(sum((o) => o.shipping)), tax: usd(sum((o) => o.tax)), taxInclusive: c.taxInclusive, total: usd(c.total)
   }, 'the checkout totals')
 
   const rows = await env.app.db.selectFrom('orders').selectAll().where('checkoutId', '=', body.checkoutId).execute()
@@ -201,11 +212,11 @@ async function run (t: Test, env: TestEnv, stripe: StripeDouble, c: Case): Promi
       total: row.totalAmount,
       commissionBps: row.commissionBps,
       commission: row.commissionAmount,
-      promotion: row.promotionId
+      promoted: row.promotionId !== null
     }, {
       subtotal: expected.subtotal,
-      discount: 0,
-      platformFunded: 0,
+      discount: expected.discount,
+      platformFunded: expected.platformFunded,
       shipping: expected.shipping,
       rateId,
       rateName: expected.rate,
@@ -213,9 +224,9 @@ async function run (t: Test, env: TestEnv, stripe: StripeDouble, c: Case): Promi
       taxInclusive: c.taxInclusive,
       taxRateBps: c.taxRateBps,
       total: expected.total,
-      commissionBps: 1000,
+      commissionBps: expected.commissionBps,
       commission: expected.commission,
-      promotion: null
+      promoted: expected.discount > 0
     }, `order of store ${i}: every column`)
     const items = await env.app.db.selectFrom('orderItems').select(['variantId', 'taxAmount', 'discountAmount']).where('orderId', '=', row.id).execute()
     const ofStore = c.lines.map((l, j) => ({ ...l, variantId: lineIds[j] })).filter((l) => l.store === i)
@@ -223,12 +234,13 @@ async function run (t: Test, env: TestEnv, stripe: StripeDouble, c: Case): Promi
       t.same(ofStore.map((l) => items.find((it) => it.variantId === l.variantId)?.taxAmount), expected.lineTaxes, `order of store ${i}: each item's tax, per line`)
     }
     t.equal(items.reduce((n, it) => n + it.taxAmount, 0), expected.tax, 'the order\'s tax is its items\'')
+    t.equal(items.reduce((n, it) => n + it.discountAmount, 0), expected.discount, 'the order\'s discount is its items\'')
     const view = body.orders.find((o: { workspaceId: string }) => o.workspaceId === row.workspaceId)
     t.same(view.totals.total, usd(expected.total), 'the order in the answer shows its total')
     t.equal(view.shippingMethod, expected.rate)
   }
-  const stored = await env.app.db.selectFrom('checkouts').select(['subtotalAmount', 'shippingAmount', 'taxAmount', 'taxInclusive', 'totalAmount']).where('id', '=', body.checkoutId).executeTakeFirstOrThrow()
-  t.same(stored, { subtotalAmount: sum((o) => o.subtotal), shippingAmount: sum((o) => o.shipping), taxAmount: sum((o) => o.tax), taxInclusive: c.taxInclusive, totalAmount: c.total }, 'the checkout row holds the sums')
+  const stored = await env.app.db.selectFrom('checkouts').select(['subtotalAmount', 'discountAmount', 'shippingAmount', 'taxAmount', 'taxInclusive', 'totalAmount']).where('id', '=', body.checkoutId).executeTakeFirstOrThrow()
+  t.same(stored, { subtotalAmount: sum((o) => o.subtotal), discountAmount: sum((o) => o.discount), shippingAmount: sum((o) => o.shipping), taxAmount: sum((o) => o.tax), taxInclusive: c.taxInclusive, totalAmount: c.total }, 'the checkout row holds the sums')
   t.equal(stripe.intents.get(body.payment.paymentIntentId)?.amount, c.total, 'the PaymentIntent charges the checkout total')
   t.equal(body.total.amount, c.total)
 }
