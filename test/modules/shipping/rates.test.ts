@@ -137,3 +137,18 @@ t.test('a workspace keeps at most 50 rates, also under a burst of concurrent cre
   t.equal((await a.remove(live[0]!.id)).statusCode, 204)
   t.equal((await a.create(flat)).statusCode, 201, 'deleting one frees a place')
 })
+
+t.test('a change and a delete of one rate at once: the delete stands, the change is either made first or 404', async (t) => {
+  const env = await createTestEnv(t)
+  const ten = await tenancy(env)
+  const a = api(env, ten)
+  for (let round = 0; round < 5; round++) {
+    const rate = (await a.create({ ...flat, name: `Round ${round}` })).json()
+    const [changed, removed] = await Promise.all([a.patch(rate.id, { name: 'Changed' }), a.remove(rate.id, 'admin')])
+    t.equal(removed.statusCode, 204, `round ${round}: deleted`)
+    t.ok([200, 404].includes(changed.statusCode), `round ${round}: the change ${changed.statusCode}`)
+    const row = await env.app.db.selectFrom('shippingRates').select(['name', 'deletedAt']).where('id', '=', rate.id).executeTakeFirstOrThrow()
+    t.ok(row.deletedAt, 'the rate is deleted')
+    t.equal(row.name, changed.statusCode === 200 ? 'Changed' : `Round ${round}`, 'the name is the change\'s only if it answered 200')
+  }
+})

@@ -89,7 +89,13 @@ t.test('one live rate per country and region: 409 TAX_RATE_EXISTS, also for two 
     const [x, y] = await Promise.all([a.create(place), a.create({ ...place, rateBps: 700 })])
     t.same([x.statusCode, y.statusCode].sort(), [201, 409], `round ${round}: one 201, one 409`)
   }
+  // Two rates moved onto one free place at once: one move wins.
+  const x = (await a.create({ country: 'AT', region: 'X1', name: 'x', rateBps: 100 })).json()
+  const y = (await a.create({ country: 'AT', region: 'X2', name: 'y', rateBps: 200 })).json()
+  const moves = await Promise.all([a.patch(x.id, { region: 'W' }), a.patch(y.id, { region: 'W' })])
+  t.same(moves.map((m) => m.statusCode).sort(), [200, 409], 'two concurrent moves: one 200, one 409')
   const rows = await live(env)
+  t.equal(rows.filter((r) => r.country === 'AT' && r.region === 'W').length, 1, 'one rate at the place')
   t.equal(rows.filter((r) => r.country === 'DE').length, 5, 'one live rate per place in the database')
   t.match(rows.find((r) => r.country === 'US' && r.region === null), { rateBps: 500 }, 'the refused move changed nothing')
 })
