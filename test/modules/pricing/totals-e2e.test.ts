@@ -114,15 +114,15 @@ const CASES: Case[] = [
     total: 5699
   },
   {
-    // Two lines of 10 at 5 %: 0.5 → 1 each, so 2, where the order's 20 × 5 % would be 1.
+    // Lines of 10, 10 and 1000 at 5 %: 0.5 → 1 twice and 50, so 52, where the order's 1020 × 5 % would be 51.
     name: 'tax is rounded half up per line (region without a rate falls back to the country)',
     rates: [[]],
-    lines: [{ store: 0, price: 10, quantity: 1 }, { store: 0, price: 10, quantity: 1 }],
+    lines: [{ store: 0, price: 10, quantity: 1 }, { store: 0, price: 10, quantity: 1 }, { store: 0, price: 1000, quantity: 1 }],
     destination: { country: 'US', state: 'NY' },
-    orders: [order({ subtotal: 20, lineTaxes: [1, 1], tax: 2, total: 22, commission: 2 })],
+    orders: [order({ subtotal: 1020, lineTaxes: [1, 1, 50], tax: 52, total: 1072, commission: 102 })],
     taxInclusive: false,
     taxRateBps: 500,
-    total: 22
+    total: 1072
   },
   {
     // 1999 × 2000 / 12000 = 333.17 → 333 inside the price; 3 × 2000 / 12000 = 0.5 → 1. Shipping is not taxed.
