@@ -273,6 +273,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/tax-rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tax rates (platform admins)
+         * @description Live rates, oldest first, optionally of one country. Keyset pagination: pass nextCursor back with the same filter.
+         */
+        get: operations["listTaxRates"];
+        put?: never;
+        /**
+         * Add a tax rate for a country, or a region (state) of it (platform admins)
+         * @description A destination is taxed at its region's rate, else its country's rate without a region, else not at all; per line, on the line after its discount, rounded half up. Exclusive rates are added to the total; inclusive ones are already inside the prices (shown, not added). Shipping is not taxed. One live rate per country and region: another is 409 TAX_RATE_EXISTS.
+         */
+        post: operations["createTaxRate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/tax-rates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a tax rate (platform admins; soft)
+         * @description The destination falls back to its country's rate (or none). A new rate may then be added for the same place.
+         */
+        delete: operations["deleteTaxRate"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a tax rate (platform admins)
+         * @description Fields left out keep their value. Moving it onto a country and region that has a rate is 409 TAX_RATE_EXISTS. Orders already placed keep their tax.
+         */
+        patch: operations["updateTaxRate"];
+        trace?: never;
+    };
     "/auth/login": {
         parameters: {
             query?: never;
@@ -640,6 +688,26 @@ export interface paths {
          * @description A cart without a code stays without one (200 either way).
          */
         delete: operations["removeCartPromotion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/shipping-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shipping rates each store's order of your cart could ship by, cheapest first
+         * @description For a destination: shippingAddressId, or country (and region), else your default address (without any: 400 naming country). Each store order (per currency) lists the store's active rates for that country and currency, priced as checkout prices them (free over a threshold is measured after the order's discount); cheapest marks the one charged when none is chosen. Send a rateId in POST /orders shippingRateIds to choose it. A store without rates ships free (no options); shippable false: checkout would refuse with 409 NOT_SHIPPABLE.
+         */
+        get: operations["getCartShippingOptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1771,6 +1839,54 @@ export interface paths {
          * @description As PATCH /admin/promotions/{id}, for the workspace's own codes; another workspace's code is 404.
          */
         patch: operations["updateWorkspacePromotion"];
+        trace?: never;
+    };
+    "/workspaces/{wid}/shipping-rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The workspace's shipping rates, inactive ones included
+         * @description Every rate not deleted, oldest first (at most 50). A workspace without rates ships free; one with rates ships only where an active rate of the order's currency applies. Needs workspace:read.
+         */
+        get: operations["listShippingRates"];
+        put?: never;
+        /**
+         * Add a shipping rate (flat, or free over a threshold)
+         * @description kind flat charges amount; kind free_over charges amount unless the order, after its discount, reaches freeOver (inclusive), in the currency of amount. countries (ISO codes, each once, at most 250) limits where it applies; empty: everywhere. Checkout charges the customer's chosen rate, else the cheapest that applies. At most 50 rates per workspace (409 TOO_MANY_RATES). Needs workspace:update.
+         */
+        post: operations["createShippingRate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workspaces/{wid}/shipping-rates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a shipping rate (soft)
+         * @description The rate is no longer offered; a checkout naming it is 409 SHIPPING_RATE_UNAVAILABLE. When the last rate goes, the workspace ships free again (an inactive rate still counts: deactivate every rate to stop shipping). Another workspace's rate is 404.
+         */
+        delete: operations["deleteShippingRate"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a shipping rate
+         * @description Fields left out keep their value; the result is checked as a whole (freeOver with free_over only, in the currency of amount). Turning a rate flat drops its threshold. Orders already placed keep what they were charged. Another workspace's rate is 404.
+         */
+        patch: operations["updateShippingRate"];
         trace?: never;
     };
 }
@@ -4917,6 +5033,519 @@ export interface operations {
             };
         };
     };
+    listTaxRates: {
+        parameters: {
+            query?: {
+                /** @description only this country's rates */
+                country?: string;
+                /** @description opaque cursor from the previous page's nextCursor */
+                cursor?: string;
+                /** @description page size (1-100) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e91",
+                     *           "country": "US",
+                     *           "region": "CA",
+                     *           "name": "California sales tax",
+                     *           "rateBps": 725,
+                     *           "inclusive": false,
+                     *           "createdAt": "2026-12-03T10:00:00.000Z",
+                     *           "updatedAt": "2026-12-03T10:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            country: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: uuid */
+                            id: string;
+                            inclusive: boolean;
+                            name: string;
+                            rateBps: number;
+                            region: string | null;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    createTaxRate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: iso-country
+                     * @description ISO 3166-1 alpha-2 (stored upper case)
+                     */
+                    country: string;
+                    /** @description true: prices already include the tax (it is shown, not added); default false */
+                    inclusive?: boolean;
+                    name: string;
+                    /** @description basis points: 725 = 7.25 % */
+                    rateBps: number;
+                    region?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The created resource's URL, relative to the API's origin. */
+                    location?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e91",
+                     *       "country": "US",
+                     *       "region": "CA",
+                     *       "name": "California sales tax",
+                     *       "rateBps": 725,
+                     *       "inclusive": false,
+                     *       "createdAt": "2026-12-03T10:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        country: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: uuid */
+                        id: string;
+                        inclusive: boolean;
+                        name: string;
+                        rateBps: number;
+                        region: string | null;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    deleteTaxRate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    updateTaxRate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "rateBps": 750
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * Format: iso-country
+                     * @description ISO 3166-1 alpha-2 (stored upper case)
+                     */
+                    country?: string;
+                    /** @description true: prices already include the tax (it is shown, not added); default false */
+                    inclusive?: boolean;
+                    name?: string;
+                    /** @description basis points: 725 = 7.25 % */
+                    rateBps?: number;
+                    region?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e91",
+                     *       "country": "US",
+                     *       "region": "CA",
+                     *       "name": "California sales tax",
+                     *       "rateBps": 725,
+                     *       "inclusive": false,
+                     *       "createdAt": "2026-12-03T10:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        country: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: uuid */
+                        id: string;
+                        inclusive: boolean;
+                        name: string;
+                        rateBps: number;
+                        region: string | null;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     signInWithPassword: {
         parameters: {
             query?: never;
@@ -7322,6 +7951,167 @@ export interface operations {
             };
         };
     };
+    getCartShippingOptions: {
+        parameters: {
+            query?: {
+                /** @description or for this country (ISO 3166-1 alpha-2) */
+                country?: string;
+                /** @description and region (state), with country */
+                region?: string;
+                /** @description price shipping and tax for this saved address */
+                shippingAddressId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "destination": {
+                     *         "country": "US",
+                     *         "region": "CA"
+                     *       },
+                     *       "items": [
+                     *         {
+                     *           "workspaceId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *           "currency": "usd",
+                     *           "shippable": true,
+                     *           "options": [
+                     *             {
+                     *               "rateId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e90",
+                     *               "name": "Standard",
+                     *               "amount": {
+                     *                 "amount": 500,
+                     *                 "currency": "usd"
+                     *               },
+                     *               "cheapest": true
+                     *             },
+                     *             {
+                     *               "rateId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e91",
+                     *               "name": "Express",
+                     *               "amount": {
+                     *                 "amount": 1500,
+                     *                 "currency": "usd"
+                     *               },
+                     *               "cheapest": false
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description what the options are for */
+                        destination: {
+                            country: string;
+                            region: string | null;
+                        };
+                        /** @description one per store order of the cart (per currency), in workspace id order */
+                        items: {
+                            currency: string;
+                            /** @description cheapest first */
+                            options: {
+                                amount: components["schemas"]["Money"];
+                                /** @description the rate charged when none is chosen */
+                                cheapest: boolean;
+                                name: string;
+                                /**
+                                 * Format: uuid
+                                 * @description send it in POST /orders shippingRateIds to choose it
+                                 */
+                                rateId: string;
+                            }[];
+                            /** @description false: the store has rates but none for this destination (checkout: 409 NOT_SHIPPABLE); a store without rates ships free (no options, shippable) */
+                            shippable: boolean;
+                            /**
+                             * Format: uuid
+                             * @description the store whose order this is
+                             */
+                            workspaceId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     listCategories: {
         parameters: {
             query?: {
@@ -8298,6 +9088,8 @@ export interface operations {
                     note?: string;
                     /** Format: uuid */
                     shippingAddressId: string;
+                    /** @description the shipping rate chosen for a store's order (at most one per store; GET /cart/shipping-options lists them); a store not named ships by its cheapest rate */
+                    shippingRateIds?: string[];
                 } | {
                     note?: string;
                     shippingAddress: {
@@ -8309,6 +9101,8 @@ export interface operations {
                         street: string;
                         zipCode: string;
                     };
+                    /** @description the shipping rate chosen for a store's order (at most one per store; GET /cart/shipping-options lists them); a store not named ships by its cheapest rate */
+                    shippingRateIds?: string[];
                 };
             };
         };
@@ -16180,6 +16974,574 @@ export interface operations {
                 headers: {
                     /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
                     "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    listShippingRates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e90",
+                     *           "workspaceId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *           "name": "Standard",
+                     *           "kind": "flat",
+                     *           "amount": {
+                     *             "amount": 500,
+                     *             "currency": "usd"
+                     *           },
+                     *           "freeOver": null,
+                     *           "countries": [
+                     *             "US"
+                     *           ],
+                     *           "isActive": true,
+                     *           "createdAt": "2026-12-03T10:00:00.000Z",
+                     *           "updatedAt": "2026-12-03T10:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            amount: components["schemas"]["Money"];
+                            /** @description upper case; empty: everywhere */
+                            countries: string[];
+                            /** Format: date-time */
+                            createdAt: string;
+                            freeOver: components["schemas"]["Money"] | null;
+                            /** Format: uuid */
+                            id: string;
+                            isActive: boolean;
+                            /** @description flat: always amount; free_over: free when the order (after its discount) reaches freeOver, else amount */
+                            kind: "flat" | "free_over";
+                            name: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            /** Format: uuid */
+                            workspaceId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    createShippingRate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                wid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    amount: {
+                        /** @description minor units */
+                        amount: number;
+                        /** @description ISO 4217 (stored lower case) */
+                        currency: string;
+                    };
+                    /** @description ISO 3166-1 alpha-2 codes the rate ships to; empty (the default): everywhere */
+                    countries?: string[];
+                    freeOver?: {
+                        /** @description minor units */
+                        amount: number;
+                        /** @description ISO 4217 (stored lower case) */
+                        currency: string;
+                    } | null;
+                    /** @description an inactive rate is never offered (default true) */
+                    isActive?: boolean;
+                    /** @description flat: always amount; free_over: free when the order (after its discount) reaches freeOver, else amount */
+                    kind: "flat" | "free_over";
+                    /** @description shown to customers and kept on the order */
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The created resource's URL, relative to the API's origin. */
+                    location?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e90",
+                     *       "workspaceId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *       "name": "Standard",
+                     *       "kind": "flat",
+                     *       "amount": {
+                     *         "amount": 500,
+                     *         "currency": "usd"
+                     *       },
+                     *       "freeOver": null,
+                     *       "countries": [
+                     *         "US"
+                     *       ],
+                     *       "isActive": true,
+                     *       "createdAt": "2026-12-03T10:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        amount: components["schemas"]["Money"];
+                        /** @description upper case; empty: everywhere */
+                        countries: string[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        freeOver: components["schemas"]["Money"] | null;
+                        /** Format: uuid */
+                        id: string;
+                        isActive: boolean;
+                        /** @description flat: always amount; free_over: free when the order (after its discount) reaches freeOver, else amount */
+                        kind: "flat" | "free_over";
+                        name: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: uuid */
+                        workspaceId: string;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    deleteShippingRate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+                wid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    updateShippingRate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+                wid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    amount?: {
+                        /** @description minor units */
+                        amount: number;
+                        /** @description ISO 4217 (stored lower case) */
+                        currency: string;
+                    };
+                    /** @description ISO 3166-1 alpha-2 codes the rate ships to; empty (the default): everywhere */
+                    countries?: string[];
+                    freeOver?: {
+                        /** @description minor units */
+                        amount: number;
+                        /** @description ISO 4217 (stored lower case) */
+                        currency: string;
+                    } | null;
+                    /** @description an inactive rate is never offered (default true) */
+                    isActive?: boolean;
+                    /** @description flat: always amount; free_over: free when the order (after its discount) reaches freeOver, else amount */
+                    kind?: "flat" | "free_over";
+                    /** @description shown to customers and kept on the order */
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e90",
+                     *       "workspaceId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *       "name": "Standard",
+                     *       "kind": "flat",
+                     *       "amount": {
+                     *         "amount": 500,
+                     *         "currency": "usd"
+                     *       },
+                     *       "freeOver": null,
+                     *       "countries": [
+                     *         "US"
+                     *       ],
+                     *       "isActive": true,
+                     *       "createdAt": "2026-12-03T10:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        amount: components["schemas"]["Money"];
+                        /** @description upper case; empty: everywhere */
+                        countries: string[];
+                        /** Format: date-time */
+                        createdAt: string;
+                        freeOver: components["schemas"]["Money"] | null;
+                        /** Format: uuid */
+                        id: string;
+                        isActive: boolean;
+                        /** @description flat: always amount; free_over: free when the order (after its discount) reaches freeOver, else amount */
+                        kind: "flat" | "free_over";
+                        name: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: uuid */
+                        workspaceId: string;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;
                     [name: string]: unknown;

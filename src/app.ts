@@ -43,6 +43,8 @@ import promotions from './modules/promotions/index.ts'
 import orders from './modules/orders/index.ts'
 import { orderCounters } from './modules/orders/public.ts'
 import payments from './modules/payments/index.ts'
+import shipping from './modules/shipping/index.ts'
+import taxes from './modules/taxes/index.ts'
 
 export interface AppOptions {
   clock?: Clock
@@ -106,6 +108,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(cart)
   // The cart's code is applied by promotions, which answers with the cart as the cart module reads it.
   await app.register(promotions, { readCart: getCart })
+  await app.register(shipping)
+  await app.register(taxes)
   const gateway = createPaymentGateway(config)
   await app.register(orders, { gateway })
   await app.register(payments, { gateway })

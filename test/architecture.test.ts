@@ -33,6 +33,8 @@ const TABLE_OWNERS: Record<string, string> = {
   promotions: 'promotions',
   refunds: 'orders',
   sessions: 'sessions',
+  shipping_rates: 'shipping',
+  tax_rates: 'taxes',
   users: 'users',
   vendor_profiles: 'vendor-profiles',
   workspace_invitations: 'workspaces',

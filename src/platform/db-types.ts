@@ -324,6 +324,34 @@ export interface Sessions {
   workspaceId: string | null;
 }
 
+export interface ShippingRates {
+  amount: number;
+  countries: Generated<string[]>;
+  createdAt: Timestamp;
+  currency: string;
+  deletedAt: Timestamp | null;
+  freeOverAmount: number | null;
+  id: string;
+  isActive: Generated<boolean>;
+  kind: string;
+  name: string;
+  updatedAt: Timestamp;
+  workspaceId: string;
+}
+
+export interface TaxRates {
+  country: string;
+  createdAt: Timestamp;
+  createdBy: string | null;
+  deletedAt: Timestamp | null;
+  id: string;
+  inclusive: Generated<boolean>;
+  name: string;
+  rateBps: number;
+  region: string | null;
+  updatedAt: Timestamp;
+}
+
 export interface Users {
   city: string | null;
   country: string | null;
@@ -437,6 +465,8 @@ export interface DB {
   promotions: Promotions;
   refunds: Refunds;
   sessions: Sessions;
+  shippingRates: ShippingRates;
+  taxRates: TaxRates;
   users: Users;
   vendorProfiles: VendorProfiles;
   workspaceInvitations: WorkspaceInvitations;

@@ -212,6 +212,14 @@ const rows: Row[] = [
     checkout: { issues: [{ code: 'SHIPPING_RATE_UNAVAILABLE', rateId: 'r-a-flat' }, { code: 'SHIPPING_RATE_UNAVAILABLE', rateId: 'r-unknown' }] }
   },
   {
+    // At most one rate per store: a second one for the same store is not taken over the first.
+    name: 'two chosen rates of one store: the second is unavailable',
+    ctx: { promotion: null, taxRates: [] },
+    chosen: ['r-a-free', 'r-a-flat'],
+    orders: [{ shipping: 0, shippingRate: 'r-a-free' }, { shipping: 0, shippingRate: 'r-b-free' }],
+    checkout: { issues: [{ code: 'SHIPPING_RATE_UNAVAILABLE', rateId: 'r-a-flat' }] }
+  },
+  {
     name: 'free over a threshold is inclusive, measured after the discount',
     lines: [line('a1', WA, 5000, 1)],
     ctx: { promotion: null, taxRates: [], shippingRates: [rate('r-a-free', WA, 'free_over', 700, 5000)] },

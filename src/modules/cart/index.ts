@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { problems } from '../../platform/errors.ts'
 import { principalOf } from '../../platform/principal.ts'
-import { AddItemBody, CartQuery, CartRef, ItemParams, QuantityBody } from './schemas.ts'
+import { AddItemBody, CartQuery, CartRef, ItemParams, QuantityBody, ShippingOptionsView } from './schemas.ts'
 import { addToCart, clearCart, getCart, removeCartItem, setCartQuantity } from './service.ts'
+import { cartShippingOptions } from './shipping-options.ts'
 
 const tags = ['cart']
 
@@ -21,6 +22,19 @@ const cart: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: CartRef, ...problems(400, 404) }
     }
   }, async (request) => getCart(deps, principalOf(request).userId, request.query))
+
+  app.get('/cart/shipping-options', {
+    config: { auth: 'user' },
+    schema: {
+      operationId: 'getCartShippingOptions',
+      tags,
+      summary: 'The shipping rates each store\'s order of your cart could ship by, cheapest first',
+      description: 'For a destination: shippingAddressId, or country (and region), else your default address (without any: 400 naming country). Each store order (per currency) lists the store\'s active rates for that country and currency, priced as checkout prices them ' +
+        '(free over a threshold is measured after the order\'s discount); cheapest marks the one charged when none is chosen. Send a rateId in POST /orders shippingRateIds to choose it. A store without rates ships free (no options); shippable false: checkout would refuse with 409 NOT_SHIPPABLE.',
+      querystring: CartQuery,
+      response: { 200: ShippingOptionsView, ...problems(400, 404) }
+    }
+  }, async (request) => cartShippingOptions(deps, principalOf(request).userId, request.query))
 
   app.post('/cart/items', {
     config: { auth: 'user' },

@@ -110,3 +110,32 @@ export const CartQuery = Strict({
   region: Type.Optional(Text({ minLength: 1, maxLength: 120, description: 'and region (state), with country' }))
 }, { description: 'Without any: the default address, if there is one.' })
 export type CartQuery = Static<typeof CartQuery>
+
+export const ShippingOptionsView = Type.Object({
+  destination: Type.Object({ country: Type.String(), region: Nullable(Type.String()) }, { description: 'what the options are for' }),
+  items: Type.Array(Type.Object({
+    workspaceId: Uuid({ description: 'the store whose order this is' }),
+    currency: Type.String({ pattern: '^[a-z]{3}$' }),
+    shippable: Type.Boolean({ description: 'false: the store has rates but none for this destination (checkout: 409 NOT_SHIPPABLE); a store without rates ships free (no options, shippable)' }),
+    options: Type.Array(Type.Object({
+      rateId: Uuid({ description: 'send it in POST /orders shippingRateIds to choose it' }),
+      name: Type.String(),
+      amount: MoneyRef,
+      cheapest: Type.Boolean({ description: 'the rate charged when none is chosen' })
+    }), { description: 'cheapest first' })
+  }), { description: 'one per store order of the cart (per currency), in workspace id order' })
+}, {
+  examples: [{
+    destination: { country: 'US', region: 'CA' },
+    items: [{
+      workspaceId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80',
+      currency: 'usd',
+      shippable: true,
+      options: [
+        { rateId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e90', name: 'Standard', amount: { amount: 500, currency: 'usd' }, cheapest: true },
+        { rateId: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e91', name: 'Express', amount: { amount: 1500, currency: 'usd' }, cheapest: false }
+      ]
+    }]
+  }]
+})
+export type ShippingOptionsView = Static<typeof ShippingOptionsView>

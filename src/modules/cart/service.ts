@@ -54,7 +54,7 @@ function toCartLine (r: LineRow): CartLine {
 }
 
 /** A cart read with what its summaries need: the lines, and pricing's context (null: no line, so no row). */
-interface CartRead { lines: CartLine[], pricing: PricingContextRow | null }
+export interface CartRead { lines: CartLine[], pricing: PricingContextRow | null }
 
 const toCartRead = (rows: Array<LineRow & PricingContextRow>): CartRead => ({ lines: rows.map(toCartLine), pricing: rows[0] ?? null })
 
@@ -71,7 +71,7 @@ function lineWorkspaces (db: Queryable, lines: Expression<unknown>): Expression<
 }
 
 /** Cart lines with what checkout needs (live prices, stock, whether still sold), and pricing's context, in one statement. */
-async function cartLines (db: Queryable, userId: string, destination: DestinationFacts): Promise<CartRead> {
+export async function cartLines (db: Queryable, userId: string, destination: DestinationFacts): Promise<CartRead> {
   const mine = db.selectFrom('cartItems').select('variantId').where('userId', '=', userId)
   const rows = await db.selectFrom('cartItems as c')
     .innerJoin(variantFacts(db).as('v'), 'v.id', 'c.variantId')

@@ -49,7 +49,7 @@ export async function checkoutFacts (trx: Trx, config: Config, userId: string, i
 }
 
 /** Checkout refuses a cart pricing found a problem with (the cart shows the same issues). */
-export function pricingRefusal (issue: PricingIssue): Error {
+export function pricingRefusal (issue: PricingIssue, chosenRateIds: readonly string[] = []): Error {
   switch (issue.code) {
     case 'PROMOTION_NOT_APPLICABLE':
       return Conflict('PROMOTION_NOT_APPLICABLE', 'The promotion code applied to the cart does not apply to it now: remove it, or change the cart.', { extra: { reason: issue.reason } })
@@ -58,7 +58,9 @@ export function pricingRefusal (issue: PricingIssue): Error {
     case 'NOT_SHIPPABLE':
       return Conflict('NOT_SHIPPABLE', 'A store in the cart does not ship to this address.', { extra: { workspaceId: issue.workspaceId } })
     case 'SHIPPING_RATE_UNAVAILABLE':
-      return Conflict('SHIPPING_RATE_UNAVAILABLE', 'The chosen shipping rate does not apply to this order.', { extra: { rateId: issue.rateId } })
+      return Conflict('SHIPPING_RATE_UNAVAILABLE', 'The chosen shipping rate does not apply to this order (not one of its store\'s live rates for this currency and destination, or a second one for the same store).', {
+        field: `/body/shippingRateIds/${chosenRateIds.indexOf(issue.rateId)}`, fieldDetail: 'is not a rate this order can ship by', extra: { rateId: issue.rateId }
+      })
     case 'AMOUNT_TOO_LARGE':
       return Conflict('AMOUNT_TOO_LARGE', `One checkout can charge at most ${MAX_CHARGE} minor units (the payment provider's limit): split the cart.`)
     case 'AMOUNT_TOO_SMALL':

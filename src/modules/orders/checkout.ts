@@ -69,8 +69,8 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
       // Goods above what one payment can charge are refused before pricing: no total of them
       // could be charged, and no order of them fits the int4 amount columns.
       if (lines.reduce((n, l) => n + l.lineTotal.amount, 0) > MAX_CHARGE) throw pricingRefusal({ code: 'AMOUNT_TOO_LARGE' })
-      const priced = computeTotals(pricingLinesOf(lines), facts.pricing, destinationOf(shippingAddress))
-      if (priced.issues.length > 0) throw pricingRefusal(priced.issues[0]!)
+      const priced = computeTotals(pricingLinesOf(lines), facts.pricing, destinationOf(shippingAddress), input.shippingRateIds)
+      if (priced.issues.length > 0) throw pricingRefusal(priced.issues[0]!, input.shippingRateIds)
       // A payment of nothing cannot be made (the provider refuses it), and an order nobody pays for would only expire.
       if (priced.total === 0) throw Conflict('NOTHING_TO_PAY', 'The cart costs nothing to check out; there is no payment to make.')
       await takeStock(trx, lines)

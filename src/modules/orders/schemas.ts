@@ -24,7 +24,10 @@ export const ShippingAddress = Strict({
 export type ShippingAddress = Static<typeof ShippingAddress>
 
 /** What a checkout may say besides where it ships to: one set, spread into both forms of the body. */
-const checkoutOptions = { note: Type.Optional(Text({ maxLength: 1000 })) }
+const checkoutOptions = {
+  note: Type.Optional(Text({ maxLength: 1000 })),
+  shippingRateIds: Type.Optional(Type.Array(Uuid(), { minItems: 1, maxItems: 50, uniqueItems: true, description: 'the shipping rate chosen for a store\'s order (at most one per store; GET /cart/shipping-options lists them); a store not named ships by its cheapest rate' }))
+}
 export const CheckoutBody = Type.Union([
   Strict({ shippingAddressId: Uuid(), ...checkoutOptions }),
   Strict({ shippingAddress: ShippingAddress, ...checkoutOptions })

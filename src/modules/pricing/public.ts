@@ -6,4 +6,5 @@ export {
   type PromotionTerms, type ShippingRateTerms, type TaxRateTerms
 } from './totals.ts'
 export { destinationFrom, destinationOf, pricingContextColumns, toPricingContext, type DestinationFacts, type PricingContextRow, type PricingFacts } from './context.ts'
+export { shippingOptions, type ShippingOptions } from './shipping-choice.ts'
 export { TotalsRef, TotalsView } from './schemas.ts'

@@ -24,7 +24,8 @@ export function chooseShipping (orders: Array<{ workspaceId: string, base: numbe
   const chosen = new Map<string, ShippingRateTerms>()
   for (const id of chosenRateIds) {
     const rate = ctx.shippingRates.find((r) => r.id === id)
-    if (!rate || !eligible(rate, currency, destination) || !orders.some((o) => o.workspaceId === rate.workspaceId)) issues.push({ code: 'SHIPPING_RATE_UNAVAILABLE', rateId: id })
+    // A rate is chosen for one store's order: one of another store (or a second of the same) does not apply.
+    if (!rate || !eligible(rate, currency, destination) || !orders.some((o) => o.workspaceId === rate.workspaceId) || chosen.has(rate.workspaceId)) issues.push({ code: 'SHIPPING_RATE_UNAVAILABLE', rateId: id })
     else chosen.set(rate.workspaceId, rate)
   }
   const byOrder = orders.map(({ workspaceId, base }) => {
@@ -40,4 +41,25 @@ export function chooseShipping (orders: Array<{ workspaceId: string, base: numbe
     return { amount: costOf(pick, base), rate: { id: pick.id, name: pick.name } }
   })
   return { byOrder, issues }
+}
+
+export interface ShippingOptions {
+  workspaceId: string
+  /** Every rate the order could ship by, cheapest first (ties: lowest id); `cheapest` marks the one charged when none is chosen. */
+  options: Array<{ rateId: string, name: string, amount: number, cheapest: boolean }>
+  /** false: the store has rates, none for this destination and currency (checkout: NOT_SHIPPABLE). */
+  shippable: boolean
+}
+
+/** What each order could ship by (GET /cart/shipping-options), priced as chooseShipping prices them. */
+export function shippingOptions (orders: Array<{ workspaceId: string, base: number }>, ctx: PricingContext, currency: string, destination: Destination): ShippingOptions[] {
+  return orders.map(({ workspaceId, base }) => {
+    if (!ctx.workspacesWithRates.has(workspaceId)) return { workspaceId, options: [], shippable: true }
+    const options = ctx.shippingRates
+      .filter((r) => r.workspaceId === workspaceId && eligible(r, currency, destination))
+      .map((rate) => ({ rateId: rate.id, name: rate.name, amount: costOf(rate, base) }))
+      .sort((a, b) => a.amount - b.amount || (a.rateId < b.rateId ? -1 : a.rateId > b.rateId ? 1 : 0))
+      .map((o, i) => ({ ...o, cheapest: i === 0 }))
+    return { workspaceId, options, shippable: options.length > 0 }
+  })
 }
