@@ -752,7 +752,7 @@ export interface paths {
         put?: never;
         /**
          * Check out the cart: one order per workspace, stock taken, one PaymentIntent for the total
-         * @description Idempotency-Key is required: the same key and body replay the first response; another body gets 422. Items above the stock give 409 OUT_OF_STOCK and change nothing. A cart in several currencies is refused (409 MIXED_CURRENCIES). The cart is priced once (discount, shipping, tax, as GET /cart's summaries show) and the totals and commission are frozen on the orders; the intent charges the total. What pricing refuses is 409 PROMOTION_NOT_APPLICABLE, NOT_SHIPPABLE or SHIPPING_RATE_UNAVAILABLE, and a total of 0 is 409 NOTHING_TO_PAY, all changing nothing.
+         * @description Idempotency-Key is required: the same key and body replay the first response; another body gets 422. Items above the stock give 409 OUT_OF_STOCK and change nothing. Part of the cart may be checked out: `lines` (cart line ids) or `currency` (the lines in that currency), not both (400); the rest stays in the cart. A selected line not in the cart is 409 CART_LINES_NOT_FOUND (extra.lineIds), changing nothing. A whole cart (or a selection) in several currencies is refused with 409 MIXED_CURRENCIES (extra.currencies): pass `currency` to check out one. The cart is priced once (discount, shipping, tax, as GET /cart's summaries show) and the totals and commission are frozen on the orders; the intent charges the total. What pricing refuses is 409 PROMOTION_NOT_APPLICABLE, NOT_SHIPPABLE or SHIPPING_RATE_UNAVAILABLE, and a total of 0 is 409 NOTHING_TO_PAY, all changing nothing.
          */
         post: operations["checkOut"];
         delete?: never;
@@ -7454,10 +7454,24 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
+                    /**
+                     * @description Check out only the cart lines priced in this currency; the others stay in the cart. Not with lines.
+                     * @example usd
+                     */
+                    currency?: string;
+                    /** @description Cart line ids (GET /cart items[].id) to check out; the other lines stay in the cart. Not with currency. */
+                    lines?: string[];
                     note?: string;
                     /** Format: uuid */
                     shippingAddressId: string;
                 } | {
+                    /**
+                     * @description Check out only the cart lines priced in this currency; the others stay in the cart. Not with lines.
+                     * @example usd
+                     */
+                    currency?: string;
+                    /** @description Cart line ids (GET /cart items[].id) to check out; the other lines stay in the cart. Not with currency. */
+                    lines?: string[];
                     note?: string;
                     shippingAddress: {
                         city: string;

@@ -24,7 +24,12 @@ export const ShippingAddress = Strict({
 export type ShippingAddress = Static<typeof ShippingAddress>
 
 /** What a checkout may say besides where it ships to: one set, spread into both forms of the body. */
-const checkoutOptions = { note: Type.Optional(Text({ maxLength: 1000 })) }
+const checkoutOptions = {
+  note: Type.Optional(Text({ maxLength: 1000 })),
+  // Part of the cart (one or the other, not both): these lines, or the lines of one currency.
+  lines: Type.Optional(Type.Array(Uuid(), { minItems: 1, maxItems: 100, uniqueItems: true, description: 'Cart line ids (GET /cart items[].id) to check out; the other lines stay in the cart. Not with currency.' })),
+  currency: Type.Optional(Type.String({ pattern: '^[a-z]{3}$', description: 'Check out only the cart lines priced in this currency; the others stay in the cart. Not with lines.', examples: ['usd'] }))
+}
 export const CheckoutBody = Type.Union([
   Strict({ shippingAddressId: Uuid(), ...checkoutOptions }),
   Strict({ shippingAddress: ShippingAddress, ...checkoutOptions })
