@@ -965,6 +965,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/stores/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A store's public page: name, slug, logo, colour, since when
+         * @description Public. A store that sells now (live, its owner active with an approved vendor profile); anything else (unknown, deleted, pending review, suspended owner) is 404. A slug of the wrong shape (upper case, other characters, over 48 characters) is 400. The answer is the same for everyone: it carries an ETag, and a matching If-None-Match gets 304.
+         */
+        get: operations["getStore"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users": {
         parameters: {
             query?: never;
@@ -2061,6 +2081,12 @@ export interface components {
          *           }
          *         }
          *       ],
+         *       "store": {
+         *         "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+         *         "name": "Hopper Computing",
+         *         "slug": "hopper-computing",
+         *         "logoUrl": null
+         *       },
          *       "createdAt": "2026-11-21T10:00:00.000Z",
          *       "updatedAt": "2026-11-21T10:00:00.000Z"
          *     }
@@ -2087,6 +2113,22 @@ export interface components {
             isActive: boolean;
             keywords: string[];
             price: components["schemas"]["Money"];
+            /**
+             * @description the store (workspace) selling it
+             * @example {
+             *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f",
+             *       "name": "Hopper Computing",
+             *       "slug": "hopper-computing",
+             *       "logoUrl": "http://localhost:3000/files/01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e90.png"
+             *     }
+             */
+            store: {
+                /** Format: uuid */
+                id: string;
+                logoUrl: string | null;
+                name: string;
+                slug: string;
+            };
             title: string;
             unlisted: {
                 /** Format: date-time */
@@ -3487,6 +3529,12 @@ export interface operations {
                      *               }
                      *             }
                      *           ],
+                     *           "store": {
+                     *             "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *             "name": "Hopper Computing",
+                     *             "slug": "hopper-computing",
+                     *             "logoUrl": null
+                     *           },
                      *           "createdAt": "2026-11-21T10:00:00.000Z",
                      *           "updatedAt": "2026-11-21T10:00:00.000Z"
                      *         }
@@ -8248,6 +8296,12 @@ export interface operations {
                      *               }
                      *             }
                      *           ],
+                     *           "store": {
+                     *             "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *             "name": "Hopper Computing",
+                     *             "slug": "hopper-computing",
+                     *             "logoUrl": null
+                     *           },
                      *           "createdAt": "2026-11-21T10:00:00.000Z",
                      *           "updatedAt": "2026-11-21T10:00:00.000Z"
                      *         }
@@ -8871,6 +8925,118 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    getStore: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of a copy you hold: 304 with no body while it is still current. */
+                "if-none-match"?: string;
+            };
+            path: {
+                /**
+                 * @description lower-case letters, digits and dashes
+                 * @example hopper-computing
+                 */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description A weak validator of the answer: send it back in If-None-Match to get 304 while nothing changed. */
+                    etag?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f",
+                     *       "name": "Hopper Computing",
+                     *       "slug": "hopper-computing",
+                     *       "logoUrl": "http://localhost:3000/files/01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e90.png",
+                     *       "primaryColor": "#1f6feb",
+                     *       "since": "2026-11-21T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        logoUrl: string | null;
+                        name: string;
+                        primaryColor: string | null;
+                        /**
+                         * Format: date-time
+                         * @description when the store was opened (the workspace was created)
+                         */
+                        since: string;
+                        slug: string;
+                    };
+                };
+            };
+            /** @description Not Modified: If-None-Match names the current ETag; no body */
+            304: {
+                headers: {
+                    /** @description A weak validator of the answer: send it back in If-None-Match to get 304 while nothing changed. */
+                    etag?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;
@@ -13759,6 +13925,12 @@ export interface operations {
                      *               }
                      *             }
                      *           ],
+                     *           "store": {
+                     *             "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *             "name": "Hopper Computing",
+                     *             "slug": "hopper-computing",
+                     *             "logoUrl": null
+                     *           },
                      *           "createdAt": "2026-11-21T10:00:00.000Z",
                      *           "updatedAt": "2026-11-21T10:00:00.000Z"
                      *         }
