@@ -207,3 +207,47 @@ t.test('a line added while a partial checkout runs stays in the cart', async (t)
   t.same((await cartOf(env, buyer)).items.map((i: any) => [i.variantId, i.quantity]), [[b.variants[0].id, 2]], 'the added line stays')
   t.same(res.json().total, { amount: 1000, currency: 'usd' })
 })
+
+t.test('whole-cart and partial checkouts of one cart at once: no deadlock, each line bought at most once', async (t) => {
+  const env = await createTestEnv(t)
+  const store = await approvedStore(env)
+  const variantIds: string[] = []
+  for (let i = 0; i < 4; i++) variantIds.push((await createProduct(env, store, { price: 1000 + i, variants: [{ stock: 100 }] })).variants[0].id)
+  const buyers = []
+  for (let round = 0; round < 12; round++) {
+    const buyer = await shopper(env)
+    // Added in reverse variant order, so line ids and variant ids sort differently.
+    for (const id of [...variantIds].reverse()) await addToCart(env, buyer, id, 1)
+    buyers.push({ buyer, lines: (await cartOf(env, buyer)).items.map((i: any) => i.id as string) })
+  }
+  const results = await Promise.all(buyers.flatMap(({ buyer, lines }, round) => [
+    checkout(env, buyer, `whole-${round}`),
+    checkout(env, buyer, `part-a-${round}`, { shippingAddressId: buyer.addressId, lines: [lines[3], lines[0]] }),
+    checkout(env, buyer, `part-b-${round}`, { shippingAddressId: buyer.addressId, lines: [lines[2], lines[1]] })
+  ]))
+  t.same(results.filter((r) => r.statusCode >= 500).map((r) => r.body), [], 'no deadlock, no server error')
+  t.ok(results.every((r) => r.statusCode === 201 || (r.statusCode === 409 && ['CART_LINES_NOT_FOUND', 'CART_EMPTY'].includes(r.json().code))), 'each checkout bought or was told its lines are gone')
+  for (const { buyer } of buyers) {
+    const bought = await env.app.db.selectFrom('orderItems as i').innerJoin('orders as o', 'o.id', 'i.orderId').select('i.variantId').where('o.userId', '=', buyer.id).execute()
+    const left = (await cartOf(env, buyer)).items.map((i: any) => i.variantId)
+    t.same([...bought.map((b) => b.variantId), ...left].sort(), [...variantIds].sort(), 'each line bought once or still in the cart')
+  }
+  for (const id of variantIds) t.equal((await stockOf(env, [id]))[id]! + await soldOf(env, id), 100, 'stock + sold = initial')
+})
+
+t.test('a selection of lines in two currencies is MIXED_CURRENCIES, changing nothing', async (t) => {
+  const env = await createTestEnv(t)
+  const store = await approvedStore(env)
+  const usd = await createProduct(env, store, { price: 1000, variants: [{ stock: 5 }] })
+  const eur = await createProduct(env, store, { price: 1000, currency: 'eur', variants: [{ stock: 5 }] })
+  const buyer = await shopper(env)
+  await addToCart(env, buyer, usd.variants[0].id, 1)
+  await addToCart(env, buyer, eur.variants[0].id, 1)
+  const lines = (await cartOf(env, buyer)).items.map((i: any) => i.id)
+  const res = await checkout(env, buyer, 'k-mixed-lines', { shippingAddressId: buyer.addressId, lines })
+  t.equal(res.statusCode, 409)
+  t.equal(res.json().code, 'MIXED_CURRENCIES')
+  t.same(res.json().currencies, ['eur', 'usd'])
+  t.equal((await cartOf(env, buyer)).items.length, 2, 'the cart is as it was')
+  t.equal((await env.app.db.selectFrom('checkouts').select('id').execute()).length, 0)
+})
