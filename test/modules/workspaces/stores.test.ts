@@ -84,6 +84,10 @@ t.test('404 unless the store sells: unknown, pending review, suspended owner, de
     t.equal(res.json().code, 'NOT_FOUND')
     t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
   }
+  // The 404s were not kept: the store approved is public at once.
+  const profile = await env.app.db.selectFrom('vendorProfiles').select('id').where('userId', '=', pending.ownerId).executeTakeFirstOrThrow()
+  t.equal((await env.app.inject({ method: 'PATCH', url: `/vendor-profiles/${profile.id}/review`, headers: admin.headers, payload: { status: 'approved' } })).statusCode, 200)
+  t.equal((await get(`/stores/${slugs.pending}`)).statusCode, 200, 'approved: the store page is there at once')
   // A workspace with no vendor at all (a member's own workspace) is no store either.
   const plain = await createUser(env)
   const own = await env.app.inject({ method: 'POST', url: '/workspaces', headers: (await login(env.app, plain.email)).headers, payload: { name: 'Just a team', slug: 'just-a-team' } })
