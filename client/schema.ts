@@ -752,7 +752,7 @@ export interface paths {
         put?: never;
         /**
          * Check out the cart: one order per workspace, stock taken, one PaymentIntent for the total
-         * @description Idempotency-Key is required: the same key and body replay the first response; another body gets 422. Items above the stock give 409 OUT_OF_STOCK and change nothing. Part of the cart may be checked out: `lines` (cart line ids) or `currency` (the lines in that currency), not both (400); the rest stays in the cart. A selected line not in the cart is 409 CART_LINES_NOT_FOUND (extra.lineIds), changing nothing. A whole cart (or a selection) in several currencies is refused with 409 MIXED_CURRENCIES (extra.currencies): pass `currency` to check out one. The cart is priced once (discount, shipping, tax, as GET /cart's summaries show) and the totals and commission are frozen on the orders; the intent charges the total. What pricing refuses is 409 PROMOTION_NOT_APPLICABLE, NOT_SHIPPABLE or SHIPPING_RATE_UNAVAILABLE, and a total of 0 is 409 NOTHING_TO_PAY, all changing nothing.
+         * @description Idempotency-Key is required: the same key and body replay the first response; another body gets 422. Items above the stock give 409 OUT_OF_STOCK and change nothing. Part of the cart may be checked out: `lines` (cart line ids) or `currency` (the lines in that currency), not both (400); the rest stays in the cart. A selected line not in the cart is 409 CART_LINES_NOT_FOUND (extra.lineIds), changing nothing. A whole cart (or a selection) in several currencies is refused with 409 MIXED_CURRENCIES (extra.currencies): pass `currency` to check out one. The cart is priced once (discount, shipping, tax, as GET /cart's summaries show) and the totals and commission are frozen on the orders; the intent charges the total. What pricing refuses is 409 PROMOTION_NOT_APPLICABLE, NOT_SHIPPABLE, SHIPPING_RATE_UNAVAILABLE, AMOUNT_TOO_LARGE (above what one payment can charge) or AMOUNT_TOO_SMALL (below the provider's least charge in that currency, `extra.minimum`), and a total of 0 is 409 NOTHING_TO_PAY, all changing nothing. A code whose last use another checkout just took is 409 PROMOTION_UNAVAILABLE, found after the stock is taken and rolled back with everything else.
          */
         post: operations["checkOut"];
         delete?: never;
@@ -1803,9 +1803,11 @@ export interface components {
                     region: string | null;
                 } | null;
                 discount: components["schemas"]["Money"];
-                /** @description what checkout would refuse (409 with the same code); the amounts are those without it (AMOUNT_TOO_LARGE: the amounts as they are) */
+                /** @description what checkout would refuse (409 with the same code); the amounts are those without it (AMOUNT_TOO_LARGE, AMOUNT_TOO_SMALL: the amounts as they are) */
                 issues: {
-                    code: "PROMOTION_NOT_APPLICABLE" | "NOT_SHIPPABLE" | "SHIPPING_RATE_UNAVAILABLE" | "AMOUNT_TOO_LARGE";
+                    code: "PROMOTION_NOT_APPLICABLE" | "NOT_SHIPPABLE" | "SHIPPING_RATE_UNAVAILABLE" | "AMOUNT_TOO_LARGE" | "AMOUNT_TOO_SMALL";
+                    /** @description AMOUNT_TOO_SMALL: the least charge, in this currency's minor units */
+                    minimum?: number;
                     /** Format: uuid */
                     rateId?: string;
                     reason?: "min_subtotal" | "no_eligible_lines" | "currency";

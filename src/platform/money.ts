@@ -12,6 +12,17 @@ export const MoneyRef = Type.Ref(Money)
 /** The most one payment can charge, in minor units: Stripe's limit (eight digits) for most currencies. */
 export const MAX_CHARGE = 99_999_999
 
+/**
+ * The least one payment can charge, in minor units, per currency: Stripe's published minimums
+ * (about half a US dollar). A currency not listed has no minimum here: the provider decides.
+ */
+const MIN_CHARGE: Readonly<Record<string, number>> = {
+  usd: 50, aed: 200, aud: 50, bgn: 100, brl: 50, cad: 50, chf: 50, czk: 1500, dkk: 250, eur: 50, gbp: 30, hkd: 400, huf: 17500, inr: 50, jpy: 50, mxn: 1000, myr: 200, nok: 300, nzd: 50, pln: 200, ron: 200, sek: 300, sgd: 50, thb: 1000
+}
+export function minimumCharge (currency: string): number {
+  return MIN_CHARGE[currency] ?? 0
+}
+
 /** A percentage off an amount, rounded half up, in integer arithmetic. */
 export function discounted (amount: number, percentage: number): number {
   return Math.floor((amount * (100 - percentage) + 50) / 100)

@@ -278,6 +278,38 @@ const rows: Row[] = [
     checkout: { issues: [] }
   },
   {
+    name: 'a total below the provider\'s least charge in its currency (usd 50): AMOUNT_TOO_SMALL with the minimum (review WP1 finding 6)',
+    lines: [line('a1', WA, 49, 1)],
+    ctx: { promotion: null, shippingRates: [], workspacesWithRates: new Set() },
+    destination: null,
+    orders: [{ total: 49 }],
+    checkout: { total: 49, issues: [{ code: 'AMOUNT_TOO_SMALL', minimum: 50 }] }
+  },
+  {
+    name: 'a total of exactly the least charge: no issue; a code that takes it below: AMOUNT_TOO_SMALL',
+    lines: [line('a1', WA, 50, 1)],
+    ctx: { promotion: null, shippingRates: [], workspacesWithRates: new Set() },
+    destination: null,
+    orders: [{ total: 50 }],
+    checkout: { issues: [] }
+  },
+  {
+    name: 'the least charge is per currency (gbp 30), and a code that takes the total below it is refused',
+    lines: [line('a1', WA, 100, 1, 'gbp')],
+    ctx: { promotion: { ...TEN, percentBps: 7500, minSubtotal: null, currency: null }, shippingRates: [], workspacesWithRates: new Set() },
+    destination: null,
+    orders: [{ discount: 75, total: 25 }],
+    checkout: { total: 25, issues: [{ code: 'AMOUNT_TOO_SMALL', minimum: 30 }] }
+  },
+  {
+    name: 'a currency without a known least charge: no issue (the provider decides)',
+    lines: [line('a1', WA, 1, 1, 'xts')],
+    ctx: { promotion: null, shippingRates: [], workspacesWithRates: new Set() },
+    destination: null,
+    orders: [{ total: 1 }],
+    checkout: { issues: [] }
+  },
+  {
     name: 'no destination (a cart without an address): no shipping, no tax',
     destination: null,
     orders: [{ shipping: 0, shippingRate: null, tax: 0, total: 4950 }, { shipping: 0, tax: 0, total: 3599 }],

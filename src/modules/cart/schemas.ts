@@ -23,7 +23,7 @@ export const CartLine = Type.Object({
 /** A line as checkout reads it: `sold` (on sale now, the catalog's rule) stays in the process. */
 export type CartLine = Static<typeof CartLine> & { sold: boolean }
 
-const PricingIssueCode = Type.Union([Type.Literal('PROMOTION_NOT_APPLICABLE'), Type.Literal('NOT_SHIPPABLE'), Type.Literal('SHIPPING_RATE_UNAVAILABLE'), Type.Literal('AMOUNT_TOO_LARGE')])
+const PricingIssueCode = Type.Union([Type.Literal('PROMOTION_NOT_APPLICABLE'), Type.Literal('NOT_SHIPPABLE'), Type.Literal('SHIPPING_RATE_UNAVAILABLE'), Type.Literal('AMOUNT_TOO_LARGE'), Type.Literal('AMOUNT_TOO_SMALL')])
 const NotApplicableReason = Type.Union([Type.Literal('min_subtotal'), Type.Literal('no_eligible_lines'), Type.Literal('currency')])
 
 /** What checking out one currency of the cart would cost now, for a destination. */
@@ -47,8 +47,9 @@ export const CartSummary = Type.Object({
     code: PricingIssueCode,
     reason: Type.Optional(NotApplicableReason),
     workspaceId: Type.Optional(Uuid()),
-    rateId: Type.Optional(Uuid())
-  }), { description: 'what checkout would refuse (409 with the same code); the amounts are those without it (AMOUNT_TOO_LARGE: the amounts as they are)' })
+    rateId: Type.Optional(Uuid()),
+    minimum: Type.Optional(Type.Integer({ minimum: 0, description: "AMOUNT_TOO_SMALL: the least charge, in this currency's minor units" }))
+  }), { description: 'what checkout would refuse (409 with the same code); the amounts are those without it (AMOUNT_TOO_LARGE, AMOUNT_TOO_SMALL: the amounts as they are)' })
 })
 export type CartSummary = Static<typeof CartSummary>
 

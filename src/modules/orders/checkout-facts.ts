@@ -58,5 +58,7 @@ export function pricingRefusal (issue: PricingIssue): Error {
       return Conflict('SHIPPING_RATE_UNAVAILABLE', 'The chosen shipping rate does not apply to this order.', { extra: { rateId: issue.rateId } })
     case 'AMOUNT_TOO_LARGE':
       return Conflict('AMOUNT_TOO_LARGE', `One checkout can charge at most ${MAX_CHARGE} minor units (the payment provider's limit): split the cart.`)
+    case 'AMOUNT_TOO_SMALL':
+      return Conflict('AMOUNT_TOO_SMALL', `One checkout must charge at least ${issue.minimum} minor units in this currency (the payment provider's least charge): add to the cart.`, { extra: { minimum: issue.minimum } })
   }
 }

@@ -1,4 +1,4 @@
-import { basisPoints, MAX_CHARGE } from '../../platform/money.ts'
+import { basisPoints, MAX_CHARGE, minimumCharge } from '../../platform/money.ts'
 import { allocateDiscount } from './allocation.ts'
 import { chooseShipping } from './shipping-choice.ts'
 import { lineTax, taxRateFor } from './tax.ts'
@@ -40,6 +40,7 @@ export type PricingIssue =
   | { code: 'NOT_SHIPPABLE', workspaceId: string }
   | { code: 'SHIPPING_RATE_UNAVAILABLE', rateId: string }
   | { code: 'AMOUNT_TOO_LARGE' }
+  | { code: 'AMOUNT_TOO_SMALL', minimum: number }
 export interface PricedLine { lineId: string, lineAmount: number, discount: number, tax: number }
 export interface PricedOrder {
   workspaceId: string
@@ -141,6 +142,11 @@ export function computeTotals (lines: PricingLine[], ctx: PricingContext, destin
   // More than one payment can charge: the cart shows it, checkout refuses it. The goods count
   // too, whatever a discount takes off: bounded by MAX_CHARGE, no int4 amount column overflows.
   if (total > MAX_CHARGE || subtotal > MAX_CHARGE) issues.push({ code: 'AMOUNT_TOO_LARGE' })
+  // Less than the provider's least charge (a cheap cart, or one a code takes nearly all off)
+  // cannot be paid: refused before the stock is taken, not after the checkout committed.
+  // Nothing at all is NOTHING_TO_PAY, checkout's own refusal.
+  const minimum = minimumCharge(currency)
+  if (total > 0 && total < minimum) issues.push({ code: 'AMOUNT_TOO_SMALL', minimum })
   const promotion = ctx.promotion && !discount.issue
     ? { id: ctx.promotion.id, code: ctx.promotion.code, discount: discount.total, fundedBy: ctx.promotion.fundedBy }
     : null

@@ -136,3 +136,28 @@ t.test('goods just above MAX_CHARGE: the summary shows AMOUNT_TOO_LARGE, checkou
   t.equal(res.statusCode, 409, res.body)
   t.equal(res.json().code, 'AMOUNT_TOO_LARGE')
 })
+
+// Below the provider's least charge (usd 50 minor units) a payment cannot be made: the cart says
+// so, and checkout refuses before taking anything, where the provider's refusal would have come
+// after the checkout committed, holding the stock until it expired (review WP1 finding 6).
+t.test('a cart below the least charge: the summary shows AMOUNT_TOO_SMALL, checkout 409 with the minimum, nothing taken', async (t) => {
+  const env = await createTestEnv(t)
+  const store = await approvedStore(env)
+  const buyer = await shopper(env)
+  const sweet = await createProduct(env, store, { price: 49, variants: [{ stock: 5 }] })
+  const added = await addToCart(env, buyer, sweet.variants[0].id, 1)
+  t.equal(added.statusCode, 200)
+  t.same(added.json().summaries[0].issues, [{ code: 'AMOUNT_TOO_SMALL', minimum: 50 }], 'the add answers the cart with the issue')
+  const res = await checkout(env, buyer)
+  t.equal(res.statusCode, 409, res.body)
+  t.equal(res.json().code, 'AMOUNT_TOO_SMALL')
+  t.equal(res.json().minimum, 50, 'says the least charge')
+  const [variant] = await env.app.db.selectFrom('productVariants').select('stock').where('id', '=', sweet.variants[0].id).execute()
+  t.equal(variant!.stock, 5, 'no stock taken')
+  t.equal((await env.app.db.selectFrom('orders').select('id').where('userId', '=', buyer.id).execute()).length, 0, 'no order')
+  // One more makes 98: at least the minimum, and it checks out.
+  t.equal((await addToCart(env, buyer, sweet.variants[0].id, 1)).statusCode, 200)
+  const paid = await checkout(env, buyer)
+  t.equal(paid.statusCode, 201, paid.body)
+  t.equal(paid.json().total.amount, 98)
+})
