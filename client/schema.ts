@@ -888,7 +888,7 @@ export interface paths {
         put?: never;
         /**
          * Check out the cart: one order per workspace, stock taken, one PaymentIntent for the total
-         * @description Idempotency-Key is required: the same key and body replay the first response; another body gets 422. Items above the stock give 409 OUT_OF_STOCK and change nothing. A cart in several currencies is refused (409 MIXED_CURRENCIES). The cart is priced once (discount, shipping, tax, as GET /cart's summaries show) and the totals and commission are frozen on the orders; the intent charges the total. What pricing refuses is 409 PROMOTION_NOT_APPLICABLE, NOT_SHIPPABLE, SHIPPING_RATE_UNAVAILABLE, AMOUNT_TOO_LARGE (above what one payment can charge) or AMOUNT_TOO_SMALL (below the provider's least charge in that currency, `extra.minimum`), and a total of 0 is 409 NOTHING_TO_PAY, all changing nothing. A code whose last use another checkout just took is 409 PROMOTION_UNAVAILABLE, found after the stock is taken and rolled back with everything else.
+         * @description Idempotency-Key is required: the same key and body replay the first response; another body gets 422. Items above the stock give 409 OUT_OF_STOCK and change nothing. Part of the cart may be checked out: `lines` (cart line ids) or `currency` (the lines in that currency), not both (400); the rest stays in the cart. A selected line not in the cart is 409 CART_LINES_NOT_FOUND (extra.lineIds), changing nothing. A whole cart (or a selection) in several currencies is refused with 409 MIXED_CURRENCIES (extra.currencies): pass `currency` to check out one. The cart is priced once (discount, shipping, tax, as GET /cart's summaries show) and the totals and commission are frozen on the orders; the intent charges the total. What pricing refuses is 409 PROMOTION_NOT_APPLICABLE, NOT_SHIPPABLE, SHIPPING_RATE_UNAVAILABLE, AMOUNT_TOO_LARGE (above what one payment can charge) or AMOUNT_TOO_SMALL (below the provider's least charge in that currency, `extra.minimum`), and a total of 0 is 409 NOTHING_TO_PAY, all changing nothing. A code whose last use another checkout just took is 409 PROMOTION_UNAVAILABLE, found after the stock is taken and rolled back with everything else.
          */
         post: operations["checkOut"];
         delete?: never;
@@ -1095,6 +1095,26 @@ export interface paths {
          * @description The numbers are added to the session's pagesVisited and actionsPerformed (at most 1000 each per call).
          */
         post: operations["recordSessionActivity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stores/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A store's public page: name, slug, logo, colour, since when
+         * @description Public. A store that sells now (live, its owner active with an approved vendor profile); anything else (unknown, deleted, pending review, suspended owner) is 404. A slug of the wrong shape (upper case, other characters, over 48 characters) is 400. The answer is the same for everyone: it carries an ETag, and a matching If-None-Match gets 304.
+         */
+        get: operations["getStore"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2295,6 +2315,12 @@ export interface components {
          *           }
          *         }
          *       ],
+         *       "store": {
+         *         "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+         *         "name": "Hopper Computing",
+         *         "slug": "hopper-computing",
+         *         "logoUrl": null
+         *       },
          *       "createdAt": "2026-11-21T10:00:00.000Z",
          *       "updatedAt": "2026-11-21T10:00:00.000Z"
          *     }
@@ -2321,6 +2347,22 @@ export interface components {
             isActive: boolean;
             keywords: string[];
             price: components["schemas"]["Money"];
+            /**
+             * @description the store (workspace) selling it
+             * @example {
+             *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f",
+             *       "name": "Hopper Computing",
+             *       "slug": "hopper-computing",
+             *       "logoUrl": "http://localhost:3000/files/01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e90.png"
+             *     }
+             */
+            store: {
+                /** Format: uuid */
+                id: string;
+                logoUrl: string | null;
+                name: string;
+                slug: string;
+            };
             title: string;
             unlisted: {
                 /** Format: date-time */
@@ -3721,6 +3763,12 @@ export interface operations {
                      *               }
                      *             }
                      *           ],
+                     *           "store": {
+                     *             "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *             "name": "Hopper Computing",
+                     *             "slug": "hopper-computing",
+                     *             "logoUrl": null
+                     *           },
                      *           "createdAt": "2026-11-21T10:00:00.000Z",
                      *           "updatedAt": "2026-11-21T10:00:00.000Z"
                      *         }
@@ -9085,12 +9133,26 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
+                    /**
+                     * @description Check out only the cart lines priced in this currency; the others stay in the cart. Not with lines.
+                     * @example usd
+                     */
+                    currency?: string;
+                    /** @description Cart line ids (GET /cart items[].id) to check out; the other lines stay in the cart. Not with currency. */
+                    lines?: string[];
                     note?: string;
                     /** Format: uuid */
                     shippingAddressId: string;
                     /** @description the shipping rate chosen for a store's order (at most one per store; GET /cart/shipping-options lists them); a store not named ships by its cheapest rate */
                     shippingRateIds?: string[];
                 } | {
+                    /**
+                     * @description Check out only the cart lines priced in this currency; the others stay in the cart. Not with lines.
+                     * @example usd
+                     */
+                    currency?: string;
+                    /** @description Cart line ids (GET /cart items[].id) to check out; the other lines stay in the cart. Not with currency. */
+                    lines?: string[];
                     note?: string;
                     shippingAddress: {
                         city: string;
@@ -9869,6 +9931,12 @@ export interface operations {
                      *               }
                      *             }
                      *           ],
+                     *           "store": {
+                     *             "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *             "name": "Hopper Computing",
+                     *             "slug": "hopper-computing",
+                     *             "logoUrl": null
+                     *           },
                      *           "createdAt": "2026-11-21T10:00:00.000Z",
                      *           "updatedAt": "2026-11-21T10:00:00.000Z"
                      *         }
@@ -10492,6 +10560,118 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    getStore: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of a copy you hold: 304 with no body while it is still current. */
+                "if-none-match"?: string;
+            };
+            path: {
+                /**
+                 * @description lower-case letters, digits and dashes
+                 * @example hopper-computing
+                 */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description A weak validator of the answer: send it back in If-None-Match to get 304 while nothing changed. */
+                    etag?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f",
+                     *       "name": "Hopper Computing",
+                     *       "slug": "hopper-computing",
+                     *       "logoUrl": "http://localhost:3000/files/01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e90.png",
+                     *       "primaryColor": "#1f6feb",
+                     *       "since": "2026-11-21T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        logoUrl: string | null;
+                        name: string;
+                        primaryColor: string | null;
+                        /**
+                         * Format: date-time
+                         * @description when the store was opened (the workspace was created)
+                         */
+                        since: string;
+                        slug: string;
+                    };
+                };
+            };
+            /** @description Not Modified: If-None-Match names the current ETag; no body */
+            304: {
+                headers: {
+                    /** @description A weak validator of the answer: send it back in If-None-Match to get 304 while nothing changed. */
+                    etag?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;
@@ -15380,6 +15560,12 @@ export interface operations {
                      *               }
                      *             }
                      *           ],
+                     *           "store": {
+                     *             "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *             "name": "Hopper Computing",
+                     *             "slug": "hopper-computing",
+                     *             "logoUrl": null
+                     *           },
                      *           "createdAt": "2026-11-21T10:00:00.000Z",
                      *           "updatedAt": "2026-11-21T10:00:00.000Z"
                      *         }

@@ -84,6 +84,7 @@ t.test('catalog and anonymous vendor-profile reads run on the replica; writes an
   const store = await approvedStore(env)
   const product = await createProduct(env, store, { title: 'Zebrawood cutting board', categories: ['replica-kitchen'] })
   const profile = await profileOf(env, store)
+  const { slug } = await env.app.db.selectFrom('workspaces').select('slug').where('id', '=', store.workspaceId).executeTakeFirstOrThrow()
   await replicaInUse(env)
 
   const anonymous: Array<[string, (body: any) => unknown, unknown]> = [
@@ -91,6 +92,7 @@ t.test('catalog and anonymous vendor-profile reads run on the replica; writes an
     [`/products/${product.id}`, (b) => b.title, 'Zebrawood cutting board'],
     ['/products?q=zebrawood', (b) => b.items.map((p: any) => p.id), [product.id]],
     ['/categories', (b) => b.items.find((c: any) => c.name === 'replica-kitchen')?.count, 1],
+    [`/stores/${slug}`, (b) => b.id, store.workspaceId],
     [`/vendor-profiles?q=${encodeURIComponent(store.name)}`, (b) => b.items.map((p: any) => p.id), [profile.id]],
     [`/vendor-profiles/${profile.id}`, (b) => b.businessName, store.name],
     [`/vendor-profiles/by-user/${store.ownerId}`, (b) => b.id, profile.id]

@@ -1,4 +1,4 @@
 // What other modules may use of `cart`.
-export { takeCart, getCart } from './service.ts'
+export { takeCart, getCart, type CartSelection } from './service.ts'
 export { pricingLinesOf } from './summary.ts'
 export { CartView, type CartLine } from './schemas.ts'

@@ -82,15 +82,25 @@ export async function cartLines (db: Queryable, userId: string, destination: Des
   return toCartRead(rows)
 }
 
+/** Which lines a checkout takes: the whole cart (none), the lines of these ids, or the lines of one currency. */
+export type CartSelection = { lineIds: readonly string[] } | { currency: string } | undefined
+
 /**
- * Checkout's take of the cart: deletes the user's lines and returns them with their facts, in
- * one statement. The delete is the cart's lock: a second checkout of this cart waits on these
- * rows and then finds them gone; a line added meanwhile is not taken, and stays. Undone with
- * the caller's transaction when the checkout is refused.
+ * Checkout's take of the cart: deletes the user's lines (all, or the `selection`) and returns
+ * them with their facts, in one statement. The delete is the cart's lock: a second checkout of
+ * these lines waits on their rows and then finds them gone; a line not selected, or added
+ * meanwhile, is not taken, and stays. Undone with the caller's transaction when the checkout is
+ * refused.
  */
-export async function takeCart (trx: Trx, userId: string): Promise<CartLine[]> {
+export async function takeCart (trx: Trx, userId: string, selection?: CartSelection): Promise<CartLine[]> {
+  let chosen = trx.selectFrom('cartItems').select('id').where('userId', '=', userId)
+  if (selection && 'lineIds' in selection) chosen = chosen.where('id', 'in', [...selection.lineIds])
+  // The variant's currency is its product's: the lines of the products priced in it.
+  if (selection && 'currency' in selection) chosen = chosen.where('variantId', 'in', trx.selectFrom(variantFacts(trx).as('f')).select('f.id').where('f.currency', '=', selection.currency))
   const rows = await trx
-    .with('taken', (db) => db.deleteFrom('cartItems').where('userId', '=', userId).returning(['id', 'variantId', 'quantity', 'createdAt']))
+    // Locked in id order first, whatever the selection: two checkouts of overlapping parts of
+    // one cart queue on their first shared line instead of deadlocking.
+    .with('taken', (db) => db.deleteFrom('cartItems').where('id', 'in', chosen.orderBy('id').forUpdate()).returning(['id', 'variantId', 'quantity', 'createdAt']))
     .selectFrom('taken as c')
     .innerJoin(variantFacts(trx).as('v'), 'v.id', 'c.variantId')
     .select(LINE_COLUMNS)

@@ -1,7 +1,7 @@
-import { Conflict, isUniqueViolation, NotFound } from '../../platform/errors.ts'
+import { BadRequest, Conflict, isUniqueViolation, NotFound } from '../../platform/errors.ts'
 import { MAX_CHARGE } from '../../platform/money.ts'
 import type { Principal } from '../../platform/principal.ts'
-import { pricingLinesOf, takeCart } from '../cart/public.ts'
+import { pricingLinesOf, takeCart, type CartLine, type CartSelection } from '../cart/public.ts'
 import { computeTotals, destinationOf } from '../pricing/public.ts'
 import { takeStock } from '../products/public.ts'
 import { consumePromotion } from '../promotions/public.ts'
@@ -47,13 +47,29 @@ class MadeBefore extends Error {
   constructor (readonly checkoutId: string) { super(`checkout ${checkoutId} was made under this key`) }
 }
 
+/** The part of the cart the body asks for (none: all of it); both ways at once is refused. */
+function selectionOf (input: CheckoutBody): CartSelection {
+  if (input.lines && input.currency !== undefined) throw BadRequest('VALIDATION_FAILED', 'body/currency cannot be given with body/lines', { field: '/body/currency', fieldDetail: 'give lines or currency, not both' })
+  if (input.lines) return { lineIds: input.lines }
+  if (input.currency !== undefined) return { currency: input.currency }
+  return undefined
+}
+
+/** The selected lines that were not taken: not in this cart (another user's, bought, removed, or never there). */
+function missingLines (selection: CartSelection, lines: CartLine[]): string[] {
+  if (!selection || !('lineIds' in selection)) return []
+  const taken = new Set(lines.map((l) => l.id))
+  return selection.lineIds.filter((id) => !taken.has(id))
+}
+
 export async function checkout (deps: OrderDeps, principal: Principal, idempotencyKey: string, input: CheckoutBody): Promise<CheckoutResponse> {
   const { userId } = principal
   const now = deps.clock.now()
+  const selection = selectionOf(input)
   let placed
   try {
     placed = await deps.db.transaction().execute(async (trx) => {
-      const lines = await takeCart(trx, userId)
+      const lines = await takeCart(trx, userId, selection)
       const workspaceIds = [...new Set(lines.map((l) => l.workspaceId))]
       const facts = await checkoutFacts(trx, deps.config, userId, idempotencyKey, workspaceIds, input)
       // A checkout made under this key already (its payment step failed, say): that one is
@@ -61,11 +77,15 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
       if (facts.previous) throw new MadeBefore(facts.previous)
       const shippingAddress = facts.shippingAddress
       if (!shippingAddress) throw NotFound('NOT_FOUND', 'address not found', { field: '/body/shippingAddressId', fieldDetail: 'is not one of your addresses' })
-      if (lines.length === 0) throw Conflict('CART_EMPTY', 'The cart is empty.')
+      const missing = missingLines(selection, lines)
+      if (missing.length > 0) throw Conflict('CART_LINES_NOT_FOUND', 'Some selected lines are not in your cart (bought, removed, or never there); nothing was checked out.', { field: '/body/lines', fieldDetail: 'names lines not in your cart', extra: { lineIds: missing } })
+      if (lines.length === 0) throw Conflict('CART_EMPTY', selection ? 'The cart has no lines in that currency.' : 'The cart is empty.')
       const unavailable = lines.filter((l) => !l.sold)
       if (unavailable.length > 0) throw Conflict('PRODUCT_UNAVAILABLE', 'Some products are no longer sold; remove them from the cart.', { extra: { variantIds: unavailable.map((l) => l.variantId) } })
       const currencies = new Set(lines.map((l) => l.unitPrice.currency))
-      if (currencies.size > 1) throw Conflict('MIXED_CURRENCIES', 'One checkout pays in one currency: check out each currency separately.')
+      if (currencies.size > 1) {
+        throw Conflict('MIXED_CURRENCIES', 'One checkout pays in one currency: pass currency (or lines) to check out one currency; the rest stays in the cart.', { extra: { currencies: [...currencies].sort() } })
+      }
       // Goods above what one payment can charge are refused before pricing: no total of them
       // could be charged, and no order of them fits the int4 amount columns.
       if (lines.reduce((n, l) => n + l.lineTotal.amount, 0) > MAX_CHARGE) throw pricingRefusal({ code: 'AMOUNT_TOO_LARGE' })

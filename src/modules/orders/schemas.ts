@@ -26,7 +26,10 @@ export type ShippingAddress = Static<typeof ShippingAddress>
 /** What a checkout may say besides where it ships to: one set, spread into both forms of the body. */
 const checkoutOptions = {
   note: Type.Optional(Text({ maxLength: 1000 })),
-  shippingRateIds: Type.Optional(Type.Array(Uuid(), { minItems: 1, maxItems: 50, uniqueItems: true, description: 'the shipping rate chosen for a store\'s order (at most one per store; GET /cart/shipping-options lists them); a store not named ships by its cheapest rate' }))
+  shippingRateIds: Type.Optional(Type.Array(Uuid(), { minItems: 1, maxItems: 50, uniqueItems: true, description: 'the shipping rate chosen for a store\'s order (at most one per store; GET /cart/shipping-options lists them); a store not named ships by its cheapest rate' })),
+  // Part of the cart (one or the other, not both): these lines, or the lines of one currency.
+  lines: Type.Optional(Type.Array(Uuid(), { minItems: 1, maxItems: 100, uniqueItems: true, description: 'Cart line ids (GET /cart items[].id) to check out; the other lines stay in the cart. Not with currency.' })),
+  currency: Type.Optional(Type.String({ pattern: '^[a-z]{3}$', description: 'Check out only the cart lines priced in this currency; the others stay in the cart. Not with lines.', examples: ['usd'] }))
 }
 export const CheckoutBody = Type.Union([
   Strict({ shippingAddressId: Uuid(), ...checkoutOptions }),

@@ -1,9 +1,10 @@
 import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely'
-import { jsonArrayFrom } from 'kysely/helpers/postgres'
+import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres'
 import type { Config } from '../../config.ts'
 import type { DB } from '../../platform/db-types.ts'
 import { discounted, money } from '../../platform/money.ts'
 import { publicUrl } from '../../platform/public-url.ts'
+import { storeCards, type StoreCard } from '../workspaces/public.ts'
 import type { ProductView, Size } from './schemas.ts'
 
 // A product and its variants, images and price come back from one SQL statement (variants and
@@ -28,6 +29,7 @@ export interface DetailRow {
   updatedAt: Date
   variants: Array<{ id: string, size: string | null, sku: string, stock: number, priceAmount: number | null }>
   images: Array<{ id: string, storageKey: string, position: number }>
+  store: StoreCard | null
 }
 
 /** The product columns and its live variants and images, as one select over `products`. */
@@ -40,7 +42,10 @@ export function withDetails<Row extends object = DetailRow> (qb: SelectQueryBuil
     jsonArrayFrom(eb.selectFrom('productVariants as v').select(['v.id', 'v.size', 'v.sku', 'v.stock', 'v.priceAmount'])
       .whereRef('v.productId', '=', 'products.id').where('v.deletedAt', 'is', null).orderBy('v.position')).as('variants'),
     jsonArrayFrom(eb.selectFrom('productImages as i').select(['i.id', 'i.storageKey', 'i.position'])
-      .whereRef('i.productId', '=', 'products.id').orderBy('i.position')).as('images')
+      .whereRef('i.productId', '=', 'products.id').orderBy('i.position')).as('images'),
+    // The store selling it: a primary-key probe per row, in the same statement.
+    jsonObjectFrom(eb.selectFrom(storeCards(eb).as('s')).select(['s.id', 's.name', 's.slug', 's.logoUrl'])
+      .whereRef('s.id', '=', 'products.workspaceId')).as('store')
   ]) as unknown as SelectQueryBuilder<DB, 'products', Row>
 }
 
@@ -67,6 +72,8 @@ export function toProductView (config: Pick<Config, 'publicUrl'>, row: DetailRow
       const list = v.priceAmount ?? row.priceAmount
       return { id: v.id, size: v.size as Size | null, sku: v.sku, stock: v.stock, price: money(list, row.currency), finalPrice: money(discounted(list, row.discountPercentage), row.currency) }
     }),
+    // Every product has its workspace (a foreign key): null cannot come, but is never sent.
+    store: row.store ?? { id: row.workspaceId, name: '', slug: '', logoUrl: null },
     createdAt: row.createdAt,
     updatedAt: row.updatedAt
   }

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { MAX_CHARGE, MoneyRef } from '../../platform/money.ts'
 import { Page } from '../../platform/pagination.ts'
 import { Nullable, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
+import { StoreCard } from '../workspaces/public.ts'
 import { CategorySlug } from './moderation-schemas.ts'
 
 export const SIZES = ['S', 'M', 'L', 'XL', 'XXL'] as const
@@ -90,6 +91,7 @@ const productExample = {
   isActive: true,
   unlisted: null,
   variants: [{ id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e83', size: 'M', sku: 'LIN-M', stock: 20, price, finalPrice }],
+  store: { id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80', name: 'Hopper Computing', slug: 'hopper-computing', logoUrl: null },
   createdAt: '2026-11-21T10:00:00.000Z',
   updatedAt: '2026-11-21T10:00:00.000Z'
 }
@@ -109,6 +111,7 @@ export const ProductView = Type.Object({
   isActive: Type.Boolean(),
   unlisted: Nullable(Type.Object({ at: Timestamp(), reason: Type.String() }, { description: 'a platform admin took it off the catalog (and why); null otherwise' })),
   variants: Type.Array(VariantView),
+  store: StoreCard,
   createdAt: Timestamp(),
   updatedAt: Timestamp()
 }, { $id: 'ProductView', examples: [productExample] })

@@ -8,6 +8,7 @@ import { workspaceOf } from './guard.ts'
 import { acceptInvitation, createInvitation, listInvitations, revokeInvitation } from './invitations.ts'
 import { changeMemberRole, listMembers, removeMember } from './members.ts'
 import { transferOwnership } from './ownership.ts'
+import storeRoutes from './store-routes.ts'
 import {
   AcceptBody, AcceptResponse, CreateWorkspaceBody, InvitationBody, InvitationList, InvitationParams, InvitationView, LogoResponse, MemberList,
   MemberParams, MemberRoleBody, MemberView, TransferBody, UpdateWorkspaceBody, WorkspaceIdParams, WorkspaceList, WorkspaceRef
@@ -28,6 +29,8 @@ export interface WorkspacesOptions {
 const workspaces: FastifyPluginAsyncTypebox<WorkspacesOptions> = async (app, { retireContent, syncListing }) => {
   const { deps } = app
   await acceptUploads(app)
+  // The public store pages, in a scope of their own (cacheable like the catalog).
+  await app.register(storeRoutes)
 
   app.post('/workspaces', {
     config: { auth: 'user' },
@@ -67,8 +70,10 @@ const workspaces: FastifyPluginAsyncTypebox<WorkspacesOptions> = async (app, { r
     }
   }, async (request) => getWorkspace(deps, request.params.id, workspaceOf(request).role))
 
+  // The name, slug and logo show in public answers (GET /stores/:slug, every catalog product's
+  // store): these writes drop the API's copy of them (changesCatalog).
   app.patch('/workspaces/:id', {
-    config: { auth: 'user', workspace: 'workspace:update' },
+    config: { auth: 'user', workspace: 'workspace:update', changesCatalog: true },
     schema: {
       operationId: 'updateWorkspace',
       tags,
@@ -96,7 +101,7 @@ const workspaces: FastifyPluginAsyncTypebox<WorkspacesOptions> = async (app, { r
   })
 
   app.put('/workspaces/:id/logo', {
-    config: { auth: 'user', workspace: 'workspace:update' },
+    config: { auth: 'user', workspace: 'workspace:update', changesCatalog: true },
     schema: {
       operationId: 'uploadWorkspaceLogo',
       tags,

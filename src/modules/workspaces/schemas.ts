@@ -108,3 +108,27 @@ export type InvitationBody = Static<typeof InvitationBody>
 export const AcceptBody = Strict({ token: Text({ minLength: 20, maxLength: 200, description: 'the token from the emailed invitation link' }) }, { examples: [{ token: 'Zr2VbX7cTn1pLw8yHs4dJe6uAomF3kq9' }] })
 export const AcceptResponse = Type.Object({ workspace: WorkspaceRef, role: WorkspaceRole }, { examples: [{ workspace: { ...WorkspaceView.examples[0], role: 'member' }, role: 'member' }] })
 export type AcceptResponse = Static<typeof AcceptResponse>
+
+const storeExample = { id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e8f', name: 'Hopper Computing', slug: 'hopper-computing', logoUrl: 'http://localhost:3000/files/01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e90.png' }
+/** The store a public product comes from: what a product page shows of it. */
+export const StoreCard = Type.Object({
+  id: Uuid(),
+  name: Type.String(),
+  slug: Type.String(),
+  logoUrl: Nullable(Type.String())
+}, { description: 'the store (workspace) selling it', examples: [storeExample] })
+export type StoreCard = Static<typeof StoreCard>
+
+/** A store's public page: its branding only (never its settings, members or owner). */
+export const StoreView = Type.Object({
+  id: Uuid(),
+  name: Type.String(),
+  slug: Type.String(),
+  logoUrl: Nullable(Type.String()),
+  primaryColor: Nullable(Type.String({ description: '#rrggbb' })),
+  since: Timestamp({ description: 'when the store was opened (the workspace was created)' })
+}, { examples: [{ ...storeExample, primaryColor: '#1f6feb', since: '2026-11-21T10:00:00.000Z' }] })
+export type StoreView = Static<typeof StoreView>
+
+/** A slug as the public path may carry it: shape-checked, so a hostile one is 400 before any SQL. */
+export const StoreParams = Type.Object({ slug: Slug })

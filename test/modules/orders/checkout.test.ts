@@ -166,6 +166,7 @@ t.test('checkout refuses an empty cart, mixed currencies, and a sold-out line, c
   const mixed = await checkout(env, buyer)
   t.equal(mixed.statusCode, 409)
   t.equal(mixed.json().code, 'MIXED_CURRENCIES')
+  t.same(mixed.json().currencies, ['eur', 'usd'], 'naming the currencies, so the client can pass one')
   const totals = (await env.app.inject({ method: 'GET', url: '/cart', headers: buyer.session.headers })).json().totals
   t.same(totals.map((m: any) => m.currency).sort(), ['eur', 'usd'], 'the cart shows a total per currency')
   const stock = await env.app.db.selectFrom('productVariants').select('stock').execute()

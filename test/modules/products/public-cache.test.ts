@@ -333,6 +333,19 @@ const WRITES: WriteCase[] = [
     check: gone
   },
   {
+    name: 'the workspace renamed (products carry their store)',
+    write: (s) => s.env.app.inject({ method: 'PATCH', url: `/workspaces/${s.store.workspaceId}`, headers: asOwner(s), payload: { name: 'Renamed Lamps' } }),
+    check: (t, views) => { t.equal(views.product.json().store.name, 'Renamed Lamps'); t.equal(views.list.json().items[0].store.name, 'Renamed Lamps') }
+  },
+  {
+    name: 'a new workspace logo (products carry their store)',
+    write: (s) => {
+      const body = multipart([{ field: 'logo', filename: 'logo.png', contentType: 'image/png', content: PNG }])
+      return s.env.app.inject({ method: 'PUT', url: `/workspaces/${s.store.workspaceId}/logo`, headers: { ...asOwner(s), ...body.headers }, payload: body.payload })
+    },
+    check: (t, views) => { t.match(views.product.json().store.logoUrl, /\/files\//); t.equal(views.list.json().items[0].store.logoUrl, views.product.json().store.logoUrl) }
+  },
+  {
     name: 'the workspace handed to a member who is no vendor',
     prepare: async (s) => {
       const member = await createUser(s.env)
