@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { TestEnv } from '../../helpers/app.ts'
-import { addToCart, approvedStore, checkout, createProduct, shopper, type Shopper, type Store } from '../../helpers/commerce.ts'
+import { addToCart, applyCode, approvedStore, checkout, createProduct, createPromotion, shopper, type Shopper, type Store } from '../../helpers/commerce.ts'
 import { paymentEnv } from '../../helpers/payments.ts'
 import { adminHeaders, createShippingRate, createTaxRate, type RateInput } from '../../helpers/rates.ts'
 import type { StripeDouble } from '../../helpers/stripe-double.ts'
@@ -11,10 +11,9 @@ import type { StripeDouble } from '../../helpers/stripe-double.ts'
 // equals the checkout's totals, the order and item rows hold every totals column, the
 // PaymentIntent (Stripe double) charges the checkout total, and the rounding rules of §3 hold.
 //
-// Every case is one row of CASES. A promotion (WP2) becomes one more field of a row (the code to
-// apply before checking out) and one more expected column (discount); a commission override
-// (WP4) likewise. The reference cart of example A is the first row, without its code until
-// promotions land: with TEN applied, A's shipping becomes the flat 500 and the total 9669.
+// Every case is one row of CASES; a row's `prepare` applies its promotion code or sets a
+// commission override through their routes. The reference cart of example A comes first, whole
+// (its code TEN: total 9669), then without the code, then one row per rounding rule.
 
 interface Line { store: number, price: number, quantity: number }
 interface Destination { country: string, state?: string }
@@ -66,6 +65,30 @@ const order = (o: Partial<ExpectedOrder> & Pick<ExpectedOrder, 'subtotal' | 'tot
   ({ discount: 0, platformFunded: 0, shipping: 0, rate: null, lineTaxes: [], tax: 0, commission: Math.floor((o.subtotal + 5) / 10), commissionBps: 1000, ...o })
 
 const CASES: Case[] = [
+  {
+    // Example A whole (plan §3.6 A): the platform's code TEN (10 %, platform-funded, at least
+    // 5000 usd) on the two-store cart to US-CA. D = 10 % of 9499 = 949.9 → 950, split 550/400 by
+    // largest remainder (B's .9421 beats A's .0579); A's 550 over its lines 400/150. A's base 4950
+    // falls below its free-over 5000, so the flat 500 applies; B's 3599 stays over 3000. Tax per
+    // line after its discount: 3600 → 261, 1350 → 97.875 → 98, 3599 → 260.93 → 261. The platform
+    // funds the discount, so commission is on the undiscounted goods: 550 and 399.9 → 400.
+    name: 'reference cart (example A) with its platform-funded code: discount, shipping and tax together',
+    rates: REFERENCE_RATES,
+    lines: [{ store: 0, price: 2000, quantity: 2 }, { store: 0, price: 1500, quantity: 1 }, { store: 1, price: 1333, quantity: 3 }],
+    destination: CA,
+    prepare: async (env, buyer) => {
+      const ten = await createPromotion(env, 'platform', { percentBps: 1000, minSubtotal: { amount: 5000, currency: 'usd' }, fundedBy: 'platform' })
+      const applied = await applyCode(env, buyer, ten.code)
+      if (applied.statusCode !== 200) throw new Error(`TEN not applied: ${applied.statusCode} ${applied.body}`)
+    },
+    orders: [
+      order({ subtotal: 5500, discount: 550, platformFunded: 550, shipping: 500, rate: 'Flat US', lineTaxes: [261, 98], tax: 359, total: 5809, commission: 550 }),
+      order({ subtotal: 3999, discount: 400, platformFunded: 400, shipping: 0, rate: 'Free over 30', lineTaxes: [261], tax: 261, total: 3860, commission: 400 })
+    ],
+    taxInclusive: false,
+    taxRateBps: 725,
+    total: 9669
+  },
   {
     // Example A without its code: A 2×2000 + 1×1500, B 3×1333, to US-CA (725 beats US's 500).
     // A's 5500 reaches the free-over threshold (0 beats the flat 500); B's 3999 is over 3000.
