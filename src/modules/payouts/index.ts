@@ -13,6 +13,9 @@ const tags = ['payouts']
 
 const payouts: FastifyPluginAsyncTypebox<{ connect: ConnectGateway }> = async (app, { connect }) => {
   const deps: PayoutDeps = { ...app.deps, connect }
+  if (app.config.env === 'production' && connect.provider === 'stripe' && !app.config.stripe.connectWebhookSecret) {
+    app.log.warn('STRIPE_CONNECT_WEBHOOK_SECRET is not set: account.updated from the Connect webhook endpoint will not verify, so payouts are never enabled')
+  }
 
   app.post('/workspaces/:id/payouts/onboarding', {
     // The answer holds a bearer URL: never kept in the idempotency store. Calling again is safe
