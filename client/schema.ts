@@ -1532,7 +1532,7 @@ export interface paths {
         put?: never;
         /**
          * Start (or continue) Stripe onboarding for the workspace's payouts (owner)
-         * @description Creates the workspace's Stripe Express connected account the first time (one account per workspace, however many calls race), then returns a fresh single-use onboarding link for the owner to open. Stripe sends the owner back to APP_URL/workspaces/{id}/payouts?onboarding=return (or ?onboarding=refresh when the link expired). The account becomes enabled when Stripe reports it (account.updated). Needs the payouts:manage permission (the owner). In simulator mode (no Stripe key) the link is the simulator route that enables the account: POST it. 502 when Stripe cannot be reached (retry).
+         * @description Creates the workspace's Stripe Express connected account the first time (one account per workspace, however many calls race), then returns a fresh single-use onboarding link for the owner to open. Stripe sends the owner back to APP_URL/workspaces/{id}/payouts?onboarding=return (or ?onboarding=refresh when the link expired). The account becomes enabled when Stripe reports it (account.updated). Needs the payouts:manage permission (the owner) and a sign-in within 10 minutes (401 REAUTH_REQUIRED): the link lets its holder set where the workspace's money goes. In simulator mode (no Stripe key) the link is the simulator route that enables the account: POST it. 502 when Stripe cannot be reached (retry).
          */
         post: operations["startPayoutOnboarding"];
         delete?: never;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { problems } from '../../platform/errors.ts'
 import type { ConnectGateway } from '../../platform/payment-connect.ts'
-import { principalOf } from '../../platform/principal.ts'
+import { principalOf, requireRecentAuthentication } from '../../platform/principal.ts'
 import { payoutAccountView, setCommission } from './commission.ts'
 import { startOnboarding, type PayoutDeps } from './onboarding.ts'
 import { CommissionBody, OnboardingLinkView, PayoutAccountView, WorkspaceParams } from './schemas.ts'
@@ -25,11 +25,14 @@ const payouts: FastifyPluginAsyncTypebox<{ connect: ConnectGateway }> = async (a
       operationId: 'startPayoutOnboarding',
       tags,
       summary: 'Start (or continue) Stripe onboarding for the workspace\'s payouts (owner)',
-      description: 'Creates the workspace\'s Stripe Express connected account the first time (one account per workspace, however many calls race), then returns a fresh single-use onboarding link for the owner to open. Stripe sends the owner back to APP_URL/workspaces/{id}/payouts?onboarding=return (or ?onboarding=refresh when the link expired). The account becomes enabled when Stripe reports it (account.updated). Needs the payouts:manage permission (the owner). In simulator mode (no Stripe key) the link is the simulator route that enables the account: POST it. 502 when Stripe cannot be reached (retry).',
+      description: 'Creates the workspace\'s Stripe Express connected account the first time (one account per workspace, however many calls race), then returns a fresh single-use onboarding link for the owner to open. Stripe sends the owner back to APP_URL/workspaces/{id}/payouts?onboarding=return (or ?onboarding=refresh when the link expired). The account becomes enabled when Stripe reports it (account.updated). Needs the payouts:manage permission (the owner) and a sign-in within 10 minutes (401 REAUTH_REQUIRED): the link lets its holder set where the workspace\'s money goes. In simulator mode (no Stripe key) the link is the simulator route that enables the account: POST it. 502 when Stripe cannot be reached (retry).',
       params: WorkspaceParams,
-      response: { 200: OnboardingLinkView, ...problems(403, 404, 409, 502) }
+      response: { 200: OnboardingLinkView, ...problems(401, 403, 404, 409, 502) }
     }
-  }, async (request) => startOnboarding(deps, request.params.id))
+  }, async (request) => {
+    requireRecentAuthentication(principalOf(request), deps.clock.now())
+    return startOnboarding(deps, request.params.id)
+  })
 
   app.get('/workspaces/:id/payouts', {
     config: { auth: 'user', workspace: 'orders:refund' },

@@ -1,10 +1,11 @@
 import t from 'tap'
 import { createTestEnv } from '../../helpers/app.ts'
-import { createUser, login } from '../../helpers/auth.ts'
+import { bearer, createUser, login, PASSWORD } from '../../helpers/auth.ts'
 import { approvedStore } from '../../helpers/commerce.ts'
 import { deliver, paymentEnv } from '../../helpers/payments.ts'
 import { deliverConnect, onboard, payoutsOf, startOnboarding } from '../../helpers/payouts.ts'
 import { tenancy } from '../../helpers/tenancy.ts'
+import { ManualClock } from '../../../src/platform/clock.ts'
 
 // Stripe Connect onboarding (issue 14): the owner gets a link to Stripe's hosted form, the
 // vendor finishes there, and Stripe's account.updated (signed with the Connect endpoint's
@@ -213,4 +214,24 @@ t.test('onboard helper: payouts off keeps the account pending', async (t) => {
   const store = await approvedStore(env)
   await onboard(env, stripe, store, { payouts: false })
   t.match((await payoutsOf(env, store)).json(), { status: 'pending', detailsSubmitted: true, payoutsEnabled: false, disabledReason: 'requirements.pending_verification' })
+})
+
+t.test('onboarding needs a recent sign-in: the link decides where the money goes', async (t) => {
+  const clock = new ManualClock()
+  const { env, stripe } = await paymentEnv(t, { clock })
+  const store = await approvedStore(env)
+  clock.advance(11 * 60_000)
+  // The access token would have expired: a refresh keeps the session, not the authentication time.
+  const refreshed = (await env.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: store.owner.refreshToken } })).json()
+  const stale = await env.app.inject({ method: 'POST', url: `/workspaces/${store.workspaceId}/payouts/onboarding`, headers: bearer(refreshed.accessToken) })
+  t.equal(stale.statusCode, 401)
+  t.equal(stale.json().code, 'REAUTH_REQUIRED')
+  t.equal(stripe.requests.length, 0, 'Stripe was not asked')
+  t.equal((await env.app.db.selectFrom('payoutAccounts').select('workspaceId').execute()).length, 0, 'nothing recorded')
+  const stepUp = await env.app.inject({ method: 'POST', url: '/auth/login', headers: bearer(refreshed.accessToken), payload: { email: (await env.app.db.selectFrom('users').select('email').where('id', '=', store.ownerId).executeTakeFirstOrThrow()).email, password: PASSWORD } })
+  t.equal(stepUp.statusCode, 200)
+  const fresh = await env.app.inject({ method: 'POST', url: `/workspaces/${store.workspaceId}/payouts/onboarding`, headers: bearer(stepUp.json().tokens.accessToken) })
+  t.equal(fresh.statusCode, 200, 'after stepping up it is allowed')
+  // Reading the account needs no step-up.
+  t.equal((await env.app.inject({ method: 'GET', url: `/workspaces/${store.workspaceId}/payouts`, headers: bearer(refreshed.accessToken) })).statusCode, 200)
 })
