@@ -103,6 +103,12 @@ t.test('account.updated verifies with either secret; a wrong one is 400; Stripe 
   const forged = await deliver(env, stripe.signedEvent(event, { secret: 'whsec_forged' }))
   t.equal(forged.statusCode, 400)
   t.equal(forged.json().code, 'INVALID_SIGNATURE')
+  const stale = await deliver(env, stripe.signedEvent(event, { secret: stripe.connectWebhookSecret, timestamp: Math.floor(Date.now() / 1000) - 301 }))
+  t.equal(stale.statusCode, 400, 'a replay older than five minutes, with the Connect secret')
+  t.match(stale.json().detail, /tolerance|timestamp/i, 'named as too old')
+  const tampered = stripe.signedEvent(event, { secret: stripe.connectWebhookSecret })
+  t.equal((await deliver(env, { payload: tampered.payload.replace(accountId, 'acct_other'), signature: tampered.signature })).statusCode, 400, 'body changed after signing')
+  t.equal(stripe.requests.filter((r) => r.path.startsWith('/v1/accounts/')).length, 0, 'none of them reached Stripe')
 
   stripe.unavailable = (method, path) => method === 'GET' && path.startsWith('/v1/accounts/')
   const down = await deliverConnect(env, stripe, event)
