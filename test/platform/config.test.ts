@@ -139,3 +139,30 @@ t.test('.env fills what the environment leaves unset', async (t) => {
   t.equal(config.port, 4321)
   t.equal(config.logLevel, 'warn', 'the environment wins over .env')
 })
+
+t.test('payment settings (issue 14): commission, Connect webhook secret, Connect country', async (t) => {
+  const base = { NODE_ENV: 'test', DATA_DIR: dataDir() }
+  const defaults = loadConfig(base)
+  t.same(defaults.payments, { commissionBps: 1000, connectAccountCountry: undefined }, 'default commission 10 %, Stripe\'s default country')
+  t.equal(defaults.stripe.connectWebhookSecret, undefined, 'no Connect secret unless set')
+
+  const set = loadConfig({ ...base, PLATFORM_COMMISSION_BPS: '1250', STRIPE_CONNECT_WEBHOOK_SECRET: 'whsec_abc123', CONNECT_ACCOUNT_COUNTRY: 'DE' })
+  t.same(set.payments, { commissionBps: 1250, connectAccountCountry: 'DE' })
+  t.equal(set.stripe.connectWebhookSecret, 'whsec_abc123')
+  t.equal(loadConfig({ ...base, PLATFORM_COMMISSION_BPS: '0' }).payments.commissionBps, 0, 'no commission is allowed')
+  t.equal(loadConfig({ ...base, PLATFORM_COMMISSION_BPS: '10000' }).payments.commissionBps, 10000, 'nor is all of it')
+
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ PLATFORM_COMMISSION_BPS: '10001' }, /^Invalid environment: PLATFORM_COMMISSION_BPS must be an integer 0-10000/],
+    [{ PLATFORM_COMMISSION_BPS: '-1' }, /^Invalid environment: PLATFORM_COMMISSION_BPS must be an integer 0-10000/],
+    [{ PLATFORM_COMMISSION_BPS: '12.5' }, /^Invalid environment: PLATFORM_COMMISSION_BPS must be an integer 0-10000/],
+    [{ PLATFORM_COMMISSION_BPS: 'ten percent' }, /^Invalid environment: PLATFORM_COMMISSION_BPS must be an integer 0-10000/],
+    [{ STRIPE_CONNECT_WEBHOOK_SECRET: 'sk_live_oops' }, /^Invalid environment: STRIPE_CONNECT_WEBHOOK_SECRET must be a Stripe webhook signing secret \(whsec_/],
+    [{ CONNECT_ACCOUNT_COUNTRY: 'de' }, /^Invalid environment: CONNECT_ACCOUNT_COUNTRY must be a two-letter upper-case country code/],
+    [{ CONNECT_ACCOUNT_COUNTRY: 'DEU' }, /^Invalid environment: CONNECT_ACCOUNT_COUNTRY must be a two-letter upper-case country code/],
+    [{ STRIPE_API_URL: 'ftp://stripe' }, /^Invalid environment: STRIPE_API_URL must be a URL starting with http:\/\/ or https:\/\//]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig({ ...base, ...env }), { message }, Object.entries(env).map(([k, v]) => `${k}=${v}`).join())
+  }
+})
