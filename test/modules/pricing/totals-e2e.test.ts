@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { TestEnv } from '../../helpers/app.ts'
-import { addToCart, applyCode, approvedStore, checkout, createProduct, createPromotion, shopper, type Shopper, type Store } from '../../helpers/commerce.ts'
+import { addToCart, applyCode, approvedStore, checkout, createProduct, createPromotion, platformAdmin, shopper, type Shopper, type Store } from '../../helpers/commerce.ts'
 import { paymentEnv } from '../../helpers/payments.ts'
 import { adminHeaders, createShippingRate, createTaxRate, type RateInput } from '../../helpers/rates.ts'
 import type { StripeDouble } from '../../helpers/stripe-double.ts'
@@ -71,19 +71,24 @@ const CASES: Case[] = [
     // largest remainder (B's .9421 beats A's .0579); A's 550 over its lines 400/150. A's base 4950
     // falls below its free-over 5000, so the flat 500 applies; B's 3599 stays over 3000. Tax per
     // line after its discount: 3600 → 261, 1350 → 97.875 → 98, 3599 → 260.93 → 261. The platform
-    // funds the discount, so commission is on the undiscounted goods: 550 and 399.9 → 400.
+    // funds the discount, so commission is on the undiscounted goods: A 550; B, overridden to
+    // 1250 bps, 499.875 → 500. Vendor shares (total − commission + platform-funded): 5809, 3760.
     name: 'reference cart (example A) with its platform-funded code: discount, shipping and tax together',
     rates: REFERENCE_RATES,
     lines: [{ store: 0, price: 2000, quantity: 2 }, { store: 0, price: 1500, quantity: 1 }, { store: 1, price: 1333, quantity: 3 }],
     destination: CA,
-    prepare: async (env, buyer) => {
+    prepare: async (env, buyer, stores) => {
       const ten = await createPromotion(env, 'platform', { percentBps: 1000, minSubtotal: { amount: 5000, currency: 'usd' }, fundedBy: 'platform' })
       const applied = await applyCode(env, buyer, ten.code)
       if (applied.statusCode !== 200) throw new Error(`TEN not applied: ${applied.statusCode} ${applied.body}`)
+      // B's commission is overridden to 12.5 % by a platform admin: 3999 × 1250 bps = 499.875 → 500.
+      const admin = await platformAdmin(env)
+      const set = await env.app.inject({ method: 'PUT', url: `/admin/workspaces/${stores[1]!.workspaceId}/commission`, headers: admin.headers, payload: { commissionBps: 1250 } })
+      if (set.statusCode !== 200) throw new Error(`override not set: ${set.statusCode} ${set.body}`)
     },
     orders: [
       order({ subtotal: 5500, discount: 550, platformFunded: 550, shipping: 500, rate: 'Flat US', lineTaxes: [261, 98], tax: 359, total: 5809, commission: 550 }),
-      order({ subtotal: 3999, discount: 400, platformFunded: 400, shipping: 0, rate: 'Free over 30', lineTaxes: [261], tax: 261, total: 3860, commission: 400 })
+      order({ subtotal: 3999, discount: 400, platformFunded: 400, shipping: 0, rate: 'Free over 30', lineTaxes: [261], tax: 261, total: 3860, commission: 500, commissionBps: 1250 })
     ],
     taxInclusive: false,
     taxRateBps: 725,
