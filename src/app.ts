@@ -41,6 +41,7 @@ import cart from './modules/cart/index.ts'
 import orders from './modules/orders/index.ts'
 import { orderCounters } from './modules/orders/public.ts'
 import payments from './modules/payments/index.ts'
+import ledger from './modules/ledger/index.ts'
 
 export interface AppOptions {
   clock?: Clock
@@ -105,6 +106,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   const gateway = createPaymentGateway(config)
   await app.register(orders, { gateway })
   await app.register(payments, { gateway })
+  await app.register(ledger)
 
   for (const plugin of options.plugins ?? []) await app.register(plugin)
   return app

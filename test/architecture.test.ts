@@ -19,6 +19,7 @@ const TABLE_OWNERS: Record<string, string> = {
   checkouts: 'orders',
   order_history: 'orders',
   order_items: 'orders',
+  ledger_entries: 'ledger',
   orders: 'orders',
   outbox: 'platform',
   payment_events: 'payments',
@@ -29,8 +30,10 @@ const TABLE_OWNERS: Record<string, string> = {
   products: 'products',
   refunds: 'orders',
   sessions: 'sessions',
+  transfer_reversals: 'ledger',
   users: 'users',
   vendor_profiles: 'vendor-profiles',
+  vendor_transfers: 'ledger',
   workspace_invitations: 'workspaces',
   workspace_members: 'workspaces',
   workspaces: 'workspaces'

@@ -82,6 +82,20 @@ export interface Checkouts {
   userId: string;
 }
 
+export interface LedgerEntries {
+  amount: number;
+  bucket: string;
+  createdAt: Timestamp;
+  currency: string;
+  id: string;
+  orderId: string | null;
+  refundId: string | null;
+  reversalId: string | null;
+  transferId: string | null;
+  type: string;
+  workspaceId: string | null;
+}
+
 export interface OrderHistory {
   actor: string;
   actorId: string | null;
@@ -279,6 +293,20 @@ export interface Sessions {
   workspaceId: string | null;
 }
 
+export interface TransferReversals {
+  amount: number;
+  attempts: Generated<number>;
+  createdAt: Timestamp;
+  id: string;
+  lastError: string | null;
+  paidAt: Timestamp | null;
+  refundId: string | null;
+  status: string;
+  stripeReversalId: string | null;
+  transferId: string;
+  updatedAt: Timestamp;
+}
+
 export interface Users {
   city: string | null;
   country: string | null;
@@ -333,6 +361,26 @@ export interface VendorProfiles {
   workingDays: Generated<string[]>;
 }
 
+export interface VendorTransfers {
+  amount: number;
+  attempts: Generated<number>;
+  checkoutId: string;
+  claimedAt: Timestamp | null;
+  createdAt: Timestamp;
+  currency: string;
+  id: string;
+  kind: Generated<string>;
+  lastError: string | null;
+  orderId: string;
+  paidAt: Timestamp | null;
+  refusals: Generated<number>;
+  sourceChargeId: string | null;
+  status: string;
+  stripeTransferId: string | null;
+  updatedAt: Timestamp;
+  workspaceId: string;
+}
+
 export interface WorkspaceInvitations {
   acceptedAt: Timestamp | null;
   acceptedBy: string | null;
@@ -376,6 +424,7 @@ export interface DB {
   categories: Categories;
   categoryCounts: CategoryCounts;
   checkouts: Checkouts;
+  ledgerEntries: LedgerEntries;
   orderHistory: OrderHistory;
   orderItems: OrderItems;
   orders: Orders;
@@ -388,8 +437,10 @@ export interface DB {
   productVariants: ProductVariants;
   refunds: Refunds;
   sessions: Sessions;
+  transferReversals: TransferReversals;
   users: Users;
   vendorProfiles: VendorProfiles;
+  vendorTransfers: VendorTransfers;
   workspaceInvitations: WorkspaceInvitations;
   workspaceMembers: WorkspaceMembers;
   workspaces: Workspaces;
