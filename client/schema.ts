@@ -269,6 +269,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/workspaces/{id}/commission": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set or reset a workspace's commission (platform admins)
+         * @description commissionBps 0-10000 (basis points: 1250 = 12.5 %) overrides PLATFORM_COMMISSION_BPS for this workspace; null returns it to the default. Applies to orders placed from now on: placed orders keep the commission frozen at their checkout.
+         */
+        put: operations["setWorkspaceCommission"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/login": {
         parameters: {
             query?: never;
@@ -861,6 +881,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/payments/simulator/accounts/{workspaceId}/{outcome}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Local payout simulator (no Stripe credentials; never in production): enable or restrict a workspace's connected account
+         * @description Registered only outside production when no Stripe key is configured; the onboarding link of simulator mode points here (POST it). enable completes onboarding (payouts enabled) as a signed account.updated would; restrict marks it past due. Only the workspace's owner, or a platform admin; anyone else, and a workspace that never started onboarding, get 404.
+         */
+        post: operations["simulateConnectAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/payments/webhook": {
         parameters: {
             query?: never;
@@ -872,7 +912,7 @@ export interface paths {
         put?: never;
         /**
          * Stripe webhook: signature-verified, each event processed once
-         * @description payment_intent.succeeded confirms the checkout's orders when amount_received and currency match what the checkout owes (otherwise nothing is confirmed and the payment is kept for review), refunding the share of orders cancelled before it arrived; payment_intent.payment_failed marks them failed (never overriding a success); charge.refunded re-reads the intent and its refunds from Stripe and records each refund once. Unsigned, tampered or stale (over 5 minutes) requests get 400 and change nothing.
+         * @description payment_intent.succeeded confirms the checkout's orders when amount_received and currency match what the checkout owes (otherwise nothing is confirmed and the payment is kept for review), refunding the share of orders cancelled before it arrived; payment_intent.payment_failed marks them failed (never overriding a success); charge.refunded re-reads the intent and its refunds from Stripe and records each refund once. account.updated (Stripe Connect; signed with STRIPE_CONNECT_WEBHOOK_SECRET, the platform secret is accepted too) re-reads the account from Stripe and applies its current state once (a 502 when Stripe cannot be reached: Stripe delivers it again); transfer.* events are recorded and ignored. Unsigned, tampered or stale (over 5 minutes) requests get 400 and change nothing.
          */
         post: operations["receiveStripeWebhook"];
         delete?: never;
@@ -1539,6 +1579,46 @@ export interface paths {
          * @description The owner's role cannot change here (409): ownership moves only by transfer.
          */
         patch: operations["changeMemberRole"];
+        trace?: never;
+    };
+    "/workspaces/{id}/payouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The workspace's payout account: onboarding status and commission
+         * @description Status not_started (no account yet), pending (onboarding unfinished or under review), enabled (transfers are made), restricted (Stripe needs something: requirementsDue, disabledReason). commissionBps is what new orders pay the platform (frozen on each order at checkout). Needs the orders:refund permission (owner, admin).
+         */
+        get: operations["getPayoutAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workspaces/{id}/payouts/onboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start (or continue) Stripe onboarding for the workspace's payouts (owner)
+         * @description Creates the workspace's Stripe Express connected account the first time (one account per workspace, however many calls race), then returns a fresh single-use onboarding link for the owner to open. Stripe sends the owner back to APP_URL/workspaces/{id}/payouts?onboarding=return (or ?onboarding=refresh when the link expired). The account becomes enabled when Stripe reports it (account.updated). Needs the payouts:manage permission (the owner). In simulator mode (no Stripe key) the link is the simulator route that enables the account: POST it. 502 when Stripe cannot be reached (retry).
+         */
+        post: operations["startPayoutOnboarding"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/workspaces/{id}/transfer-ownership": {
@@ -4584,6 +4664,140 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    setWorkspaceCommission: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    commissionBps: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "enabled",
+                     *       "accountId": "acct_1Q2w3E4r5T6y7U8i",
+                     *       "chargesEnabled": true,
+                     *       "payoutsEnabled": true,
+                     *       "detailsSubmitted": true,
+                     *       "requirementsDue": [],
+                     *       "disabledReason": null,
+                     *       "commissionBps": 1000,
+                     *       "commissionSource": "default",
+                     *       "updatedAt": "2026-12-03T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        accountId: string | null;
+                        chargesEnabled: boolean;
+                        /** @description the platform's commission on this workspace's new orders, in basis points (1000 = 10 %) */
+                        commissionBps: number;
+                        /** @description default: the platform's PLATFORM_COMMISSION_BPS; override: set by a platform admin */
+                        commissionSource: "default" | "override";
+                        detailsSubmitted: boolean;
+                        disabledReason: string | null;
+                        payoutsEnabled: boolean;
+                        /** @description what Stripe currently needs from the vendor (Stripe's requirement names) */
+                        requirementsDue: string[];
+                        /** @description not_started: no connected account yet; pending: onboarding unfinished or under review; enabled: transfers can be made; restricted: Stripe needs something (see requirementsDue and disabledReason) */
+                        status: "not_started" | "pending" | "enabled" | "restricted";
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;
@@ -8306,6 +8520,118 @@ export interface operations {
             path: {
                 checkoutId: string;
                 outcome: "succeed" | "fail";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "received": true,
+                     *       "duplicate": false
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description true when this event was processed before (nothing changed this time) */
+                        duplicate: boolean;
+                        /** @enum {boolean} */
+                        received: true;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    simulateConnectAccount: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description enable completes onboarding (payouts enabled); restrict marks the account past due */
+                outcome: "enable" | "restrict";
+                workspaceId: string;
             };
             cookie?: never;
         };
@@ -13557,6 +13883,261 @@ export interface operations {
             };
             /** @description Internal Server Error */
             500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    getPayoutAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "enabled",
+                     *       "accountId": "acct_1Q2w3E4r5T6y7U8i",
+                     *       "chargesEnabled": true,
+                     *       "payoutsEnabled": true,
+                     *       "detailsSubmitted": true,
+                     *       "requirementsDue": [],
+                     *       "disabledReason": null,
+                     *       "commissionBps": 1000,
+                     *       "commissionSource": "default",
+                     *       "updatedAt": "2026-12-03T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        accountId: string | null;
+                        chargesEnabled: boolean;
+                        /** @description the platform's commission on this workspace's new orders, in basis points (1000 = 10 %) */
+                        commissionBps: number;
+                        /** @description default: the platform's PLATFORM_COMMISSION_BPS; override: set by a platform admin */
+                        commissionSource: "default" | "override";
+                        detailsSubmitted: boolean;
+                        disabledReason: string | null;
+                        payoutsEnabled: boolean;
+                        /** @description what Stripe currently needs from the vendor (Stripe's requirement names) */
+                        requirementsDue: string[];
+                        /** @description not_started: no connected account yet; pending: onboarding unfinished or under review; enabled: transfers can be made; restricted: Stripe needs something (see requirementsDue and disabledReason) */
+                        status: "not_started" | "pending" | "enabled" | "restricted";
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    startPayoutOnboarding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "https://connect.stripe.com/setup/e/acct_1Q2w3E4r5T6y7U8i/Xy12",
+                     *       "expiresAt": "2026-12-03T10:05:00.000Z",
+                     *       "status": "pending",
+                     *       "accountId": "acct_1Q2w3E4r5T6y7U8i"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description the workspace's Stripe connected account (Express) */
+                        accountId: string;
+                        /**
+                         * Format: date-time
+                         * @description when the link stops working; ask for a new one then
+                         */
+                        expiresAt: string;
+                        /** @description not_started: no connected account yet; pending: onboarding unfinished or under review; enabled: transfers can be made; restricted: Stripe needs something (see requirementsDue and disabledReason) */
+                        status: "not_started" | "pending" | "enabled" | "restricted";
+                        /** @description Stripe's hosted onboarding page for the owner to open now: single use, expires in minutes (a bearer URL: do not store or share it). In simulator mode, a simulator route to POST. */
+                        url: string;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
                 headers: {
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;

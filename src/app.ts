@@ -26,6 +26,7 @@ import queueDashboard from './platform/queue-dashboard.ts'
 import mailPreview from './platform/mail-preview.ts'
 import adminPage from './platform/admin-page.ts'
 import { createPaymentGateway } from './platform/payment-provider.ts'
+import { createConnectGateway } from './platform/payment-connect.ts'
 import { sharedSchemas } from './schemas.ts'
 import { redisScripts } from './redis-scripts.ts'
 import { authCounters, authGuard } from './modules/auth/public.ts'
@@ -41,6 +42,7 @@ import cart from './modules/cart/index.ts'
 import orders from './modules/orders/index.ts'
 import { orderCounters } from './modules/orders/public.ts'
 import payments from './modules/payments/index.ts'
+import payouts from './modules/payouts/index.ts'
 import ledger from './modules/ledger/index.ts'
 
 export interface AppOptions {
@@ -105,7 +107,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(cart)
   const gateway = createPaymentGateway(config)
   await app.register(orders, { gateway })
-  await app.register(payments, { gateway })
+  const connect = createConnectGateway(config)
+  await app.register(payments, { gateway, connect })
+  await app.register(payouts, { connect })
   await app.register(ledger)
 
   for (const plugin of options.plugins ?? []) await app.register(plugin)

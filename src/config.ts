@@ -8,6 +8,7 @@ import { checkUrl, ConfigError, fail, listenerUrl, parseRedisClusterNodes, parse
 import { StorageEnv, storageConfig, type StorageConfig } from './config-storage.ts'
 import { GeoipEnv, geoipDatabases } from './config-geoip.ts'
 import { SmsEnv, smsConfig, type SmsConfig } from './config-sms.ts'
+import { PaymentsEnv, paymentsConfig, type PaymentsConfig, type StripeConfig } from './config-payments.ts'
 
 export { ConfigError }
 
@@ -36,15 +37,13 @@ const Env = Type.Object({
   SESSION_IDLE_TTL: Type.Integer({ minimum: 60, default: 604800, description: 'seconds, at least 60' }),
   SMTP_URL: Type.Optional(Type.String({ description: 'an smtp:// or smtps:// URL' })),
   MAIL_FROM: Type.String({ minLength: 3, default: 'Bazaar <no-reply@localhost>', description: 'a sender address' }),
-  STRIPE_SECRET_KEY: Type.Optional(Type.String({ minLength: 1, description: 'a Stripe secret key' })),
-  STRIPE_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 1, description: 'a Stripe webhook signing secret' })),
-  STRIPE_API_URL: Type.Optional(Type.String({ description: 'an http(s) URL' })),
   DATA_DIR: Type.String({ minLength: 1, default: DEFAULT_DATA_DIR, description: 'a folder path' }),
   UPLOAD_DIR: Type.Optional(Type.String({ minLength: 1, description: 'a folder path' })),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, default: 5 * 1024 * 1024, description: 'an integer of bytes, at least 1024' }),
   ...StorageEnv.properties,
   ...GeoipEnv.properties,
   ...SmsEnv.properties,
+  ...PaymentsEnv.properties,
   CORS_ORIGINS: Type.Optional(Type.String({ description: 'comma-separated http(s) origins (default: PUBLIC_URL\'s)' })),
   TRUST_PROXY: Type.String({ default: 'false', description: 'false, a hop count or a comma-separated list of addresses/CIDRs (or true outside production)' }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per client IP' }),
@@ -95,7 +94,9 @@ export interface Config {
   mailDir: string
   /** The development mail page (/dev/mail) reads mailDir: development without SMTP only. */
   mailPreview: boolean
-  stripe: { secretKey: string | undefined, webhookSecret: string | undefined, apiUrl: string | undefined }
+  stripe: StripeConfig
+  /** The platform's commission and Connect settings (config-payments.ts). */
+  payments: PaymentsConfig
   dataDir: string
   uploadDir: string
   uploadMaxBytes: number
@@ -182,7 +183,6 @@ export function loadConfig (source: Record<string, string | undefined> = process
   checkUrl('DATABASE_READ_URL', env.DATABASE_READ_URL, ['postgres:', 'postgresql:'])
   checkUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:'])
   checkUrl('SMTP_URL', env.SMTP_URL, ['smtp:', 'smtps:'])
-  checkUrl('STRIPE_API_URL', env.STRIPE_API_URL, ['http:', 'https:'])
   checkUrl('OTEL_EXPORTER_OTLP_ENDPOINT', env.OTEL_EXPORTER_OTLP_ENDPOINT, ['http:', 'https:'])
   // Unset, the API's own address (HOST/PORT as a browser here opens it): the printed URLs, the
   // links, Swagger's server and the CORS/CSRF allow-list then agree whatever PORT is.
@@ -259,7 +259,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
     mailFrom: env.MAIL_FROM,
     mailDir: join(dataDir, 'mail'),
     mailPreview: env.NODE_ENV === 'development' && env.SMTP_URL === undefined,
-    stripe: { secretKey: env.STRIPE_SECRET_KEY, webhookSecret: env.STRIPE_WEBHOOK_SECRET, apiUrl: env.STRIPE_API_URL },
+    ...paymentsConfig(env),
     dataDir,
     uploadDir: resolve(env.UPLOAD_DIR ?? join(dataDir, 'uploads')),
     uploadMaxBytes: env.UPLOAD_MAX_BYTES,

@@ -24,6 +24,7 @@ const TABLE_OWNERS: Record<string, string> = {
   outbox: 'platform',
   payment_events: 'payments',
   payment_reviews: 'orders',
+  payout_accounts: 'payouts',
   product_images: 'products',
   product_moderation: 'products',
   product_variants: 'products',

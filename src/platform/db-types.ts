@@ -185,6 +185,23 @@ export interface PaymentReviews {
   resolvedAt: Timestamp | null;
 }
 
+export interface PayoutAccounts {
+  chargesEnabled: Generated<boolean>;
+  commissionBps: number | null;
+  commissionSetBy: string | null;
+  createdAt: Timestamp;
+  detailsSubmitted: Generated<boolean>;
+  disabledReason: string | null;
+  payoutsEnabled: Generated<boolean>;
+  providerStateAt: Timestamp | null;
+  requirementsDue: Generated<string[]>;
+  status: Generated<string>;
+  stripeAccountId: string | null;
+  transfersCapability: string | null;
+  updatedAt: Timestamp;
+  workspaceId: string;
+}
+
 export interface ProductImages {
   createdAt: Generated<Timestamp>;
   id: string;
@@ -431,6 +448,7 @@ export interface DB {
   outbox: Outbox;
   paymentEvents: PaymentEvents;
   paymentReviews: PaymentReviews;
+  payoutAccounts: PayoutAccounts;
   productImages: ProductImages;
   productModeration: ProductModeration;
   products: Products;

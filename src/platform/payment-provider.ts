@@ -20,6 +20,8 @@ export interface ProviderRefund { id: string, amount: number, status: string, me
 export interface PaymentEvent {
   id: string
   type: string
+  /** Connect events: the connected account the event is about. */
+  account?: string
   data: {
     object: {
       id: string
@@ -138,12 +140,21 @@ function stripeGateway (config: Config): PaymentGateway {
     },
     verifyWebhook (rawBody, signature, now) {
       if (!signature) throw BadRequest('INVALID_SIGNATURE', 'The Stripe-Signature header is missing.')
-      try {
-        // receivedAt is in milliseconds (the SDK divides by 1000).
-        return stripe.webhooks.constructEvent(rawBody, signature, config.stripe.webhookSecret ?? '', WEBHOOK_TOLERANCE_SECONDS, undefined, now.getTime()) as unknown as PaymentEvent
-      } catch (err) {
-        throw BadRequest('INVALID_SIGNATURE', `The webhook signature does not verify: ${(err as Error).message}`)
+      // The platform endpoint's secret, then the Connect endpoint's (account.updated comes from
+      // there): either one verifying is enough.
+      const secrets = [config.stripe.webhookSecret ?? '', ...(config.stripe.connectWebhookSecret ? [config.stripe.connectWebhookSecret] : [])]
+      const failures: Error[] = []
+      for (const secret of secrets) {
+        try {
+          // receivedAt is in milliseconds (the SDK divides by 1000).
+          return stripe.webhooks.constructEvent(rawBody, signature, secret, WEBHOOK_TOLERANCE_SECONDS, undefined, now.getTime()) as unknown as PaymentEvent
+        } catch (err) {
+          failures.push(err as Error)
+        }
       }
+      // A stale timestamp is the telling reason (it fails under either secret); else the platform secret's.
+      const failure = failures.find((err) => /tolerance/i.test(err.message)) ?? failures[0]!
+      throw BadRequest('INVALID_SIGNATURE', `The webhook signature does not verify: ${failure.message}`)
     }
   }
 }

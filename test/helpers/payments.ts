@@ -14,7 +14,7 @@ export async function paymentEnv (t: Tap, options: TestEnvOptions = {}): Promise
   t.teardown(() => stripe.close())
   const env = await createTestEnv(t, {
     ...options,
-    config: { stripe: { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, apiUrl: stripe.url }, ...options.config }
+    config: { stripe: { secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, apiUrl: stripe.url, connectWebhookSecret: stripe.connectWebhookSecret }, ...options.config }
   })
   return { env, stripe }
 }

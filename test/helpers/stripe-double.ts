@@ -38,7 +38,20 @@ export interface DoubleCharge {
   status: 'succeeded'
 }
 export interface DoubleRefund { id: string, object: 'refund', amount: number, charge: string, payment_intent: string, currency: string, status: 'succeeded', metadata: Record<string, string> }
-export interface DoubleEvent { id: string, object: 'event', type: string, created: number, data: { object: Record<string, unknown> } }
+export interface DoubleEvent { id: string, object: 'event', type: string, created: number, account?: string, data: { object: Record<string, unknown> } }
+export interface DoubleAccount {
+  id: string
+  object: 'account'
+  type: 'express'
+  country: string
+  charges_enabled: boolean
+  payouts_enabled: boolean
+  details_submitted: boolean
+  capabilities: { transfers?: 'active' | 'inactive' | 'pending' }
+  requirements: { currently_due: string[], eventually_due: string[], past_due: string[], pending_verification: string[], disabled_reason: string | null }
+  metadata: Record<string, string>
+}
+export interface DoubleAccountLink { object: 'account_link', account: string, type: string, refresh_url: string, return_url: string, url: string, created: number, expires_at: number }
 
 export interface StripeDouble {
   url: string
@@ -50,6 +63,15 @@ export interface StripeDouble {
   refunds: DoubleRefund[]
   /** Every event Stripe would send, in the order it happened. */
   events: DoubleEvent[]
+  /** Connect: the connected accounts made, and every onboarding link handed out. */
+  accounts: Map<string, DoubleAccount>
+  accountLinks: DoubleAccountLink[]
+  /** The signing secret of the Connect webhook endpoint (account.updated); the app is given both. */
+  connectWebhookSecret: string
+  /** The vendor finishes onboarding: details submitted, transfers active, payouts on (or off); the account.updated event (with top-level `account`). */
+  completeOnboarding: (accountId: string, options?: { payouts?: boolean }) => DoubleEvent
+  /** Stripe needs something again: payouts off, `reason` as disabled_reason, past due; the account.updated event. */
+  restrictAccount: (accountId: string, reason?: string) => DoubleEvent
   /** Milliseconds every API request waits before it is handled (widens race windows). */
   latencyMs: number
   /** While it returns true for a request, Stripe answers it with a 500 that the SDK does not retry (an outage). */
@@ -101,6 +123,9 @@ export async function startStripeDouble (): Promise<StripeDouble> {
   const charges = new Map<string, DoubleCharge>()
   const refunds: DoubleRefund[] = []
   const events: DoubleEvent[] = []
+  const accounts = new Map<string, DoubleAccount>()
+  const accountLinks: DoubleAccountLink[] = []
+  const connectWebhookSecret = `whsec_${randomBytes(16).toString('hex')}`
   const byKey = new Map<string, { status: number, body: unknown }>()
   const webhookSecret = `whsec_${randomBytes(16).toString('hex')}`
   const metadataOf = (body: Record<string, string>) =>
@@ -109,6 +134,19 @@ export async function startStripeDouble (): Promise<StripeDouble> {
   function emit (type: string, object: object): DoubleEvent {
     const event: DoubleEvent = { id: `evt_${randomBytes(10).toString('hex')}`, object: 'event', type, created: Math.floor(Date.now() / 1000), data: { object: structuredClone(object) as Record<string, unknown> } }
     events.push(event)
+    return event
+  }
+
+  function accountOf (id: string): DoubleAccount {
+    const account = accounts.get(id)
+    if (!account) throw notFound('account')
+    return account
+  }
+
+  /** An account.updated as Connect sends it: the account named at the top level too. */
+  function accountUpdated (account: DoubleAccount): DoubleEvent {
+    const event = emit('account.updated', account)
+    event.account = account.id
     return event
   }
 
@@ -164,6 +202,45 @@ export async function startStripeDouble (): Promise<StripeDouble> {
       intents.set(id, intent)
       return intent
     }
+    if (method === 'POST' && path === '/v1/accounts') {
+      if (body.type !== 'express') throw new StripeError(400, 'parameter_invalid_string', 'Only express accounts are served by this double (type).')
+      const account: DoubleAccount = {
+        id: `acct_${randomBytes(8).toString('hex')}`,
+        object: 'account',
+        type: 'express',
+        country: body.country ?? 'US',
+        charges_enabled: false,
+        payouts_enabled: false,
+        details_submitted: false,
+        capabilities: body['capabilities[transfers][requested]'] === 'true' ? { transfers: 'inactive' } : {},
+        requirements: { currently_due: ['external_account', 'tos_acceptance.date'], eventually_due: [], past_due: [], pending_verification: [], disabled_reason: 'requirements.past_due' },
+        metadata: metadataOf(body)
+      }
+      accounts.set(account.id, account)
+      return account
+    }
+    const accountMatch = /^\/v1\/accounts\/([^/]+)$/.exec(path)
+    if (method === 'GET' && accountMatch) return accountOf(accountMatch[1]!)
+    if (method === 'POST' && path === '/v1/account_links') {
+      for (const field of ['account', 'type', 'refresh_url', 'return_url']) {
+        if (!body[field]) throw new StripeError(400, 'parameter_missing', `Missing required param: ${field}.`)
+      }
+      if (!['account_onboarding', 'account_update'].includes(body.type!)) throw new StripeError(400, 'parameter_invalid_string', 'Invalid type.')
+      const account = accountOf(body.account!)
+      const created = Math.floor(Date.now() / 1000)
+      const link: DoubleAccountLink = {
+        object: 'account_link',
+        account: account.id,
+        type: body.type!,
+        refresh_url: body.refresh_url!,
+        return_url: body.return_url!,
+        url: `https://connect.stripe.test/setup/e/${account.id}/${randomBytes(8).toString('hex')}`,
+        created,
+        expires_at: created + 300
+      }
+      accountLinks.push(link)
+      return { object: link.object, url: link.url, created: link.created, expires_at: link.expires_at }
+    }
     const intentMatch = /^\/v1\/payment_intents\/([^/]+)(\/cancel)?$/.exec(path)
     if (intentMatch) {
       const intent = intentOf(intentMatch[1]!)
@@ -206,6 +283,27 @@ export async function startStripeDouble (): Promise<StripeDouble> {
     charges,
     refunds,
     events,
+    accounts,
+    accountLinks,
+    connectWebhookSecret,
+    completeOnboarding (accountId, options = {}) {
+      const account = accountOf(accountId)
+      const payouts = options.payouts ?? true
+      account.details_submitted = true
+      account.charges_enabled = true
+      account.payouts_enabled = payouts
+      account.capabilities.transfers = 'active'
+      account.requirements = { currently_due: [], eventually_due: [], past_due: [], pending_verification: payouts ? [] : ['individual.verification.document'], disabled_reason: payouts ? null : 'requirements.pending_verification' }
+      return accountUpdated(account)
+    },
+    restrictAccount (accountId, reason = 'requirements.past_due') {
+      const account = accountOf(accountId)
+      account.payouts_enabled = false
+      account.charges_enabled = false
+      account.capabilities.transfers = 'inactive'
+      account.requirements = { currently_due: ['external_account'], eventually_due: ['external_account'], past_due: ['external_account'], pending_verification: [], disabled_reason: reason }
+      return accountUpdated(account)
+    },
     latencyMs: 0,
     unavailable: null,
     transfers: transferApi.transfers,

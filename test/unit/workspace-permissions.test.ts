@@ -14,7 +14,8 @@ const EXPECTED: Record<Permission, Record<WorkspaceRole, boolean>> = {
   'members:manage': { owner: true, admin: true, member: false },
   'products:write': { owner: true, admin: true, member: true },
   'orders:manage': { owner: true, admin: true, member: true },
-  'orders:refund': { owner: true, admin: true, member: false }
+  'orders:refund': { owner: true, admin: true, member: false },
+  'payouts:manage': { owner: true, admin: false, member: false }
 }
 
 t.test('the module knows exactly the permissions listed here', async (t) => {
@@ -31,7 +32,7 @@ t.test('each role has exactly the permissions listed here', async (t) => {
 
 t.test('permissionsOf lists a role\'s permissions', async (t) => {
   t.same(permissionsOf('owner').sort(), [
-    'members:manage', 'members:read', 'orders:manage', 'orders:refund', 'products:write',
+    'members:manage', 'members:read', 'orders:manage', 'orders:refund', 'payouts:manage', 'products:write',
     'workspace:delete', 'workspace:read', 'workspace:transfer', 'workspace:update'
   ])
   t.same(permissionsOf('admin').sort(), [

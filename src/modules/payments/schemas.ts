@@ -7,3 +7,7 @@ export const EventReceipt = Type.Object({
   duplicate: Type.Boolean({ description: 'true when this event was processed before (nothing changed this time)' })
 }, { examples: [{ received: true, duplicate: false }] })
 export const SimulatorParams = Type.Object({ checkoutId: Uuid(), outcome: Type.Union([Type.Literal('succeed'), Type.Literal('fail')]) })
+export const AccountSimulatorParams = Type.Object({
+  workspaceId: Uuid(),
+  outcome: Type.Union([Type.Literal('enable'), Type.Literal('restrict')], { description: 'enable completes onboarding (payouts enabled); restrict marks the account past due' })
+})

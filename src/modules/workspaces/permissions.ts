@@ -13,7 +13,9 @@ export const PERMISSIONS = {
   'members:manage': ['owner', 'admin'],
   'products:write': ['owner', 'admin', 'member'],
   'orders:manage': ['owner', 'admin', 'member'],
-  'orders:refund': ['owner', 'admin']
+  'orders:refund': ['owner', 'admin'],
+  /** Stripe Connect onboarding of the workspace's payouts (issue 14): the owner's own bank details. */
+  'payouts:manage': ['owner']
 } as const satisfies Record<string, readonly WorkspaceRole[]>
 
 export type Permission = keyof typeof PERMISSIONS

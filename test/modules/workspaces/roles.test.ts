@@ -26,6 +26,8 @@ const ROUTES: RouteCase[] = [
   { method: 'DELETE', path: (ws) => `/workspaces/${ws}/members/${randomUUID()}`, permission: 'members:manage' },
   { method: 'POST', path: (ws) => `/workspaces/${ws}/invitations`, permission: 'members:manage', body: () => ({ payload: { email: `invitee-${randomUUID().slice(0, 8)}@example.test`, role: 'member' } }) },
   { method: 'GET', path: (ws) => `/workspaces/${ws}/invitations`, permission: 'members:manage' },
+  { method: 'GET', path: (ws) => `/workspaces/${ws}/payouts`, permission: 'orders:refund' },
+  { method: 'POST', path: (ws) => `/workspaces/${ws}/payouts/onboarding`, permission: 'payouts:manage' },
   { method: 'DELETE', path: (ws) => `/workspaces/${ws}/invitations/${randomUUID()}`, permission: 'members:manage' },
   // Last: it deletes the workspace for the owner.
   { method: 'DELETE', path: (ws) => `/workspaces/${ws}`, permission: 'workspace:delete' }
@@ -42,7 +44,8 @@ const EXPECTED: Record<Permission, Record<Role, 'allowed' | 403 | 404>> = {
   'members:manage': { owner: 'allowed', admin: 'allowed', member: 403, 'non-member': 404, 'other-owner': 404 },
   'products:write': { owner: 'allowed', admin: 'allowed', member: 'allowed', 'non-member': 404, 'other-owner': 404 },
   'orders:manage': { owner: 'allowed', admin: 'allowed', member: 'allowed', 'non-member': 404, 'other-owner': 404 },
-  'orders:refund': { owner: 'allowed', admin: 'allowed', member: 403, 'non-member': 404, 'other-owner': 404 }
+  'orders:refund': { owner: 'allowed', admin: 'allowed', member: 403, 'non-member': 404, 'other-owner': 404 },
+  'payouts:manage': { owner: 'allowed', admin: 403, member: 403, 'non-member': 404, 'other-owner': 404 }
 }
 
 t.test('the workspace role matrix', async (t) => {
