@@ -310,8 +310,8 @@ export async function startStripeDouble (): Promise<StripeDouble> {
     reversals: transferApi.reversals,
     transfersTo: transferApi.transfersTo,
     accountCanReceive (id) {
-      const account = (double as { accounts?: Map<string, { capabilities?: { transfers?: string } }> }).accounts?.get(id)
-      return account ? account.capabilities?.transfers === 'active' : 'missing'
+      const account = accounts.get(id)
+      return account ? account.capabilities.transfers === 'active' : 'missing'
     },
     holdResponses (match) {
       const hold = { match, waiting: [] as Array<() => void>, released: false }
