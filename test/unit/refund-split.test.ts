@@ -1,4 +1,5 @@
 import t from 'tap'
+import { refusalCode } from '../../src/modules/ledger/ledger-deps.ts'
 import { commissionReturned, fundingReturned, reversalTarget, shareOf, unclaimedAmount, vendorPart } from '../../src/modules/ledger/split.ts'
 
 // Plan §3.6 C: a refund splits between vendor and platform on cumulative amounts, half up, so
@@ -54,4 +55,14 @@ t.test('cumulative: any sequence of refunds reverses what their sum does, never 
     t.equal(reversed, share, `${JSON.stringify(o)}: all reversed after a full refund`)
     t.equal(unclaimedAmount(o, o.paid), 0, 'an unclaimed transfer of a fully refunded order drops to 0')
   }
+})
+
+t.test('provider refusals: for good, or retried like an outage', async (t) => {
+  const rejected = (providerCode: string | null) => ({ code: 'PAYMENT_PROVIDER_REJECTED', extra: { providerCode } })
+  t.equal(refusalCode(rejected('insufficient_capabilities_for_transfer')), 'insufficient_capabilities_for_transfer')
+  t.equal(refusalCode(rejected(null)), 'refused')
+  t.equal(refusalCode(rejected('idempotency_key_in_use')), null, 'a twin job still running: retry')
+  t.equal(refusalCode(rejected('lock_timeout')), null)
+  t.equal(refusalCode({ code: 'PAYMENT_PROVIDER_ERROR' }), null, 'an outage: retry')
+  t.equal(refusalCode(new Error('boom')), null)
 })
