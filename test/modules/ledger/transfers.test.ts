@@ -164,3 +164,27 @@ t.test('a transfer refused for the account\'s capability waits, then goes with a
   const keys = stripe.requests.filter((r) => r.method === 'POST' && r.path === '/v1/transfers').map((r) => r.idempotencyKey)
   t.ok(keys.includes(`transfer-${refused.orderId}-r1`), 'the try after a refusal uses a new key')
 })
+
+t.test('a refund while the transfer is in flight: the amount stays frozen, the reversal waits for the transfer and then takes back the vendor part', async (t) => {
+  const s = await scene(t)
+  const { env, stripe, checkoutId, stores, accounts } = s
+  const hold = stripe.holdResponses((method, path) => method === 'POST' && path === '/v1/transfers')
+  await signedDelivery(s, stripe.pay(s.intentId))
+  await eventually(() => hold.held() === 2, 20000)
+  t.same((await transfersOf(env, checkoutId)).map((r) => r.status), ['in_flight', 'in_flight'])
+  // Two refunds of B's order at once, while its transfer is being made.
+  const [r1, r2] = await Promise.all([refund(env, stores[1]!, s.orderOf(1).id, 500, 'fly-1'), refund(env, stores[1]!, s.orderOf(1).id, 300, 'fly-2')])
+  t.same([r1.statusCode, r2.statusCode], [200, 200])
+  const rowB = (await transfersOf(env, checkoutId)).find((r) => r.workspaceId === stores[1]!.workspaceId)!
+  t.match(rowB, { status: 'in_flight', amount: 1312 }, 'the claimed amount is frozen: refunds become reversals')
+  const pending = await env.app.db.selectFrom('transferReversals').select(['amount', 'status']).where('transferId', '=', rowB.id).execute()
+  t.same(pending.map((r) => r.status), ['pending', 'pending'])
+  hold.release()
+  await eventually(async () => (await env.app.db.selectFrom('transferReversals').select('id').where('status', '=', 'paid').execute()).length === 2, 30000)
+  const transferB = [...stripe.transfers.values()].find((x) => x.destination === accounts[1])!
+  // Cumulative 800: Cr = round(800 × 188 / 1500) = 100, vendor part 700.
+  t.equal(transferB.amount_reversed, 700)
+  t.equal(stripe.reversals.reduce((sum, r) => sum + r.amount, 0), 700)
+  t.same(await ledgerSums(env, stores[1]!.workspaceId), { pending: 0, paidOut: 612, platform: 0, total: 612 })
+  t.equal((await ledgerSums(env, stores[1]!.workspaceId)).total, await expectedEarnings(env, stores[1]!.workspaceId))
+})
