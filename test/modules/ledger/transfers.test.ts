@@ -188,3 +188,16 @@ t.test('a refund while the transfer is in flight: the amount stays frozen, the r
   t.same(await ledgerSums(env, stores[1]!.workspaceId), { pending: 0, paidOut: 612, platform: 0, total: 612 })
   t.equal((await ledgerSums(env, stores[1]!.workspaceId)).total, await expectedEarnings(env, stores[1]!.workspaceId))
 })
+
+t.test('a vendor whose account is restricted again: its new share waits, and goes once Stripe enables it again', async (t) => {
+  const s = await scene(t)
+  const { env, stripe, checkoutId, stores, accounts } = s
+  t.equal((await deliverConnect(env, stripe, stripe.restrictAccount(accounts[1]!))).statusCode, 200)
+  await signedDelivery(s, stripe.pay(s.intentId))
+  await eventually(async () => (await transfersOf(env, checkoutId)).find((r) => r.workspaceId === stores[0]!.workspaceId)?.status === 'paid', 20000)
+  t.match((await transfersOf(env, checkoutId)).find((r) => r.workspaceId === stores[1]!.workspaceId), { status: 'waiting', amount: 1312, attempts: 0 }, 'never sent to a restricted account')
+  t.equal([...stripe.transfers.values()].filter((x) => x.destination === accounts[1]).length, 0)
+  t.equal((await deliverConnect(env, stripe, stripe.completeOnboarding(accounts[1]!))).statusCode, 200)
+  await paidRows(env, checkoutId, 2)
+  t.equal([...stripe.transfers.values()].filter((x) => x.destination === accounts[1]).length, 1)
+})
