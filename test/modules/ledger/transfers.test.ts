@@ -1,6 +1,6 @@
 import t, { type Test as Tap } from 'tap'
 import { createUser, login } from '../../helpers/auth.ts'
-import { checkout, type Store } from '../../helpers/commerce.ts'
+import { addToCart, checkout, createProduct, shopper, type Store } from '../../helpers/commerce.ts'
 import { eventually } from '../../helpers/eventually.ts'
 import { expectedEarnings, ledgerSums, transfersOf } from '../../helpers/ledger.ts'
 import { deliver, paymentEnv, twoStoreCart, type PaymentEnv } from '../../helpers/payments.ts'
@@ -200,4 +200,31 @@ t.test('a vendor whose account is restricted again: its new share waits, and goe
   t.equal((await deliverConnect(env, stripe, stripe.completeOnboarding(accounts[1]!))).statusCode, 200)
   await paidRows(env, checkoutId, 2)
   t.equal([...stripe.transfers.values()].filter((x) => x.destination === accounts[1]).length, 1)
+})
+
+t.test('two currencies: each has its own transfer, ledger sums and balance line', async (t) => {
+  const s = await scene(t)
+  const { env, stripe, checkoutId, stores, accounts } = s
+  await signedDelivery(s, stripe.pay(s.intentId))
+  await paidRows(env, checkoutId, 2)
+  // Store A also sells in euros: a second customer's checkout, in eur.
+  const eurProduct = await createProduct(env, stores[0]!, { price: 1000, currency: 'eur', variants: [{ stock: 5 }] })
+  const buyer = await shopper(env)
+  await addToCart(env, buyer, eurProduct.variants[0].id, 3)
+  const res = await checkout(env, buyer)
+  t.equal(res.statusCode, 201, res.body)
+  const eurCheckout = res.json().checkoutId as string
+  const eurIntent = (await env.app.db.selectFrom('checkouts').select('paymentIntentId').where('id', '=', eurCheckout).executeTakeFirstOrThrow()).paymentIntentId!
+  await signedDelivery(s, stripe.pay(eurIntent))
+  await paidRows(env, eurCheckout, 1)
+  const eur = [...stripe.transfers.values()].filter((x) => x.currency === 'eur')
+  t.same(eur.map((x) => [x.destination, x.amount]), [[accounts[0], 2700]], '3000 eur less 10 %')
+  t.same(await ledgerSums(env, stores[0]!.workspaceId, 'eur'), { pending: 0, paidOut: 2700, platform: 0, total: 2700 })
+  t.same(await ledgerSums(env, stores[0]!.workspaceId, 'usd'), { pending: 0, paidOut: 3600, platform: 0, total: 3600 })
+  t.equal((await ledgerSums(env, null, 'eur')).platform, 300)
+  for (const currency of ['eur', 'usd']) t.equal((await ledgerSums(env, stores[0]!.workspaceId, currency)).total, await expectedEarnings(env, stores[0]!.workspaceId, currency), currency)
+  const balance = await env.app.inject({ method: 'GET', url: `/workspaces/${stores[0]!.workspaceId}/balance`, headers: stores[0]!.owner.headers })
+  t.same(balance.json().items.map((i: any) => [i.currency, i.paidOut.amount, i.lifetime.sales.amount]), [['eur', 2700, 3000], ['usd', 3600, 4000]])
+  const eurOnly = await env.app.inject({ method: 'GET', url: `/workspaces/${stores[0]!.workspaceId}/ledger?currency=eur`, headers: stores[0]!.owner.headers })
+  t.ok(eurOnly.json().items.length > 0 && eurOnly.json().items.every((i: any) => i.amount.currency === 'eur'))
 })
