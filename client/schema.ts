@@ -49,6 +49,26 @@ export interface paths {
         patch: operations["updateCategory"];
         trace?: never;
     };
+    "/admin/commission": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The platform's commission per currency (platform admins)
+         * @description Commission earned, commission returned with refunds, platform-funded discounts (net of those taken back) and the net kept, from the platform's ledger rows, optionally within [from, to).
+         */
+        get: operations["getPlatformCommission"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/orders": {
         parameters: {
             query?: never;
@@ -319,6 +339,26 @@ export interface paths {
          * @description Fields left out keep their value. Moving it onto a country and region that has a rate is 409 TAX_RATE_EXISTS. Orders already placed keep their tax.
          */
         patch: operations["updateTaxRate"];
+        trace?: never;
+    };
+    "/admin/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Vendor transfers, newest first (platform admins, operations)
+         * @description Optionally of one status (failed ones need an operator: the provider refused them) or one workspace, with attempts and the last error. Keyset pagination: pass nextCursor back with the same filters.
+         */
+        get: operations["listVendorTransfers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/admin/workspaces/{id}/commission": {
@@ -1549,6 +1589,26 @@ export interface paths {
         patch: operations["updateWorkspace"];
         trace?: never;
     };
+    "/workspaces/{id}/balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The workspace's balance per currency: pending, in transit, paid out
+         * @description From the ledger: pending is what the workspace earned (sales − refunds − commission + platform-funded discounts) and was not yet transferred, minus transfers in transit; paid out is what was transferred to its connected Stripe account, net of reversals. "Paid out" means transferred to the connected account, not yet to the vendor's bank. Needs the orders:refund permission (403); a non-member gets 404.
+         */
+        get: operations["getWorkspaceBalance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/workspaces/{id}/invitations": {
         parameters: {
             query?: never;
@@ -1588,6 +1648,26 @@ export interface paths {
          * @description Its link stops working (410 INVITATION_REVOKED on accept). An accepted or already revoked invitation is 404.
          */
         delete: operations["revokeInvitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workspaces/{id}/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The workspace's ledger entries, newest first
+         * @description Immutable entries with signed amounts, as the workspace sees them: sale, commission, discount_funding, refund, commission_refund, funding_refund and adjustment in the pending bucket; transfer and transfer_reversal move money between pending and paid_out. Optionally of one currency, type or order. Keyset pagination: pass nextCursor back with the same filters. Needs the orders:refund permission.
+         */
+        get: operations["listWorkspaceLedger"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -3443,6 +3523,127 @@ export interface operations {
                 headers: {
                     /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
                     "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    getPlatformCommission: {
+        parameters: {
+            query?: {
+                /** @description entries at or after (ISO 8601) */
+                from?: string;
+                /** @description entries before (ISO 8601) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "currency": "usd",
+                     *           "commission": {
+                     *             "amount": 588,
+                     *             "currency": "usd"
+                     *           },
+                     *           "commissionReturned": {
+                     *             "amount": 63,
+                     *             "currency": "usd"
+                     *           },
+                     *           "discountFunding": {
+                     *             "amount": 0,
+                     *             "currency": "usd"
+                     *           },
+                     *           "net": {
+                     *             "amount": 525,
+                     *             "currency": "usd"
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            commission: components["schemas"]["SignedMoney"];
+                            commissionReturned: components["schemas"]["SignedMoney"];
+                            /**
+                             * @description ISO 4217, lower case
+                             * @example usd
+                             */
+                            currency: string;
+                            discountFunding: components["schemas"]["SignedMoney"];
+                            net: components["schemas"]["SignedMoney"];
+                        }[];
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;
                     [name: string]: unknown;
@@ -5640,6 +5841,137 @@ export interface operations {
                 headers: {
                     /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
                     "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    listVendorTransfers: {
+        parameters: {
+            query?: {
+                /** @description opaque cursor from the previous page's nextCursor */
+                cursor?: string;
+                /** @description page size (1-100) */
+                limit?: number;
+                status?: "waiting" | "queued" | "in_flight" | "paid" | "failed" | "void";
+                workspaceId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9eb0",
+                     *           "orderId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea0",
+                     *           "workspaceId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *           "kind": "sale",
+                     *           "amount": {
+                     *             "amount": 1312,
+                     *             "currency": "usd"
+                     *           },
+                     *           "reversed": {
+                     *             "amount": 437,
+                     *             "currency": "usd"
+                     *           },
+                     *           "status": "paid",
+                     *           "attempts": 1,
+                     *           "lastError": null,
+                     *           "stripeTransferId": "tr_1Qx",
+                     *           "updatedAt": "2026-12-03T10:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            amount: components["schemas"]["Money"];
+                            attempts: number;
+                            /** Format: uuid */
+                            id: string;
+                            kind: "sale" | "topup";
+                            lastError: string | null;
+                            /** Format: uuid */
+                            orderId: string;
+                            reversed: components["schemas"]["Money"];
+                            status: "waiting" | "queued" | "in_flight" | "paid" | "failed" | "void";
+                            stripeTransferId: string | null;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            /** Format: uuid */
+                            workspaceId: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;
                     [name: string]: unknown;
@@ -14202,6 +14534,155 @@ export interface operations {
             };
         };
     };
+    getWorkspaceBalance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the workspace */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "currency": "usd",
+                     *           "pending": {
+                     *             "amount": 0,
+                     *             "currency": "usd"
+                     *           },
+                     *           "inTransit": {
+                     *             "amount": 0,
+                     *             "currency": "usd"
+                     *           },
+                     *           "paidOut": {
+                     *             "amount": 875,
+                     *             "currency": "usd"
+                     *           },
+                     *           "lifetime": {
+                     *             "sales": {
+                     *               "amount": 1500,
+                     *               "currency": "usd"
+                     *             },
+                     *             "refunds": {
+                     *               "amount": 500,
+                     *               "currency": "usd"
+                     *             },
+                     *             "commission": {
+                     *               "amount": 125,
+                     *               "currency": "usd"
+                     *             },
+                     *             "net": {
+                     *               "amount": 875,
+                     *               "currency": "usd"
+                     *             }
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            /**
+                             * @description ISO 4217, lower case
+                             * @example usd
+                             */
+                            currency: string;
+                            inTransit: components["schemas"]["Money"];
+                            lifetime: {
+                                commission: components["schemas"]["Money"];
+                                net: components["schemas"]["SignedMoney"];
+                                refunds: components["schemas"]["Money"];
+                                sales: components["schemas"]["Money"];
+                            };
+                            paidOut: components["schemas"]["Money"];
+                            pending: components["schemas"]["SignedMoney"];
+                        }[];
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     listWorkspaceInvitations: {
         parameters: {
             query?: never;
@@ -14520,6 +15001,147 @@ export interface operations {
                 headers: {
                     /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
                     "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    listWorkspaceLedger: {
+        parameters: {
+            query?: {
+                /**
+                 * @description ISO 4217, lower case
+                 * @example usd
+                 */
+                currency?: string;
+                /** @description opaque cursor from the previous page's nextCursor */
+                cursor?: string;
+                /** @description page size (1-100) */
+                limit?: number;
+                orderId?: string;
+                type?: "sale" | "commission" | "discount_funding" | "refund" | "commission_refund" | "funding_refund" | "transfer" | "transfer_reversal" | "adjustment";
+            };
+            header?: never;
+            path: {
+                /** @description the workspace */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ec0",
+                     *           "type": "transfer",
+                     *           "bucket": "paid_out",
+                     *           "amount": {
+                     *             "amount": 1312,
+                     *             "currency": "usd"
+                     *           },
+                     *           "orderId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea0",
+                     *           "refundId": null,
+                     *           "transferId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9eb0",
+                     *           "stripeId": "tr_1Qx",
+                     *           "createdAt": "2026-12-03T10:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            amount: components["schemas"]["SignedMoney"];
+                            bucket: "pending" | "paid_out";
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: uuid */
+                            id: string;
+                            orderId: string | null;
+                            refundId: string | null;
+                            stripeId: string | null;
+                            transferId: string | null;
+                            type: "sale" | "commission" | "discount_funding" | "refund" | "commission_refund" | "funding_refund" | "transfer" | "transfer_reversal" | "adjustment";
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;
                     [name: string]: unknown;

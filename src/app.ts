@@ -45,6 +45,7 @@ import orders from './modules/orders/index.ts'
 import { orderCounters } from './modules/orders/public.ts'
 import payments from './modules/payments/index.ts'
 import payouts from './modules/payouts/index.ts'
+import ledger from './modules/ledger/index.ts'
 import shipping from './modules/shipping/index.ts'
 import taxes from './modules/taxes/index.ts'
 
@@ -117,6 +118,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   const connect = createConnectGateway(config)
   await app.register(payments, { gateway, connect })
   await app.register(payouts, { connect })
+  await app.register(ledger)
 
   for (const plugin of options.plugins ?? []) await app.register(plugin)
   return app

@@ -27,6 +27,8 @@ import { createFilesProcessor } from './jobs/files.ts'
 import { createSessionCleanupProcessor } from './jobs/session-cleanup.ts'
 import { createOrderExpiryProcessor } from './jobs/order-expiry.ts'
 import { createPaymentGateway } from './platform/payment-provider.ts'
+import { createConnectGateway } from './platform/payment-connect.ts'
+import { createPayoutsProcessor } from './jobs/payouts.ts'
 
 // The worker process: one BullMQ Worker per queue, plus the job schedulers for periodic work.
 // Any number of copies can run; each job is safe to run twice.
@@ -58,7 +60,7 @@ const CONCURRENCY: Record<QueueName, number> = {
   'order-expiry': 1,
   outbox: 1,
   files: 4,
-  // No processor yet: the ledger's work package adds it (vendor transfers, at most 4 at a time).
+  // Vendor transfers and reversals: at most 4 provider calls at a time per worker.
   payouts: 4
 }
 
@@ -85,7 +87,8 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
     outbox: createOutboxProcessor({ db, queues }),
     files: createFilesProcessor({ storage }),
     'session-cleanup': createSessionCleanupProcessor(deps),
-    'order-expiry': createOrderExpiryProcessor({ ...deps, gateway: createPaymentGateway(config) })
+    'order-expiry': createOrderExpiryProcessor({ ...deps, gateway: createPaymentGateway(config) }),
+    payouts: createPayoutsProcessor({ ...deps, connect: createConnectGateway(config) })
   }
 
   const consumed = (options.queues ?? Object.keys(processors) as QueueName[]).filter((q) => processors[q])
@@ -121,6 +124,9 @@ export async function startWorker (config: Config, options: WorkerOptions = {}):
     }
     if (consumed.includes('order-expiry')) {
       await queues['order-expiry'].upsertJobScheduler('order-expiry', { every: 60_000 }, { name: 'expire', data: {}, opts: periodic })
+    }
+    if (consumed.includes('payouts')) {
+      await queues.payouts.upsertJobScheduler('payouts-sweep', { every: 60_000 }, { name: 'sweep', data: {}, opts: periodic })
     }
   }
   await upsertSchedulers()

@@ -20,6 +20,7 @@ const TABLE_OWNERS: Record<string, string> = {
   checkouts: 'orders',
   order_history: 'orders',
   order_items: 'orders',
+  ledger_entries: 'ledger',
   orders: 'orders',
   outbox: 'platform',
   payment_events: 'payments',
@@ -36,8 +37,10 @@ const TABLE_OWNERS: Record<string, string> = {
   sessions: 'sessions',
   shipping_rates: 'shipping',
   tax_rates: 'taxes',
+  transfer_reversals: 'ledger',
   users: 'users',
   vendor_profiles: 'vendor-profiles',
+  vendor_transfers: 'ledger',
   workspace_invitations: 'workspaces',
   workspace_members: 'workspaces',
   workspaces: 'workspaces'

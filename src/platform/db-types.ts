@@ -88,6 +88,20 @@ export interface Checkouts {
   userId: string;
 }
 
+export interface LedgerEntries {
+  amount: number;
+  bucket: string;
+  createdAt: Timestamp;
+  currency: string;
+  id: string;
+  orderId: string | null;
+  refundId: string | null;
+  reversalId: string | null;
+  transferId: string | null;
+  type: string;
+  workspaceId: string | null;
+}
+
 export interface OrderHistory {
   actor: string;
   actorId: string | null;
@@ -369,6 +383,20 @@ export interface TaxRates {
   updatedAt: Timestamp;
 }
 
+export interface TransferReversals {
+  amount: number;
+  attempts: Generated<number>;
+  createdAt: Timestamp;
+  id: string;
+  lastError: string | null;
+  paidAt: Timestamp | null;
+  refundId: string | null;
+  status: string;
+  stripeReversalId: string | null;
+  transferId: string;
+  updatedAt: Timestamp;
+}
+
 export interface Users {
   city: string | null;
   country: string | null;
@@ -423,6 +451,26 @@ export interface VendorProfiles {
   workingDays: Generated<string[]>;
 }
 
+export interface VendorTransfers {
+  amount: number;
+  attempts: Generated<number>;
+  checkoutId: string;
+  claimedAt: Timestamp | null;
+  createdAt: Timestamp;
+  currency: string;
+  id: string;
+  kind: Generated<string>;
+  lastError: string | null;
+  orderId: string;
+  paidAt: Timestamp | null;
+  refusals: Generated<number>;
+  sourceChargeId: string | null;
+  status: string;
+  stripeTransferId: string | null;
+  updatedAt: Timestamp;
+  workspaceId: string;
+}
+
 export interface WorkspaceInvitations {
   acceptedAt: Timestamp | null;
   acceptedBy: string | null;
@@ -467,6 +515,7 @@ export interface DB {
   categories: Categories;
   categoryCounts: CategoryCounts;
   checkouts: Checkouts;
+  ledgerEntries: LedgerEntries;
   orderHistory: OrderHistory;
   orderItems: OrderItems;
   orders: Orders;
@@ -485,8 +534,10 @@ export interface DB {
   sessions: Sessions;
   shippingRates: ShippingRates;
   taxRates: TaxRates;
+  transferReversals: TransferReversals;
   users: Users;
   vendorProfiles: VendorProfiles;
+  vendorTransfers: VendorTransfers;
   workspaceInvitations: WorkspaceInvitations;
   workspaceMembers: WorkspaceMembers;
   workspaces: Workspaces;

@@ -2,6 +2,7 @@ import Stripe from 'stripe'
 import type { Config } from '../config.ts'
 import { BadGateway, Conflict } from './errors.ts'
 import { stripeClient } from './payment-provider.ts'
+import { simulatorTransfers, stripeTransfers } from './payment-transfers.ts'
 
 // Stripe Connect (issue 14): what the platform asks of the provider for vendor payouts, behind
 // one small interface like payment-provider.ts: Stripe (Express accounts, account links,
@@ -75,11 +76,6 @@ export function accountState (account: Stripe.Account): ConnectAccountState {
   }
 }
 
-/** The transfer and reversal calls (issue 14, payouts work package): not part of onboarding. */
-const transfersNotBuilt = async (): Promise<never> => {
-  throw providerDown(new Error('transfers are not available yet'))
-}
-
 function stripeConnect (config: Config): ConnectGateway {
   const stripe = stripeClient(config)
   return {
@@ -112,10 +108,7 @@ function stripeConnect (config: Config): ConnectGateway {
         throw connectError(err)
       }
     },
-    createTransfer: transfersNotBuilt,
-    findTransfer: transfersNotBuilt,
-    createReversal: transfersNotBuilt,
-    findReversal: transfersNotBuilt
+    ...stripeTransfers(stripe, connectError)
   }
 }
 
@@ -158,10 +151,7 @@ function simulatorConnect (config: Config): ConnectGateway {
     },
     // Nothing changes outside Bazaar here: the simulator route applies the state it simulates.
     async retrieveAccount (accountId) { return simulatedAccount(accountId) },
-    createTransfer: transfersNotBuilt,
-    findTransfer: transfersNotBuilt,
-    createReversal: transfersNotBuilt,
-    findReversal: transfersNotBuilt
+    ...simulatorTransfers()
   }
 }
 

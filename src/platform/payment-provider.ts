@@ -11,7 +11,7 @@ export type IntentStatus = 'requires_payment_method' | 'requires_confirmation' |
 export interface Intent { id: string, clientSecret: string, status: IntentStatus }
 
 /** What the provider says about an intent now: its state and what it captured. */
-export interface IntentState { id: string, status: IntentStatus, amount: number, amountReceived: number, currency: string }
+export interface IntentState { id: string, status: IntentStatus, amount: number, amountReceived: number, currency: string, latestCharge: string | null }
 
 /** A refund as the provider records it; `metadata.refundId` names ours when we asked for it. */
 export interface ProviderRefund { id: string, amount: number, status: string, metadata: Record<string, string> }
@@ -29,6 +29,8 @@ export interface PaymentEvent {
       payment_intent?: string | null
       amount?: number
       amount_received?: number
+      /** The charge that paid an intent (vendor transfers are made from it). */
+      latest_charge?: string | { id: string } | null
       amount_refunded?: number
       currency?: string
       status?: string
@@ -96,7 +98,8 @@ function stripeGateway (config: Config): PaymentGateway {
     },
     async retrieveIntent (id) {
       const intent = await stripe.paymentIntents.retrieve(id).catch((err) => { throw providerDown(err) })
-      return { id: intent.id, status: intent.status as IntentStatus, amount: intent.amount, amountReceived: intent.amount_received, currency: intent.currency }
+      const charge = intent.latest_charge
+      return { id: intent.id, status: intent.status as IntentStatus, amount: intent.amount, amountReceived: intent.amount_received, currency: intent.currency, latestCharge: typeof charge === 'string' ? charge : charge?.id ?? null }
     },
     async updateIntentAmount (id, amount, idempotencyKey) {
       try {
@@ -166,7 +169,7 @@ function simulatorGateway (): PaymentGateway {
     },
     async retrieveIntent (id) {
       // Nothing is paid outside Bazaar here: the simulator's payments arrive as events.
-      return { id, status: 'requires_payment_method', amount: 0, amountReceived: 0, currency: '' }
+      return { id, status: 'requires_payment_method', amount: 0, amountReceived: 0, currency: '', latestCharge: null }
     },
     async updateIntentAmount () { return 'done' },
     async cancelIntent () { return 'done' },

@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import Stripe from 'stripe'
+import { transfersPart, type DoubleReversal, type DoubleTransfer } from './stripe-double-transfers.ts'
 
 // A local stand-in for Stripe's HTTP API (the only remote part tests may replace): the
 // official SDK talks to it through STRIPE_API_URL. It keeps what it was asked, honours
@@ -84,6 +85,21 @@ export interface StripeDouble {
   refundAtProvider: (intentId: string, amount?: number) => DoubleEvent
   /** Captured minus refunded for an intent, as Stripe sees it. */
   netCaptured: (intentId: string) => number
+  /** Connect transfers (tr_…) and their reversals (trr_…), as made. */
+  transfers: Map<string, DoubleTransfer>
+  reversals: DoubleReversal[]
+  /** What an account received, net of reversals. */
+  transfersTo: (accountId: string) => number
+  /** Whether a transfer may go to this account (default: it exists in `accounts` with the transfers capability active). */
+  accountCanReceive: (accountId: string) => boolean | 'missing'
+  /** Requests it matches are handled, recorded and cached, but answered only at release() (the caller may be gone by then). */
+  holdResponses: (match: (method: string, path: string) => boolean) => { held: () => number, release: () => void }
+  /** The next `times` requests it matches are handled, recorded and cached, then their socket is destroyed (the SDK retries with the same key). */
+  dropResponses: (match: (method: string, path: string) => boolean, times?: number) => void
+  /** The next request to method + path (a prefix) is refused with this 4xx before it is handled. */
+  refuseNext: (method: string, pathPrefix: string, error: { status: number, code: string }) => void
+  /** Stripe prunes idempotency keys after 24 hours: every key is forgotten. */
+  forgetIdempotencyKeys: () => void
   /** A webhook request body and a Stripe-Signature header made with the real SDK. */
   signedEvent: (event: object, options?: { timestamp?: number, secret?: string }) => { payload: string, signature: string }
   close: () => Promise<void>
@@ -156,7 +172,20 @@ export async function startStripeDouble (): Promise<StripeDouble> {
     return refund
   }
 
+  const transferApi = transfersPart({
+    charges,
+    canReceive: (id) => double.accountCanReceive(id),
+    emit,
+    metadataOf,
+    fail: (status, code, message) => new StripeError(status, code, message)
+  })
+  const holds: Array<{ match: (method: string, path: string) => boolean, waiting: Array<() => void>, released: boolean }> = []
+  const drops: Array<{ match: (method: string, path: string) => boolean, left: number }> = []
+  const refusals: Array<{ method: string, pathPrefix: string, status: number, code: string }> = []
+
   function handle (method: string, path: string, query: URLSearchParams, body: Record<string, string>): unknown {
+    const fromTransfers = transferApi.handle(method, path, query, body)
+    if (fromTransfers !== undefined) return fromTransfers
     if (method === 'POST' && path === '/v1/payment_intents') {
       const id = `pi_${randomBytes(12).toString('hex')}`
       const intent: DoubleIntent = {
@@ -277,6 +306,28 @@ export async function startStripeDouble (): Promise<StripeDouble> {
     },
     latencyMs: 0,
     unavailable: null,
+    transfers: transferApi.transfers,
+    reversals: transferApi.reversals,
+    transfersTo: transferApi.transfersTo,
+    accountCanReceive (id) {
+      const account = accounts.get(id)
+      return account ? account.capabilities.transfers === 'active' : 'missing'
+    },
+    holdResponses (match) {
+      const hold = { match, waiting: [] as Array<() => void>, released: false }
+      holds.push(hold)
+      return {
+        held: () => hold.waiting.length,
+        release: () => {
+          hold.released = true
+          holds.splice(holds.indexOf(hold), 1)
+          for (const send of hold.waiting.splice(0)) send()
+        }
+      }
+    },
+    dropResponses (match, times = 1) { drops.push({ match, left: times }) },
+    refuseNext (method, pathPrefix, error) { refusals.push({ method, pathPrefix, ...error }) },
+    forgetIdempotencyKeys () { byKey.clear() },
     setIntentStatus (id, status) {
       if (status === 'succeeded') { double.pay(id); return }
       intentOf(id).status = status
@@ -329,6 +380,13 @@ export async function startStripeDouble (): Promise<StripeDouble> {
           res.end(JSON.stringify({ error: { type: 'api_error', message: 'Stripe is unavailable (test double)' } }))
           return
         }
+        const refusal = refusals.findIndex((r) => r.method === method && path.startsWith(r.pathPrefix))
+        if (refusal >= 0) {
+          const r = refusals.splice(refusal, 1)[0]!
+          res.writeHead(r.status, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ error: { type: 'invalid_request_error', code: r.code, message: `refused (test double): ${r.code}` } }))
+          return
+        }
         const cacheKey = key && method === 'POST' ? `${path} ${key}` : undefined
         let result = cacheKey ? byKey.get(cacheKey) : undefined
         if (!result) {
@@ -340,8 +398,20 @@ export async function startStripeDouble (): Promise<StripeDouble> {
             result = { status: err.status, body: { error: { type: 'invalid_request_error', code: err.code, message: err.message } } }
           }
         }
-        res.writeHead(result.status, { 'content-type': 'application/json', 'request-id': `req_${randomBytes(6).toString('hex')}` })
-        res.end(JSON.stringify(result.body))
+        const answer = result
+        const send = () => {
+          res.writeHead(answer.status, { 'content-type': 'application/json', 'request-id': `req_${randomBytes(6).toString('hex')}` })
+          res.end(JSON.stringify(answer.body))
+        }
+        const drop = drops.find((d) => d.left > 0 && d.match(method, path))
+        if (drop) {
+          drop.left--
+          req.socket.destroy()
+          return
+        }
+        const hold = holds.find((h) => h.match(method, path))
+        if (hold) hold.waiting.push(send)
+        else send()
       }
       if (double.latencyMs > 0) setTimeout(respond, double.latencyMs)
       else respond()

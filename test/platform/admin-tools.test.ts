@@ -15,7 +15,7 @@ t.test('the queue dashboard is for platform admins only', async (t) => {
   t.match(page.headers['content-type'], /text\/html/)
   const api = await env.app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers: bearer(admin.accessToken) })
   t.equal(api.statusCode, 200)
-  t.same(api.json().queues.map((q: any) => q.name).sort(), ['email', 'files', 'order-expiry', 'outbox', 'session-cleanup', 'sms'])
+  t.same(api.json().queues.map((q: any) => q.name).sort(), ['email', 'files', 'order-expiry', 'outbox', 'payouts', 'session-cleanup', 'sms'])
 })
 
 t.test('database performance figures are for platform admins', async (t) => {

@@ -10,7 +10,7 @@ export async function lockCheckout (trx: Trx, checkoutId: string) {
 }
 
 export async function lockOrdersOf (trx: Trx, checkoutId: string) {
-  return trx.selectFrom('orders').select(['id', 'status', 'paymentStatus', 'totalAmount', 'paidAmount', 'refundedAmount', 'workspaceId', 'checkoutId', 'updatedAt'])
+  return trx.selectFrom('orders').select(['id', 'status', 'paymentStatus', 'totalAmount', 'paidAmount', 'refundedAmount', 'workspaceId', 'checkoutId', 'updatedAt', 'currency', 'commissionAmount', 'platformFundedDiscount'])
     .where('checkoutId', '=', checkoutId).orderBy('id').forUpdate().execute()
 }
 

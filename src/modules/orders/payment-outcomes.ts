@@ -11,6 +11,7 @@ import type { OrderDeps } from './order-deps.ts'
 import { applyProviderRefunds } from './refund-settlement.ts'
 import { executeRefund, openRefund, refundCancelledRemainders } from './refunds.ts'
 import { isUnpaid } from './transitions.ts'
+import { recordSales, type SaleFacts } from '../ledger/public.ts'
 
 // How a checkout's one payment meets its several orders. The invariant, per checkout:
 // captured − refunded = what its orders not cancelled still owe. Before the payment, a cancel
@@ -25,6 +26,8 @@ export interface ReceivedPayment {
   currency: string | undefined
   eventId: string | null
   source: string
+  /** The charge that paid (vendor transfers are made from it), when known. */
+  chargeId?: string | null
   /** False when the event's account was checked with the provider, which says the intent is not paid. */
   providerAgrees?: boolean
 }
@@ -104,8 +107,13 @@ export async function applyPaymentSucceeded (trx: Trx, deps: Deps, checkoutId: s
   deps.metrics.count(payments, { outcome: 'confirmed' })
   const now = deps.clock.now()
   let confirmed = 0
+  const sales: SaleFacts[] = []
+  const sale = (o: typeof orders[number], paid: number, isLive: boolean): SaleFacts => ({
+    orderId: o.id, workspaceId: o.workspaceId, currency: o.currency, paidAmount: paid, totalAmount: o.totalAmount, commission: o.commissionAmount, platformFundedDiscount: o.platformFundedDiscount, live: isLive
+  })
   for (const order of live) {
     if (!isUnpaid(order.paymentStatus)) continue
+    sales.push(sale(order, order.totalAmount, true))
     await trx.updateTable('orders').set({ paymentStatus: 'paid', paidAmount: order.totalAmount, paidAt: now, updatedAt: now }).where('id', '=', order.id).execute()
     if (order.status === 'pending') {
       await transitionOrder(trx, deps, order, 'confirmed', 'payment', null, payment.source)
@@ -118,10 +126,13 @@ export async function applyPaymentSucceeded (trx: Trx, deps: Deps, checkoutId: s
   const refundIds: string[] = []
   for (const [orderId, share] of sharesOfExcess(cancelled, received - owed)) {
     await trx.updateTable('orders').set({ paymentStatus: 'paid', paidAmount: share, paidAt: now, updatedAt: now }).where('id', '=', orderId).execute()
+    sales.push(sale(cancelled.find((o) => o.id === orderId)!, share, false))
     await recordHistory(trx, deps, orderId, 'cancelled', 'cancelled', 'payment', null, `payment received after cancellation: ${share} refunded`)
     refundIds.push(await openRefund(trx, deps, orderId, share, null, 'payment received after cancellation'))
     deps.log.warn({ orderId, share }, 'payment covered a cancelled order; its share is refunded')
   }
+  // The vendors' sales and transfers, in this transaction: recorded exactly when the payment is applied.
+  await recordSales(trx, deps, { checkoutId, chargeId: payment.chargeId ?? null, orders: sales })
   return { confirmed, refundIds, review: false }
 }
 
@@ -151,7 +162,7 @@ export async function readProviderState (gateway: PaymentGateway, intentId: stri
  */
 export async function applyProviderState (trx: Trx, deps: Deps, checkoutId: string, state: ProviderState, eventId: string | null, source = 'reconciliation'): Promise<PaymentOutcome> {
   let outcome = NOTHING
-  const payment: ReceivedPayment = { intentId: state.intent.id, amountReceived: state.intent.amountReceived, currency: state.intent.currency, eventId, source }
+  const payment: ReceivedPayment = { intentId: state.intent.id, amountReceived: state.intent.amountReceived, currency: state.intent.currency, eventId, source, chargeId: state.intent.latestCharge }
   if (state.intent.status === 'succeeded') outcome = await applyPaymentSucceeded(trx, deps, checkoutId, payment)
   if (outcome.review) return outcome
   const checkout = await lockCheckout(trx, checkoutId)

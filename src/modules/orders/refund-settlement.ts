@@ -5,6 +5,7 @@ import type { ProviderRefund } from '../../platform/payment-provider.ts'
 import { refundsSettled } from './counters.ts'
 import { emailAboutRefund } from './notifications.ts'
 import { refundableAmount } from './refunds.ts'
+import { recordRefundChange } from '../ledger/public.ts'
 
 // A refund is settled once: `pending → succeeded` is a guarded update, and only the statement
 // that makes it adds the amount to the order. Whoever learns of the provider's refund first
@@ -13,18 +14,30 @@ import { refundableAmount } from './refunds.ts'
 
 const AT_PROVIDER = 'refunded at the payment provider'
 
-/** Changes what a (locked) order shows as refunded. */
-async function changeRefunded (trx: Trx, deps: Deps, orderId: string, amount: number): Promise<void> {
-  await trx.updateTable('orders').set((eb) => ({
+/** Changes what a (locked) order shows as refunded, and records the change on the ledger (refund `refundId`). */
+async function changeRefunded (trx: Trx, deps: Deps, orderId: string, amount: number, refundId: string): Promise<void> {
+  const o = await trx.updateTable('orders').set((eb) => ({
     refundedAmount: eb('refundedAmount', '+', amount),
     paymentStatus: sql`case when refunded_amount + ${amount} >= paid_amount then 'refunded' when refunded_amount + ${amount} = 0 then 'paid' else 'partially_refunded' end`,
     updatedAt: deps.clock.now()
-  })).where('id', '=', orderId).returning(['id']).executeTakeFirstOrThrow()
+  })).where('id', '=', orderId)
+    .returning(['workspaceId', 'currency', 'refundedAmount', 'paidAmount', 'commissionAmount', 'platformFundedDiscount']).executeTakeFirstOrThrow()
+  await recordRefundChange(trx, deps, {
+    orderId,
+    workspaceId: o.workspaceId,
+    currency: o.currency,
+    refundId,
+    refundedBefore: o.refundedAmount - amount,
+    refundedAfter: o.refundedAmount,
+    paidAmount: o.paidAmount,
+    commission: o.commissionAmount,
+    platformFundedDiscount: o.platformFundedDiscount
+  })
 }
 
 /** Adds a settled refund to its (locked) order and tells the customer. */
-async function addToOrder (trx: Trx, deps: Deps, orderId: string, amount: number): Promise<void> {
-  await changeRefunded(trx, deps, orderId, amount)
+async function addToOrder (trx: Trx, deps: Deps, orderId: string, amount: number, refundId: string): Promise<void> {
+  await changeRefunded(trx, deps, orderId, amount, refundId)
   await emailAboutRefund(trx, deps, orderId, amount)
   deps.metrics.count(refundsSettled)
 }
@@ -48,15 +61,16 @@ async function moveProviderShares (trx: Trx, deps: Deps, orderId: string, checko
       const share = Math.min(target.paidAmount - target.refundedAmount, kept, left)
       if (share <= 0) continue
       const now = deps.clock.now()
-      await trx.insertInto('refunds').values({ id: deps.random.uuid(), orderId: target.id, amount: share, status: 'succeeded', providerRefundId: row.providerRefundId, reason: AT_PROVIDER, createdBy: null, createdAt: now, updatedAt: now }).execute()
-      await changeRefunded(trx, deps, target.id, share)
+      const id = deps.random.uuid()
+      await trx.insertInto('refunds').values({ id, orderId: target.id, amount: share, status: 'succeeded', providerRefundId: row.providerRefundId, reason: AT_PROVIDER, createdBy: null, createdAt: now, updatedAt: now }).execute()
+      await changeRefunded(trx, deps, target.id, share, id)
       target.refundedAmount += share
       kept -= share
       left -= share
     }
     if (kept === 0) await trx.deleteFrom('refunds').where('id', '=', row.id).execute()
     else if (kept !== row.amount) await trx.updateTable('refunds').set({ amount: kept, updatedAt: deps.clock.now() }).where('id', '=', row.id).execute()
-    await changeRefunded(trx, deps, orderId, kept - row.amount)
+    await changeRefunded(trx, deps, orderId, kept - row.amount, row.id)
     if (left === 0) break
   }
   if (left > 0) deps.log.error({ orderId, checkoutId, overlap: left }, 'refunds of an order exceed what it paid and fit nowhere else')
@@ -76,7 +90,7 @@ export async function settleRefund (trx: Trx, deps: Deps, refundId: string, prov
   const order = await trx.selectFrom('orders').select(['paidAmount', 'refundedAmount']).where('id', '=', settled.orderId).executeTakeFirstOrThrow()
   const overlap = order.refundedAmount + settled.amount - order.paidAmount
   if (overlap > 0) await moveProviderShares(trx, deps, settled.orderId, refund.checkoutId, overlap)
-  await addToOrder(trx, deps, settled.orderId, settled.amount)
+  await addToOrder(trx, deps, settled.orderId, settled.amount, refundId)
   return true
 }
 
@@ -110,8 +124,9 @@ export async function applyProviderRefunds (trx: Trx, deps: Deps, checkoutId: st
         const share = Math.min(room, left)
         if (share <= 0) continue
         const now = deps.clock.now()
-        await trx.insertInto('refunds').values({ id: deps.random.uuid(), orderId: order.id, amount: share, status: 'succeeded', providerRefundId: pr.id, reason: AT_PROVIDER, createdBy: null, createdAt: now, updatedAt: now }).execute()
-        await addToOrder(trx, deps, order.id, share)
+        const id = deps.random.uuid()
+        await trx.insertInto('refunds').values({ id, orderId: order.id, amount: share, status: 'succeeded', providerRefundId: pr.id, reason: AT_PROVIDER, createdBy: null, createdAt: now, updatedAt: now }).execute()
+        await addToOrder(trx, deps, order.id, share, id)
         left -= share
       }
     }

@@ -11,6 +11,8 @@ import {
 // refund event re-reads the intent and its refunds from the provider (it may arrive before
 // the payment's own event), and each provider refund is recorded once by its id.
 
+const chargeOf = (charge: string | { id: string } | null | undefined): string | null => typeof charge === 'string' ? charge : charge?.id ?? null
+
 export async function processPaymentEvent (deps: OrderDeps, event: PaymentEvent): Promise<{ duplicate: boolean }> {
   const object = event.data.object
   const intentId = object.object === 'charge' ? object.payment_intent ?? null : object.id
@@ -43,7 +45,7 @@ export async function processPaymentEvent (deps: OrderDeps, event: PaymentEvent)
       const source = `payment ${intentId}`
       if (state?.intent.status === 'succeeded') return { duplicate: false, outcome: await applyProviderState(trx, deps, checkout.id, state, event.id, source) }
       const outcome = await applyPaymentSucceeded(trx, deps, checkout.id, {
-        intentId: intentId!, amountReceived: object.amount_received, currency: object.currency, eventId: event.id, source, ...(state ? { providerAgrees: false } : {})
+        intentId: intentId!, amountReceived: object.amount_received, currency: object.currency, eventId: event.id, source, chargeId: chargeOf(object.latest_charge), ...(state ? { providerAgrees: false } : {})
       })
       return { duplicate: false, outcome }
     }

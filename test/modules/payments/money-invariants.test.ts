@@ -4,7 +4,9 @@ import { ManualClock } from '../../../src/platform/clock.ts'
 import { eventually } from '../../helpers/app.ts'
 import { login, type SignedIn } from '../../helpers/auth.ts'
 import { addToCart, approvedStore, checkout, createProduct, shopper, type Shopper } from '../../helpers/commerce.ts'
+import { expectedEarnings, ledgerSums } from '../../helpers/ledger.ts'
 import { deliver, paymentEnv } from '../../helpers/payments.ts'
+import { deliverConnect } from '../../helpers/payouts.ts'
 import type { DoubleEvent } from '../../helpers/stripe-double.ts'
 
 // Issue 9, "money invariants under concurrency": a seeded random schedule of checkouts,
@@ -41,12 +43,23 @@ t.test(`money adds up after a random concurrent schedule (seed ${seed})`, async 
   const products = await Promise.all(stores.map((s, i) => createProduct(env, s, { price: [1250, 2000, 799][i], variants: [{ stock: INITIAL }] })))
   const variants = products.map((p) => p.variants[0].id as string)
 
+  const accounts: Array<string | null> = [null, null, null]
+  const enablePayouts = async (i: number, owner: SignedIn) => {
+    const res = await env.app.inject({ method: 'POST', url: `/workspaces/${stores[i]!.workspaceId}/payouts/onboarding`, headers: owner.headers })
+    t.equal(res.statusCode, 200, res.body)
+    accounts[i] = res.json().accountId
+    t.equal((await deliverConnect(env, stripe, stripe.completeOnboarding(accounts[i]!))).statusCode, 200)
+  }
+
   for (let campaign = 0; campaign < CAMPAIGNS; campaign++) {
     const campaignSeed = seed + campaign
     const rand = mulberry32(campaignSeed)
     const pick = <T>(items: T[]): T => items[Math.floor(rand() * items.length)]!
     const chance = (p: number) => rand() < p
     for (const [i, email] of ownerEmails.entries()) owners[i] = await login(env.app, email) // the clock moved
+    // Vendor payouts (issue 14): store 0 enabled from the start, store 1 from the second
+    // campaign (its earlier shares wait, then go), store 2 never (its shares keep waiting).
+    if (campaign === 0 || campaign === 1) await enablePayouts(campaign, owners[campaign]!)
     interface Placed { checkoutId: string, intentId: string | null, orders: Array<{ id: string, workspace: number }> }
     const customers: Array<{ who: Shopper, placed: Placed | null, checkingOut?: boolean, key?: string }> = []
     for (let i = 0; i < 6; i++) {
@@ -247,6 +260,28 @@ t.test(`money adds up after a random concurrent schedule (seed ${seed})`, async 
       t.equal(left + gone, INITIAL, `stock + sold = initial stock for ${v} (${where})`)
     }
     t.ok(checkouts.length > 0, `some checkouts happened (${where})`)
-    t.comment(`${checkouts.length} checkouts, ${stripe.events.length} Stripe events, ${delivered.length} deliveries, ${stripe.refunds.length} refunds at Stripe`)
+    // The ledger (issue 14, plan §3.5): every transfer due is made and every reversal settled;
+    // per store, its rows sum to what orders and refunds say it earned; what Stripe transferred
+    // (net of reversals) is its paid_out; no transfer exceeds its share, no reversal its transfer.
+    await eventually(async () => {
+      const open = await env.app.db.selectFrom('vendorTransfers').select('id').where('status', 'in', ['queued', 'in_flight']).execute()
+      const pending = await env.app.db.selectFrom('transferReversals').select('id').where('status', '=', 'pending').execute()
+      return open.length === 0 && pending.length === 0
+    }, 30_000).catch(() => t.fail(`transfers or reversals left open (${where})`))
+    for (const [i, store] of stores.entries()) {
+      const sums = await ledgerSums(env, store.workspaceId)
+      t.equal(sums.total, await expectedEarnings(env, store.workspaceId), `store ${i}: ledger = orders − refunds − commission (${where})`)
+      t.equal(sums.paidOut, accounts[i] ? stripe.transfersTo(accounts[i]!) : 0, `store ${i}: paid out = Stripe's transfers − reversals (${where})`)
+    }
+    const transfers = await env.app.db.selectFrom('vendorTransfers as v').innerJoin('orders as o', 'o.id', 'v.orderId')
+      .select(['v.id', 'v.amount', 'v.status', 'o.paidAmount', 'o.commissionAmount', 'o.platformFundedDiscount']).execute()
+    for (const tr of transfers) t.ok(tr.amount <= tr.paidAmount - tr.commissionAmount + tr.platformFundedDiscount, `a transfer never exceeds its share (${where})`)
+    const overReversed = await env.app.db.selectFrom('vendorTransfers as v')
+      .select(['v.id', 'v.amount', (eb) => eb.selectFrom('transferReversals as r').select((e) => e.fn.sum<number>('r.amount').as('s')).whereRef('r.transferId', '=', 'v.id').as('reversed')])
+      .execute()
+    t.same(overReversed.filter((r) => Number(r.reversed ?? 0) > r.amount), [], `no reversal sum exceeds its transfer (${where})`)
+    t.ok([...stripe.transfers.values()].every((x) => x.amount_reversed <= x.amount), 'nor at Stripe')
+
+    t.comment(`${checkouts.length} checkouts, ${stripe.events.length} Stripe events, ${delivered.length} deliveries, ${stripe.refunds.length} refunds at Stripe, ${stripe.transfers.size} transfers, ${stripe.reversals.length} reversals`)
   }
 })
