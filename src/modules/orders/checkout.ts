@@ -2,7 +2,7 @@ import { BadRequest, Conflict, isUniqueViolation, NotFound } from '../../platfor
 import { MAX_CHARGE } from '../../platform/money.ts'
 import type { Principal } from '../../platform/principal.ts'
 import { pricingLinesOf, takeCart, type CartLine, type CartSelection } from '../cart/public.ts'
-import { computeTotals, destinationOf } from '../pricing/public.ts'
+import { computeTotals, destinationOf, type Destination, type PricingContext, type PricingLine } from '../pricing/public.ts'
 import { takeStock } from '../products/public.ts'
 import { consumePromotion } from '../promotions/public.ts'
 import { checkoutFacts, pricingRefusal } from './checkout-facts.ts'
@@ -62,6 +62,19 @@ function missingLines (selection: CartSelection, lines: CartLine[]): string[] {
   return selection.lineIds.filter((id) => !taken.has(id))
 }
 
+/**
+ * Prices the lines taken. Part of a cart (a selection) that the cart's code does not concern (a
+ * store's code and none of that store's lines, or a code of another currency) is priced without
+ * it, and the code stays in the cart for the rest. A code that does concern the part but does
+ * not apply (its minimum subtotal) is still refused, so nobody pays the full price unawares.
+ */
+function priceSelection (lines: PricingLine[], pricing: PricingContext, destination: Destination | null, chosen: string[] | undefined, selection: CartSelection) {
+  const priced = computeTotals(lines, pricing, destination, chosen)
+  const issue = priced.issues[0]
+  const unconcerned = issue?.code === 'PROMOTION_NOT_APPLICABLE' && (issue.reason === 'no_eligible_lines' || issue.reason === 'currency')
+  return selection && unconcerned ? computeTotals(lines, { ...pricing, promotion: null }, destination, chosen) : priced
+}
+
 export async function checkout (deps: OrderDeps, principal: Principal, idempotencyKey: string, input: CheckoutBody): Promise<CheckoutResponse> {
   const { userId } = principal
   const now = deps.clock.now()
@@ -89,7 +102,7 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
       // Goods above what one payment can charge are refused before pricing: no total of them
       // could be charged, and no order of them fits the int4 amount columns.
       if (lines.reduce((n, l) => n + l.lineTotal.amount, 0) > MAX_CHARGE) throw pricingRefusal({ code: 'AMOUNT_TOO_LARGE' })
-      const priced = computeTotals(pricingLinesOf(lines), facts.pricing, destinationOf(shippingAddress), input.shippingRateIds)
+      const priced = priceSelection(pricingLinesOf(lines), facts.pricing, destinationOf(shippingAddress), input.shippingRateIds, selection)
       if (priced.issues.length > 0) throw pricingRefusal(priced.issues[0]!, input.shippingRateIds)
       // A payment of nothing cannot be made (the provider refuses it), and an order nobody pays for would only expire.
       if (priced.total === 0) throw Conflict('NOTHING_TO_PAY', 'The cart costs nothing to check out; there is no payment to make.')

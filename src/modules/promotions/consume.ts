@@ -16,7 +16,7 @@ export interface PromotionUse { promotionId: string, userId: string, checkoutId:
 
 export async function consumePromotion (trx: Trx, deps: Deps, use: PromotionUse): Promise<void> {
   const now = deps.clock.now()
-  const { rows } = await sql<{ taken: number, redeemed: number, reason: Unavailable | null }>`
+  const { rows } = await sql<{ taken: number, redeemed: number, removed: number }>`
     with p as (
       update promotions set used_count = used_count + 1, updated_at = ${now}
       where id = ${use.promotionId} and deleted_at is null and is_active
@@ -34,25 +34,38 @@ export async function consumePromotion (trx: Trx, deps: Deps, use: PromotionUse)
       select ${deps.random.uuid()}, ${use.promotionId}, ${use.userId}, ${use.checkoutId}, ${use.currency}, ${use.discount}, ${now} from u
       returning id
     ), c as (
-      delete from cart_promotions where user_id = ${use.userId} and exists (select 1 from r) returning user_id
+      delete from cart_promotions where user_id = ${use.userId} and promotion_id = ${use.promotionId} and exists (select 1 from r) returning user_id
     )
-    select (select count(*) from p)::int as taken, (select count(*) from r)::int as redeemed,
-      (select case
-         when deleted_at is not null or not is_active or (starts_at is not null and starts_at > ${now}) then 'inactive'
-         when ends_at is not null and ends_at <= ${now} then 'expired'
-         else 'exhausted' end
-       from promotions where id = ${use.promotionId}) as reason`.execute(trx)
+    select (select count(*) from p)::int as taken, (select count(*) from r)::int as redeemed, (select count(*) from c)::int as removed`.execute(trx)
   const result = rows[0]!
-  if (result.taken === 0) throw unavailable(result.reason ?? 'inactive')
+  if (result.taken === 0) throw unavailable(await whyUnavailable(trx, use.promotionId, now))
   if (result.redeemed === 0) throw unavailable('customer_limit')
+  // The cart no longer holds this code: another checkout of the cart (a partial one, at the same
+  // time) used it, or the customer replaced or removed it meanwhile. One code discounts one
+  // checkout, so this one is refused (and rolled back) rather than discounted a second time.
+  if (result.removed === 0) throw unavailable('removed')
 }
 
-export function unavailable (reason: Unavailable): Error {
+/**
+ * Why the guarded update took no use, read in a statement of its own: a fresh snapshot in READ
+ * COMMITTED, so a code deleted or ended by a transaction that committed while this checkout
+ * waited for its row is seen as such (the update's own statement saw the row as it began).
+ */
+async function whyUnavailable (trx: Trx, promotionId: string, now: Date): Promise<Unavailable> {
+  const row = await trx.selectFrom('promotions').select(sql<Unavailable>`case
+      when deleted_at is not null or not is_active or (starts_at is not null and starts_at > ${now}) then 'inactive'
+      when ends_at is not null and ends_at <= ${now} then 'expired'
+      else 'exhausted' end`.as('reason')).where('id', '=', promotionId).executeTakeFirst()
+  return row?.reason ?? 'inactive'
+}
+
+export function unavailable (reason: Unavailable | 'removed'): Error {
   const why = {
+    removed: 'was used by another checkout of this cart, or replaced, meanwhile (one code discounts one checkout)',
     inactive: 'is no longer active',
     expired: 'has expired',
     exhausted: 'has been used as many times as it may be',
     customer_limit: 'has been used by you as many times as it may be'
   }[reason]
-  return Conflict('PROMOTION_UNAVAILABLE', `The promotion code in the cart ${why}: remove it (DELETE /cart/promotion) to check out without it.`, { extra: { reason } })
+  return Conflict('PROMOTION_UNAVAILABLE', reason === 'removed' ? `The promotion code this checkout was priced with ${why}: check out again.` : `The promotion code in the cart ${why}: remove it (DELETE /cart/promotion) to check out without it.`, { extra: { reason } })
 }
