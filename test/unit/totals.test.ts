@@ -48,8 +48,9 @@ t.test('the reference cart (plan §3.6 A): every field of every order', async (t
       taxInclusive: false,
       total: 5809,
       commissionBps: 1000,
-      commission: 550,
-      vendorShare: 5809
+      // 10 % of the goods as if undiscounted (5500) and of the shipping (500)
+      commission: 600,
+      vendorShare: 5759
     }, {
       workspaceId: WB,
       currency: 'usd',
@@ -77,7 +78,7 @@ t.test('the reference cart (plan §3.6 A): every field of every order', async (t
     issues: []
   } satisfies PricedCheckout)
   // What the platform keeps is what the charge holds beyond the vendors' shares.
-  t.equal(priced.total - priced.orders.reduce((n, o) => n + o.vendorShare, 0), 1050 - 950, 'platform net = commission − platform-funded discount')
+  t.equal(priced.total - priced.orders.reduce((n, o) => n + o.vendorShare, 0), 1100 - 950, 'platform net = commission − platform-funded discount')
 })
 
 interface Row {
@@ -108,7 +109,7 @@ const rows: Row[] = [
   {
     name: 'a vendor-funded platform code: the vendor pays the discount, commission on what is left',
     ctx: { promotion: vendorFunded },
-    orders: [{ discount: 550, platformFundedDiscount: 0, total: 5809, commission: 495, vendorShare: 5809 - 495 }, { discount: 400, platformFundedDiscount: 0, total: 3860, commission: 450, vendorShare: 3860 - 450 }]
+    orders: [{ discount: 550, platformFundedDiscount: 0, total: 5809, commission: 545, vendorShare: 5809 - 545 }, { discount: 400, platformFundedDiscount: 0, total: 3860, commission: 450, vendorShare: 3860 - 450 }]
   },
   {
     name: 'a workspace code covers only its workspace\'s lines',
@@ -292,6 +293,12 @@ const rows: Row[] = [
     destination: null,
     orders: [{ subtotal: 99_999_998 }, { subtotal: 1 }],
     checkout: { issues: [] }
+  },
+  {
+    name: 'shipping counts toward the commission, tax never: goods 100 shipped for 9900 pay 10 % of 10000 (review 1 finding 3)',
+    lines: [line('a1', WA, 100, 1)],
+    ctx: { promotion: null, shippingRates: [rate('r-a-dear', WA, 'flat', 9900, null)], workspacesWithRates: new Set([WA]) },
+    orders: [{ shipping: 9900, tax: 7, total: 10_007, commission: 1000, vendorShare: 9007 }]
   },
   {
     name: 'a total below the provider\'s least charge in its currency (usd 50): AMOUNT_TOO_SMALL with the minimum (review WP1 finding 6)',

@@ -115,11 +115,12 @@ export function computeTotals (lines: PricingLine[], ctx: PricingContext, destin
     const total = subtotal - orderDiscount + shipping.byOrder[o]!.amount + (inclusive ? 0 : tax)
     const commissionBps = ctx.commissionBps.get(workspaceId)
     if (commissionBps === undefined) throw new Error(`computeTotals: no commission rate for workspace ${workspaceId}`)
-    // Commission is on the goods only (no shipping, no tax), after what the vendor funds and as
-    // if undiscounted by what the platform funds (plan §3.1): so an inclusive tax comes off per
-    // line at the vendor-side price, not at the discounted one, or a platform promotion would
-    // raise the vendor's commission.
-    const commissionBase = sum(ls.map((l, i) => {
+    // Commission is on what the vendor sells: the goods and the shipping it charges (vendors set
+    // their own rates, so shipping left out would let a store move its price into shipping),
+    // never the tax. The goods count after what the vendor funds and as if undiscounted by what
+    // the platform funds: so an inclusive tax comes off per line at the vendor-side price, not at
+    // the discounted one, or a platform promotion would raise the vendor's commission.
+    const commissionBase = shipping.byOrder[o]!.amount + sum(ls.map((l, i) => {
       const vendorNet = l.lineAmount - (fundedByPlatform ? 0 : priced[i]!.discount)
       return inclusive && taxRate ? vendorNet - lineTax(vendorNet, taxRate) : vendorNet
     }))

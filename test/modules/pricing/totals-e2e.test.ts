@@ -62,7 +62,7 @@ const REFERENCE_RATES: RateInput[][] = [
   [{ name: 'Free over 30', kind: 'free_over', amount: 600, freeOver: 3000 }]
 ]
 const order = (o: Partial<ExpectedOrder> & Pick<ExpectedOrder, 'subtotal' | 'total'>): ExpectedOrder =>
-  ({ discount: 0, platformFunded: 0, shipping: 0, rate: null, lineTaxes: [], tax: 0, commission: Math.floor((o.subtotal + 5) / 10), commissionBps: 1000, ...o })
+  ({ discount: 0, platformFunded: 0, shipping: 0, rate: null, lineTaxes: [], tax: 0, commission: Math.floor((o.subtotal + (o.shipping ?? 0) + 5) / 10), commissionBps: 1000, ...o })
 
 const CASES: Case[] = [
   {
@@ -71,8 +71,9 @@ const CASES: Case[] = [
     // largest remainder (B's .9421 beats A's .0579); A's 550 over its lines 400/150. A's base 4950
     // falls below its free-over 5000, so the flat 500 applies; B's 3599 stays over 3000. Tax per
     // line after its discount: 3600 → 261, 1350 → 97.875 → 98, 3599 → 260.93 → 261. The platform
-    // funds the discount, so commission is on the undiscounted goods: A 550; B, overridden to
-    // 1250 bps, 499.875 → 500. Vendor shares (total − commission + platform-funded): 5809, 3760.
+    // funds the discount, so commission is on the undiscounted goods and the shipping: A 10 % of
+    // 5500 + 500 = 600; B, overridden to 1250 bps, 499.875 → 500. Vendor shares (total −
+    // commission + platform-funded): 5759, 3760.
     name: 'reference cart (example A) with its platform-funded code: discount, shipping and tax together',
     rates: REFERENCE_RATES,
     lines: [{ store: 0, price: 2000, quantity: 2 }, { store: 0, price: 1500, quantity: 1 }, { store: 1, price: 1333, quantity: 3 }],
@@ -87,7 +88,7 @@ const CASES: Case[] = [
       if (set.statusCode !== 200) throw new Error(`override not set: ${set.statusCode} ${set.body}`)
     },
     orders: [
-      order({ subtotal: 5500, discount: 550, platformFunded: 550, shipping: 500, rate: 'Flat US', lineTaxes: [261, 98], tax: 359, total: 5809, commission: 550 }),
+      order({ subtotal: 5500, discount: 550, platformFunded: 550, shipping: 500, rate: 'Flat US', lineTaxes: [261, 98], tax: 359, total: 5809, commission: 600 }),
       order({ subtotal: 3999, discount: 400, platformFunded: 400, shipping: 0, rate: 'Free over 30', lineTaxes: [261], tax: 261, total: 3860, commission: 500, commissionBps: 1250 })
     ],
     taxInclusive: false,
@@ -116,7 +117,7 @@ const CASES: Case[] = [
     rates: REFERENCE_RATES,
     lines: [{ store: 0, price: 1350, quantity: 1 }],
     destination: CA,
-    orders: [order({ subtotal: 1350, shipping: 500, rate: 'Flat US', lineTaxes: [98], tax: 98, total: 1948, commission: 135 })],
+    orders: [order({ subtotal: 1350, shipping: 500, rate: 'Flat US', lineTaxes: [98], tax: 98, total: 1948, commission: 185 })],
     taxInclusive: false,
     taxRateBps: 725,
     total: 1948
@@ -136,7 +137,7 @@ const CASES: Case[] = [
     rates: [[{ name: 'Free over 50', kind: 'free_over', amount: 700, freeOver: 5000 }]],
     lines: [{ store: 0, price: 4999, quantity: 1 }],
     destination: { country: 'FR' },
-    orders: [order({ subtotal: 4999, shipping: 700, rate: 'Free over 50', total: 5699, commission: 500 })],
+    orders: [order({ subtotal: 4999, shipping: 700, rate: 'Free over 50', total: 5699, commission: 570 })],
     taxInclusive: false,
     taxRateBps: null,
     total: 5699
@@ -158,7 +159,7 @@ const CASES: Case[] = [
     rates: [[{ name: 'Royal Mail', amount: 300, countries: ['GB'] }]],
     lines: [{ store: 0, price: 1999, quantity: 1 }, { store: 0, price: 3, quantity: 1 }],
     destination: { country: 'gb', state: 'London' },
-    orders: [order({ subtotal: 2002, shipping: 300, rate: 'Royal Mail', lineTaxes: [333, 1], tax: 334, total: 2302, commission: 167 })],
+    orders: [order({ subtotal: 2002, shipping: 300, rate: 'Royal Mail', lineTaxes: [333, 1], tax: 334, total: 2302, commission: 197 })],
     taxInclusive: true,
     taxRateBps: 2000,
     total: 2302
@@ -168,7 +169,7 @@ const CASES: Case[] = [
     rates: [[{ name: 'US only', amount: 100, countries: ['US'] }, { name: 'World', amount: 900 }]],
     lines: [{ store: 0, price: 1000, quantity: 1 }],
     destination: { country: 'DE' },
-    orders: [order({ subtotal: 1000, shipping: 900, rate: 'World', total: 1900, commission: 100 })],
+    orders: [order({ subtotal: 1000, shipping: 900, rate: 'World', total: 1900, commission: 190 })],
     taxInclusive: false,
     taxRateBps: null,
     total: 1900
