@@ -94,7 +94,8 @@ export type CartSelection = { lineIds: readonly string[] } | { currency: string 
  */
 export async function takeCart (trx: Trx, userId: string, selection?: CartSelection): Promise<CartLine[]> {
   let chosen = trx.selectFrom('cartItems').select('id').where('userId', '=', userId)
-  if (selection && 'lineIds' in selection) chosen = chosen.where('id', 'in', [...selection.lineIds])
+  // One array parameter, so the statement's text is the same however many lines are chosen.
+  if (selection && 'lineIds' in selection) chosen = chosen.where('id', '=', sql<string>`any(${[...selection.lineIds]}::uuid[])`)
   // The variant's currency is its product's: the lines of the products priced in it.
   if (selection && 'currency' in selection) chosen = chosen.where('variantId', 'in', trx.selectFrom(variantFacts(trx).as('f')).select('f.id').where('f.currency', '=', selection.currency))
   const rows = await trx

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Money, SignedMoney } from '../../platform/money.ts'
 import { Page, PageQuery } from '../../platform/pagination.ts'
-import { Nullable, Strict, Timestamp, Uuid } from '../../platform/schema-types.ts'
+import { DateTimeText, Nullable, Strict, Timestamp, Uuid } from '../../platform/schema-types.ts'
 import { LEDGER_ENTRY_TYPES, TRANSFER_STATUSES } from './types.ts'
 
 const usd = (amount: number) => ({ amount, currency: 'usd' })
@@ -58,8 +58,8 @@ export const LedgerPage = Page(LedgerEntryView, {
 })
 
 export const CommissionQuery = Strict({
-  from: Type.Optional(Type.String({ format: 'date-time', description: 'entries at or after (ISO 8601)' })),
-  to: Type.Optional(Type.String({ format: 'date-time', description: 'entries before (ISO 8601)' }))
+  from: Type.Optional(DateTimeText({ description: 'entries at or after (ISO 8601)' })),
+  to: Type.Optional(DateTimeText({ description: 'entries before (ISO 8601)' }))
 })
 export const CommissionReport = Type.Object({
   items: Type.Array(Type.Object({

@@ -50,7 +50,8 @@ class MadeBefore extends Error {
 /** The part of the cart the body asks for (none: all of it); both ways at once is refused. */
 function selectionOf (input: CheckoutBody): CartSelection {
   if (input.lines && input.currency !== undefined) throw BadRequest('VALIDATION_FAILED', 'body/currency cannot be given with body/lines', { field: '/body/currency', fieldDetail: 'give lines or currency, not both' })
-  if (input.lines) return { lineIds: input.lines }
+  // Ids compare as the database writes them (lower case); the same line twice is once.
+  if (input.lines) return { lineIds: [...new Set(input.lines.map((id) => id.toLowerCase()))] }
   if (input.currency !== undefined) return { currency: input.currency }
   return undefined
 }
@@ -102,8 +103,9 @@ export async function checkout (deps: OrderDeps, principal: Principal, idempoten
       // Goods above what one payment can charge are refused before pricing: no total of them
       // could be charged, and no order of them fits the int4 amount columns.
       if (lines.reduce((n, l) => n + l.lineTotal.amount, 0) > MAX_CHARGE) throw pricingRefusal({ code: 'AMOUNT_TOO_LARGE' })
-      const priced = priceSelection(pricingLinesOf(lines), facts.pricing, destinationOf(shippingAddress), input.shippingRateIds, selection)
-      if (priced.issues.length > 0) throw pricingRefusal(priced.issues[0]!, input.shippingRateIds)
+      const chosenRates = input.shippingRateIds?.map((id) => id.toLowerCase())
+      const priced = priceSelection(pricingLinesOf(lines), facts.pricing, destinationOf(shippingAddress), chosenRates, selection)
+      if (priced.issues.length > 0) throw pricingRefusal(priced.issues[0]!, chosenRates)
       // A payment of nothing cannot be made (the provider refuses it), and an order nobody pays for would only expire.
       if (priced.total === 0) throw Conflict('NOTHING_TO_PAY', 'The cart costs nothing to check out; there is no payment to make.')
       await takeStock(trx, lines)

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { MoneyRef } from '../../platform/money.ts'
 import { Page, PageQuery } from '../../platform/pagination.ts'
-import { Nullable, NullableTimestamp, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
+import { DateTimeText, Nullable, NullableTimestamp, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
 
 // Promotion codes (issue 14, plan §4 WP2): platform codes (admins) and a workspace's own codes.
 
@@ -10,7 +10,7 @@ export const CODE_PATTERN = '^[A-Za-z0-9_-]{3,32}$'
 export const Code = Type.String({ minLength: 3, maxLength: 32, pattern: CODE_PATTERN, description: 'letters, digits, _ or -, 3 to 32; case does not matter', examples: ['WELCOME10'] })
 const Kind = Type.Union([Type.Literal('percent'), Type.Literal('fixed')], { description: 'percent: percentBps off what the code covers; fixed: amountOff (never more than what it covers)' })
 const FundedBy = Type.Union([Type.Literal('platform'), Type.Literal('vendor')], { description: 'who pays for the discount: platform (the vendor is paid as if undiscounted) or vendor' })
-const When = (description: string) => Type.String({ format: 'date-time', description })
+const When = (description: string) => DateTimeText({ description })
 const Count = (description: string) => Type.Integer({ minimum: 1, maximum: 1_000_000_000, description })
 
 const terms = {

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Page, PageQuery } from '../../platform/pagination.ts'
 import { CountryCode } from '../../platform/country-code.ts'
-import { Nullable, NullableTimestamp, SingleLineText, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
+import { DateTimeText, Nullable, NullableTimestamp, SingleLineText, Strict, Text, Timestamp, Uuid } from '../../platform/schema-types.ts'
 import { TIME_ZONE_KEYWORD } from '../../platform/time-zone.ts'
 
 const NullableString = Nullable(Type.String())
@@ -158,8 +158,8 @@ export const AdminSessionsQuery = Strict({
 export type AdminSessionsQuery = Static<typeof AdminSessionsQuery>
 
 export const StatsQuery = Strict({
-  from: Type.Optional(Type.String({ format: 'date-time', description: 'default: 30 days before `to`' })),
-  to: Type.Optional(Type.String({ format: 'date-time', description: 'default: now' }))
+  from: Type.Optional(DateTimeText({ description: 'default: 30 days before `to`' })),
+  to: Type.Optional(DateTimeText({ description: 'default: now' }))
 })
 export type StatsQuery = Static<typeof StatsQuery>
 

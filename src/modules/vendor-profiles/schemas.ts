@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Nullable, Strict, Text as NulFreeText, Timestamp, Uuid } from '../../platform/schema-types.ts'
+import { DateTimeText, Nullable, Strict, Text as NulFreeText, Timestamp, Uuid } from '../../platform/schema-types.ts'
 import { Page, PageQuery } from '../../platform/pagination.ts'
 
 const Text = (max = 200) => NulFreeText({ minLength: 1, maxLength: max })
@@ -42,8 +42,7 @@ export type UpdateProfileBody = Static<typeof UpdateProfileBody>
 export const ReviewBody = Strict({
   status: ReviewDecision,
   reason: Type.Optional(Text(1000)),
-  expectedUpdatedAt: Type.Optional(Type.String({
-    format: 'date-time',
+  expectedUpdatedAt: Type.Optional(DateTimeText({
     description: 'the updatedAt of the profile as you reviewed it: if the profile changed since (a new legal identity, say), 409 PROFILE_CHANGED and nothing is decided'
   }))
 }, { description: 'a rejection needs a reason; send expectedUpdatedAt so that only the version you saw is decided', examples: [{ status: 'approved', expectedUpdatedAt: '2026-01-02T03:04:05.678Z' }, { status: 'rejected', reason: 'The certificate is unreadable.' }] })
