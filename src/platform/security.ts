@@ -38,7 +38,9 @@ export function helmetHeaders (options: HelmetOptions): Record<string, string> {
  * those routes altogether (no per-request cost); this exemption is the backstop.
  */
 function limitedElsewhere (request: FastifyRequest): boolean {
-  return request.principal !== null && request.routeOptions.config?.limitedPerSession === true
+  const config = request.routeOptions.config
+  // A route's own, stricter limit (`rateLimit: {...}`) is never waived: it holds for signed-in callers too.
+  return request.principal !== null && config?.limitedPerSession === true && config.rateLimit == null
 }
 
 /**

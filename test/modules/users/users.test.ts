@@ -180,3 +180,17 @@ t.test('admins create, edit, suspend and delete users; suspension kills live tok
   const recreated = await env.app.inject({ method: 'POST', url: '/users', headers: s.headers, payload: { email: 'made@example.test', name: 'Fresh', type: 'customer' } })
   t.equal(recreated.statusCode, 201, 'a deleted account frees its email')
 })
+
+// A route's own limit holds for signed-in callers too: the exemption of signed-in requests from
+// the per-IP limit (they are limited per session) once waived it as well, so the phone routes'
+// AUTH_RATE_LIMIT_MAX a minute never applied to the callers they are for.
+t.test('the phone routes\' own rate limit applies to signed-in callers', async (t) => {
+  const env = await createTestEnv(t)
+  const user = await createUser(env)
+  const s = await login(env.app, user.email)
+  const max = env.app.config.authRateLimitMax
+  const statuses: number[] = []
+  for (let i = 0; i < max + 2; i++) statuses.push((await env.app.inject({ method: 'POST', url: '/users/me/phone/verify', headers: s.headers, payload: { code: '000000' } })).statusCode)
+  t.same(statuses.slice(0, max).filter((code) => code !== 400), [], `the first ${max} are answered (a wrong code)`)
+  t.same(statuses.slice(max), [429, 429], 'the rest are refused by the route\'s limit')
+})
