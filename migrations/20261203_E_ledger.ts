@@ -39,7 +39,8 @@ export async function up (db: Kysely<any>): Promise<void> {
     // No foreign key: refund settlement may fold a refund row into others (moveProviderShares).
     .addColumn('refund_id', 'uuid')
     .addColumn('amount', 'integer', (c) => c.notNull().check(sql`amount > 0`))
-    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending', 'paid', 'failed')`))
+    // void: its transfer was refused before it was made, so the reversal is folded into the transfer's amount.
+    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending', 'paid', 'failed', 'void')`))
     .addColumn('stripe_reversal_id', 'text', (c) => c.unique())
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0).check(sql`attempts >= 0`))
     .addColumn('last_error', 'text')

@@ -98,7 +98,7 @@ export async function listTransfers (deps: Pick<Deps, 'db'>, query: { status?: T
   let q = deps.db.selectFrom('vendorTransfers as t')
     .select(['t.id', 't.orderId', 't.workspaceId', 't.kind', 't.amount', 't.currency', 't.status', 't.attempts', 't.lastError', 't.stripeTransferId', 't.updatedAt'])
     .select((eb) => eb.fn.coalesce(eb.selectFrom('transferReversals as r').select((e) => e.fn.sum<number>('r.amount').as('s'))
-      .whereRef('r.transferId', '=', 't.id').where('r.status', '!=', 'failed'), sql<number>`0`).as('reversed'))
+      .whereRef('r.transferId', '=', 't.id').where('r.status', 'in', ['pending', 'paid']), sql<number>`0`).as('reversed'))
   if (query.status) q = q.where('t.status', '=', query.status)
   if (query.workspaceId) q = q.where('t.workspaceId', '=', query.workspaceId)
   if (after) q = q.where('t.id', '<', after[0])

@@ -49,7 +49,7 @@ export async function recordRefundChange (trx: Trx, deps: Deps, change: RefundCh
   }
   if (transfer.status !== 'in_flight' && transfer.status !== 'paid') return
   const reversed = await trx.selectFrom('transferReversals').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), eb.lit(0)).as('sum'))
-    .where('transferId', '=', transfer.id).where('status', '!=', 'failed').executeTakeFirstOrThrow()
+    .where('transferId', '=', transfer.id).where('status', 'in', ['pending', 'paid']).executeTakeFirstOrThrow()
   const more = reversalTarget(money, after, transfer.amount) - Number(reversed.sum)
   if (more < 0) {
     deps.log.warn({ orderId: change.orderId, transferId: transfer.id, overReversed: -more }, 'a refund was undone after its reversal: the vendor is owed a top-up (not automated)')

@@ -9,7 +9,8 @@ import { KEY_PRUNE_MS, refusalCode, type LedgerDeps } from './ledger-deps.ts'
 // in_flight, its amount frozen from then on, refunds after that become reversals), sent with
 // an idempotency key naming the order, so any retry (a redelivered job, a worker killed mid-
 // request, the sweep) replays the same transfer at the provider; settled once (in_flight →
-// paid, with its ledger pair under a unique index). After the provider may have pruned the key
+// paid, with its ledger pair under a unique index). A refusal was no transfer: the row leaves
+// in_flight with what is owed now (its pending reversals folded in) and a new key. After the provider may have pruned the key
 // (a day), a retry looks the transfer up by its group and our id before sending.
 
 const REFUSED_FOR_NOW = new Set(['insufficient_capabilities_for_transfer', 'account_invalid'])
@@ -23,6 +24,8 @@ export async function releaseWaitingTransfers (trx: Trx, deps: Deps, workspaceId
   if (released.length > 0) await outboxInsert(trx, released.map((r) => ({ queue: 'payouts' as const, jobName: 'transfer', payload: { transferId: r.id } }))).execute()
   return released.length
 }
+
+type Claimed = NonNullable<Awaited<ReturnType<typeof claim>>>
 
 async function claim (deps: LedgerDeps, transferId: string) {
   const row = await deps.db.selectFrom('vendorTransfers').select('workspaceId').where('id', '=', transferId).executeTakeFirst()
@@ -50,12 +53,18 @@ async function claim (deps: LedgerDeps, transferId: string) {
 }
 
 /** Settles a transfer the provider made: paid, and its ledger pair, once. */
-async function settle (deps: LedgerDeps, transferId: string, stripeTransferId: string): Promise<void> {
+async function settle (deps: LedgerDeps, claimed: Claimed, stripeTransferId: string): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now()
+    // Only under the key it was made with (the claim's refusals): any claim of that key made this transfer.
     const t = await trx.updateTable('vendorTransfers').set({ status: 'paid', stripeTransferId, paidAt: now, updatedAt: now, lastError: null })
-      .where('id', '=', transferId).where('status', '=', 'in_flight').returning(['id', 'orderId', 'workspaceId', 'currency', 'amount']).executeTakeFirst()
-    if (!t) return
+      .where('id', '=', claimed.id).where('status', '=', 'in_flight').where('refusals', '=', claimed.refusals)
+      .returning(['id', 'orderId', 'workspaceId', 'currency', 'amount']).executeTakeFirst()
+    if (!t) {
+      const current = await trx.selectFrom('vendorTransfers').select(['status', 'refusals', 'stripeTransferId']).where('id', '=', claimed.id).executeTakeFirst()
+      if (current?.stripeTransferId !== stripeTransferId) deps.log.error({ transferId: claimed.id, stripeTransferId, current }, 'a transfer made for a claim no longer held: reconcile it by hand')
+      return
+    }
     const e = entryMaker(deps, t.currency, { orderId: t.orderId, transferId: t.id })
     e.add(t.workspaceId, 'pending', 'transfer', -t.amount)
     e.add(t.workspaceId, 'paid_out', 'transfer', t.amount)
@@ -77,7 +86,7 @@ export async function processTransfer (deps: LedgerDeps, transferId: string): Pr
   if (t.attempts > 1 && t.claimedAt && deps.clock.now().getTime() - t.claimedAt.getTime() > KEY_PRUNE_MS) {
     const found = await deps.connect.findTransfer(transferGroup, t.id)
     if (found) {
-      await settle(deps, t.id, found.id)
+      await settle(deps, t, found.id)
       return 'paid'
     }
   }
@@ -91,7 +100,7 @@ export async function processTransfer (deps: LedgerDeps, transferId: string): Pr
       metadata: { transferId: t.id, orderId: t.orderId, checkoutId: t.checkoutId },
       idempotencyKey: transferKey(t)
     })
-    await settle(deps, t.id, made.id)
+    await settle(deps, t, made.id)
     return 'paid'
   } catch (err) {
     const code = refusalCode(err)
@@ -100,11 +109,36 @@ export async function processTransfer (deps: LedgerDeps, transferId: string): Pr
   }
 }
 
-async function refused (deps: LedgerDeps, t: { id: string, accountId: string, workspaceId: string }, code: string, err: Error): Promise<TransferOutcome> {
-  const now = deps.clock.now()
+/** What the vendor is owed on the order now (share − vendorPart(refunded)): its pending rows other than transfers. */
+async function owedNow (trx: Trx, t: { orderId: string, workspaceId: string, currency: string }): Promise<number> {
+  const row = await trx.selectFrom('ledgerEntries').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), eb.lit(0)).as('sum'))
+    .where('orderId', '=', t.orderId).where('workspaceId', '=', t.workspaceId).where('currency', '=', t.currency)
+    .where('bucket', '=', 'pending').where('type', 'not in', ['transfer', 'transfer_reversal']).executeTakeFirstOrThrow()
+  return Math.max(0, Number(row.sum))
+}
+
+/**
+ * A refused transfer was not made: it leaves in_flight (only if this claim still holds it: a
+ * stale duplicate job never moves a newer claim) carrying what is owed now, its pending
+ * reversals folded in (void), and a new key for its next try, since its amount may change.
+ */
+async function release (deps: LedgerDeps, t: Claimed, status: 'waiting' | 'queued' | 'failed', lastError: string): Promise<boolean> {
+  return deps.db.transaction().execute(async (trx) => {
+    const now = deps.clock.now()
+    const held = await trx.selectFrom('vendorTransfers').select('id').where('id', '=', t.id).where('status', '=', 'in_flight')
+      .where('attempts', '=', t.attempts).where('refusals', '=', t.refusals).forUpdate().executeTakeFirst()
+    if (!held) return false
+    const amount = t.kind === 'sale' ? await owedNow(trx, t) : t.amount
+    await trx.updateTable('transferReversals').set({ status: 'void', updatedAt: now }).where('transferId', '=', t.id).where('status', '=', 'pending').execute()
+    await trx.updateTable('vendorTransfers').set((eb) => ({ status, amount, lastError, refusals: eb('refusals', '+', 1), updatedAt: now })).where('id', '=', t.id).execute()
+    return true
+  })
+}
+
+async function refused (deps: LedgerDeps, t: Claimed, code: string, err: Error): Promise<TransferOutcome> {
   if (REFUSED_FOR_NOW.has(code)) {
     // The account cannot receive transfers now: wait for account.updated; our view of it is refreshed.
-    await deps.db.updateTable('vendorTransfers').set((eb) => ({ status: 'waiting', lastError: code, refusals: eb('refusals', '+', 1), updatedAt: now })).where('id', '=', t.id).where('status', '=', 'in_flight').execute()
+    if (!await release(deps, t, 'waiting', code)) return stale(deps, t, code)
     deps.log.warn({ transferId: t.id, workspaceId: t.workspaceId, code }, 'transfer refused for now: it waits for the account')
     const state = await deps.connect.retrieveAccount(t.accountId).catch(() => null)
     if (state) {
@@ -116,10 +150,16 @@ async function refused (deps: LedgerDeps, t: { id: string, accountId: string, wo
     return 'waiting'
   }
   if (code === 'balance_insufficient') {
-    await deps.db.updateTable('vendorTransfers').set({ status: 'queued', lastError: code, updatedAt: now }).where('id', '=', t.id).where('status', '=', 'in_flight').execute()
+    // The provider keeps this answer under its key: the retry (the job's backoff) goes with a new one.
+    if (!await release(deps, t, 'queued', code)) return stale(deps, t, code)
     throw err
   }
-  await deps.db.updateTable('vendorTransfers').set({ status: 'failed', lastError: `${code}: ${err.message}`.slice(0, 500), updatedAt: now }).where('id', '=', t.id).where('status', '=', 'in_flight').execute()
-  deps.log.error({ transferId: t.id, workspaceId: t.workspaceId, code }, 'transfer refused by the provider: an operator must act (GET /admin/transfers?status=failed)')
+  if (!await release(deps, t, 'failed', `${code}: ${err.message}`.slice(0, 500))) return stale(deps, t, code)
+  deps.log.error({ transferId: t.id, workspaceId: t.workspaceId, code }, 'transfer refused by the provider: an operator must act (GET /admin/transfers?status=failed, POST /admin/transfers/:id/retry)')
   return 'failed'
+}
+
+function stale (deps: LedgerDeps, t: Claimed, code: string): TransferOutcome {
+  deps.log.warn({ transferId: t.id, attempts: t.attempts, refusals: t.refusals, code }, 'a refusal for a claim no longer held: left to the newer claim')
+  return 'skipped'
 }

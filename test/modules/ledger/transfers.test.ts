@@ -1,46 +1,13 @@
-import t, { type Test as Tap } from 'tap'
-import { createUser, login } from '../../helpers/auth.ts'
-import { addToCart, checkout, createProduct, shopper, type Store } from '../../helpers/commerce.ts'
+import t from 'tap'
+import { addToCart, checkout, createProduct, shopper } from '../../helpers/commerce.ts'
 import { eventually } from '../../helpers/eventually.ts'
 import { expectedEarnings, ledgerSums, transfersOf } from '../../helpers/ledger.ts'
-import { deliver, paymentEnv, twoStoreCart, type PaymentEnv } from '../../helpers/payments.ts'
+import { paidRows, refund, scene, signedDelivery } from '../../helpers/ledger-scene.ts'
 import { deliverConnect, onboard } from '../../helpers/payouts.ts'
 
 // Issue 14 (WP5, plan §7.6): vendor transfers through Stripe Connect, exactly once. Example D:
 // store A sells 2 × 2000 at the default 10 % (transfer 3600), store B 1 × 1500 at 12.5 %
 // (commission 187.5 → 188, transfer 1312). The worker runs in process (outbox + payouts).
-
-async function scene (t: Tap, options: { enableB?: boolean } = {}) {
-  const pe = await paymentEnv(t, { worker: { queues: ['outbox', 'payouts'] } })
-  const { env, stripe } = pe
-  const { stores, buyer } = await twoStoreCart(env)
-  const accounts = [await onboard(env, stripe, stores[0]!), options.enableB === false ? null : await onboard(env, stripe, stores[1]!)]
-  // Store B's commission override (an admin's; frozen on its order at checkout).
-  const admin = await login(env.app, (await createUser(env, { type: 'admin' })).email)
-  const override = await env.app.inject({ method: 'PUT', url: `/admin/workspaces/${stores[1]!.workspaceId}/commission`, headers: admin.headers, payload: { commissionBps: 1250 } })
-  t.equal(override.statusCode, 200, override.body)
-  const res = await checkout(env, buyer)
-  t.equal(res.statusCode, 201, res.body)
-  const checkoutId = res.json().checkoutId as string
-  const intentId = (await env.app.db.selectFrom('checkouts').select('paymentIntentId').where('id', '=', checkoutId).executeTakeFirstOrThrow()).paymentIntentId!
-  const orders = await env.app.db.selectFrom('orders').select(['id', 'workspaceId', 'commissionAmount', 'totalAmount']).where('checkoutId', '=', checkoutId).execute()
-  const orderOf = (i: number) => orders.find((o) => o.workspaceId === stores[i]!.workspaceId)!
-  return { ...pe, stores, accounts, checkoutId, intentId, orderOf }
-}
-
-function signedDelivery ({ env, stripe }: PaymentEnv, event: object) {
-  return deliver(env, stripe.signedEvent(event, { timestamp: Math.floor(env.app.clock.now().getTime() / 1000) }))
-}
-
-async function refund (env: PaymentEnv['env'], store: Store, orderId: string, amount: number, key: string) {
-  return env.app.inject({ method: 'POST', url: `/workspaces/${store.workspaceId}/orders/${orderId}/refund`, headers: { ...store.owner.headers, 'idempotency-key': key }, payload: { amount } })
-}
-
-const paidRows = async (env: PaymentEnv['env'], checkoutId: string, n: number) =>
-  eventually(async () => {
-    const rows = await transfersOf(env, checkoutId)
-    return rows.filter((r) => r.status === 'paid').length === n ? rows : null
-  }, 20000)
 
 t.test('a two-vendor checkout paid → one transfer per order, the right amounts, grouped by checkout, from its charge; redelivered webhooks make no second one', async (t) => {
   const s = await scene(t)
