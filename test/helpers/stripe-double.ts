@@ -96,7 +96,7 @@ export interface StripeDouble {
   holdResponses: (match: (method: string, path: string) => boolean) => { held: () => number, release: () => void }
   /** The next `times` requests it matches are handled, recorded and cached, then their socket is destroyed (the SDK retries with the same key). */
   dropResponses: (match: (method: string, path: string) => boolean, times?: number) => void
-  /** The next request to method + path (a prefix) is refused with this 4xx before it is handled. */
+  /** The next request to method + path (a prefix) is refused with this 4xx instead of being handled; the refusal is kept under its key and replayed, as Stripe does. */
   refuseNext: (method: string, pathPrefix: string, error: { status: number, code: string }) => void
   /** Stripe prunes idempotency keys after 24 hours: every key is forgotten. */
   forgetIdempotencyKeys: () => void
@@ -126,7 +126,7 @@ export async function startStripeDouble (): Promise<StripeDouble> {
   const accounts = new Map<string, DoubleAccount>()
   const accountLinks: DoubleAccountLink[] = []
   const connectWebhookSecret = `whsec_${randomBytes(16).toString('hex')}`
-  const byKey = new Map<string, { status: number, body: unknown }>()
+  const byKey = new Map<string, { status: number, body: unknown, request: string }>()
   const webhookSecret = `whsec_${randomBytes(16).toString('hex')}`
   const metadataOf = (body: Record<string, string>) =>
     Object.fromEntries(Object.entries(body).filter(([k]) => k.startsWith('metadata[')).map(([k, v]) => [k.slice(9, -1), v]))
@@ -380,24 +380,28 @@ export async function startStripeDouble (): Promise<StripeDouble> {
           res.end(JSON.stringify({ error: { type: 'api_error', message: 'Stripe is unavailable (test double)' } }))
           return
         }
-        const refusal = refusals.findIndex((r) => r.method === method && path.startsWith(r.pathPrefix))
+        // Stripe keeps the first answer under a key (a 200 or a refusal: a 4xx), replays it,
+        // and refuses a key reused with another path or other parameters.
+        const sameRequest = `${path} ${JSON.stringify(Object.entries(body).sort(([a], [b]) => a.localeCompare(b)))}`
+        const cacheKey = key && method === 'POST' ? key : undefined
+        let result = cacheKey ? byKey.get(cacheKey) : undefined
+        if (result && result.request !== sameRequest) {
+          result = { status: 400, body: { error: { type: 'idempotency_error', message: `Keys for idempotent requests can only be used with the same parameters they were first used with (test double: ${key})` } }, request: sameRequest }
+        }
+        const refusal = result ? -1 : refusals.findIndex((r) => r.method === method && path.startsWith(r.pathPrefix))
         if (refusal >= 0) {
           const r = refusals.splice(refusal, 1)[0]!
-          res.writeHead(r.status, { 'content-type': 'application/json' })
-          res.end(JSON.stringify({ error: { type: 'invalid_request_error', code: r.code, message: `refused (test double): ${r.code}` } }))
-          return
+          result = { status: r.status, body: { error: { type: 'invalid_request_error', code: r.code, message: `refused (test double): ${r.code}` } }, request: sameRequest }
         }
-        const cacheKey = key && method === 'POST' ? `${path} ${key}` : undefined
-        let result = cacheKey ? byKey.get(cacheKey) : undefined
         if (!result) {
           try {
-            result = { status: 200, body: structuredClone(handle(method, path, url.searchParams, body)) }
-            if (cacheKey) byKey.set(cacheKey, result)
+            result = { status: 200, body: structuredClone(handle(method, path, url.searchParams, body)), request: sameRequest }
           } catch (err) {
             if (!(err instanceof StripeError)) throw err
-            result = { status: err.status, body: { error: { type: 'invalid_request_error', code: err.code, message: err.message } } }
+            result = { status: err.status, body: { error: { type: 'invalid_request_error', code: err.code, message: err.message } }, request: sameRequest }
           }
         }
+        if (cacheKey && !byKey.has(cacheKey) && result.status < 500 && result.status !== 409 && result.status !== 429) byKey.set(cacheKey, result)
         const answer = result
         const send = () => {
           res.writeHead(answer.status, { 'content-type': 'application/json', 'request-id': `req_${randomBytes(6).toString('hex')}` })
