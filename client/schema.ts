@@ -253,6 +253,26 @@ export interface paths {
         patch: operations["updatePlatformPromotion"];
         trace?: never;
     };
+    "/admin/reversals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Transfer reversals, newest first (platform admins, operations)
+         * @description Optionally of one status or workspace. A failed reversal (the provider refused it, e.g. the vendor's Stripe balance was too low) means the platform funded that vendor part of a refund: an operator must act. Keyset pagination: pass nextCursor back with the same filters.
+         */
+        get: operations["listTransferReversals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/sessions": {
         parameters: {
             query?: never;
@@ -355,6 +375,26 @@ export interface paths {
         get: operations["listVendorTransfers"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/transfers/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue a failed transfer again (platform admins, operations)
+         * @description For a transfer the provider refused for good (status failed), once its cause is dealt with: it is queued again with what the vendor is owed now (refunds since lowered it) under a new idempotency key, and made by the payouts job (or waits, if the vendor cannot receive transfers now). 404 for an unknown transfer, 409 TRANSFER_NOT_FAILED for any other status.
+         */
+        post: operations["retryVendorTransfer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5093,6 +5133,136 @@ export interface operations {
             };
         };
     };
+    listTransferReversals: {
+        parameters: {
+            query?: {
+                /** @description opaque cursor from the previous page's nextCursor */
+                cursor?: string;
+                /** @description page size (1-100) */
+                limit?: number;
+                status?: "pending" | "paid" | "failed" | "void";
+                workspaceId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ed0",
+                     *           "transferId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9eb0",
+                     *           "orderId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea0",
+                     *           "workspaceId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *           "refundId": null,
+                     *           "amount": {
+                     *             "amount": 437,
+                     *             "currency": "usd"
+                     *           },
+                     *           "status": "failed",
+                     *           "attempts": 1,
+                     *           "lastError": "insufficient_funds: …",
+                     *           "stripeReversalId": null,
+                     *           "updatedAt": "2026-12-03T10:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            amount: components["schemas"]["Money"];
+                            attempts: number;
+                            /** Format: uuid */
+                            id: string;
+                            lastError: string | null;
+                            /** Format: uuid */
+                            orderId: string;
+                            refundId: string | null;
+                            /** @description pending (waits for its transfer, or under way), paid, failed (the provider refused: the platform funded this vendor part; an operator must act), void (its transfer was refused before it was made: folded into the transfer's amount) */
+                            status: "pending" | "paid" | "failed" | "void";
+                            stripeReversalId: string | null;
+                            /** Format: uuid */
+                            transferId: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            /** Format: uuid */
+                            workspaceId: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     listAllSessions: {
         parameters: {
             query?: {
@@ -5972,6 +6142,156 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "retry-after"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    retryVendorTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to retry: the first response for this key is replayed for 24 h. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description the transfer */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9eb0",
+                     *       "orderId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ea0",
+                     *       "workspaceId": "01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9e80",
+                     *       "kind": "sale",
+                     *       "amount": {
+                     *         "amount": 875,
+                     *         "currency": "usd"
+                     *       },
+                     *       "reversed": {
+                     *         "amount": 0,
+                     *         "currency": "usd"
+                     *       },
+                     *       "status": "queued",
+                     *       "attempts": 1,
+                     *       "lastError": "transfers_not_allowed: …",
+                     *       "stripeTransferId": null,
+                     *       "updatedAt": "2026-12-03T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        amount: components["schemas"]["Money"];
+                        attempts: number;
+                        /** Format: uuid */
+                        id: string;
+                        kind: "sale" | "topup";
+                        lastError: string | null;
+                        /** Format: uuid */
+                        orderId: string;
+                        reversed: components["schemas"]["Money"];
+                        status: "waiting" | "queued" | "in_flight" | "paid" | "failed" | "void";
+                        stripeTransferId: string | null;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /** Format: uuid */
+                        workspaceId: string;
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key, replayed without running it again. */
+                    "idempotent-replayed"?: string;
                     /** @description The request's id: the X-Request-Id the client sent when it is well-formed, else one generated. Every problem carries it too (requestId). */
                     "x-request-id"?: string;
                     [name: string]: unknown;

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { problems } from '../../platform/errors.ts'
-import { commissionReport, listTransfers, workspaceBalance, workspaceLedger } from './queries.ts'
-import { AdminTransferQuery, Balance, CommissionQuery, CommissionReport, LedgerPage, LedgerQuery, TransferPage, WorkspaceParams } from './schemas.ts'
+import { commissionReport, listReversals, listTransfers, transferById, workspaceBalance, workspaceLedger } from './queries.ts'
+import { AdminReversalQuery, AdminTransferQuery, Balance, CommissionQuery, CommissionReport, LedgerPage, LedgerQuery, ReversalPage, TransferPage, TransferParams, TransferView, WorkspaceParams } from './schemas.ts'
+import { retryTransfer } from './transfers.ts'
 
 // The ledger's routes (issue 14): a vendor's balance and entries (orders:refund level: the
-// people who may move the workspace's money), the platform's commission and the transfers
-// for operators (admins).
+// people who may move the workspace's money), the platform's commission, the transfers and
+// reversals for operators (admins), and an operator's retry of a failed transfer.
 
 const ledger: FastifyPluginAsyncTypebox = async (app) => {
   const deps = app.deps
@@ -59,6 +60,33 @@ const ledger: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: TransferPage, ...problems(400) }
     }
   }, async (request) => listTransfers(deps, request.query))
+
+  app.post('/admin/transfers/:id/retry', {
+    config: { auth: 'admin' },
+    schema: {
+      operationId: 'retryVendorTransfer',
+      tags: ['admin', ...tags],
+      summary: 'Queue a failed transfer again (platform admins, operations)',
+      description: 'For a transfer the provider refused for good (status failed), once its cause is dealt with: it is queued again with what the vendor is owed now (refunds since lowered it) under a new idempotency key, and made by the payouts job (or waits, if the vendor cannot receive transfers now). 404 for an unknown transfer, 409 TRANSFER_NOT_FAILED for any other status.',
+      params: TransferParams,
+      response: { 200: TransferView, ...problems(404, 409) }
+    }
+  }, async (request) => {
+    await retryTransfer(deps, request.params.id)
+    return transferById(deps, request.params.id)
+  })
+
+  app.get('/admin/reversals', {
+    config: { auth: 'admin' },
+    schema: {
+      operationId: 'listTransferReversals',
+      tags: ['admin', ...tags],
+      summary: 'Transfer reversals, newest first (platform admins, operations)',
+      description: 'Optionally of one status or workspace. A failed reversal (the provider refused it, e.g. the vendor\'s Stripe balance was too low) means the platform funded that vendor part of a refund: an operator must act. Keyset pagination: pass nextCursor back with the same filters.',
+      querystring: AdminReversalQuery,
+      response: { 200: ReversalPage, ...problems(400) }
+    }
+  }, async (request) => listReversals(deps, request.query))
 }
 
 export default ledger

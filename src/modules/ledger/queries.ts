@@ -3,10 +3,10 @@ import type { Deps } from '../../platform/deps.ts'
 import { money } from '../../platform/money.ts'
 import { decodeCursor, toPage, type PageOf } from '../../platform/pagination.ts'
 import type { Balance, LedgerEntryView, LedgerQuery } from './schemas.ts'
-import type { LedgerBucket, LedgerEntryType, TransferStatus } from './types.ts'
+import type { LedgerBucket, LedgerEntryType, ReversalStatus, TransferStatus } from './types.ts'
 
 // Reads of the ledger: a workspace's balance per currency and its entries (keyset, newest
-// first), the platform's commission, and the transfers for operations. Each is one statement.
+// first), the platform's commission, and the transfers and reversals for operations. Each is one statement.
 
 interface BalanceRow { currency: string, pending: string, paidOut: string, sales: string, refunds: string, commission: string, net: string, inFlight: string }
 
@@ -92,18 +92,17 @@ export async function commissionReport (deps: Pick<Deps, 'db'>, range: { from?: 
   }
 }
 
-/** Transfers for operations (newest first), e.g. the failed ones. */
-export async function listTransfers (deps: Pick<Deps, 'db'>, query: { status?: TransferStatus, workspaceId?: string, limit: number, cursor?: string }) {
-  const after = decodeCursor(query.cursor, ['uuid'] as const)
-  let q = deps.db.selectFrom('vendorTransfers as t')
+function transfersQuery (deps: Pick<Deps, 'db'>) {
+  return deps.db.selectFrom('vendorTransfers as t')
     .select(['t.id', 't.orderId', 't.workspaceId', 't.kind', 't.amount', 't.currency', 't.status', 't.attempts', 't.lastError', 't.stripeTransferId', 't.updatedAt'])
     .select((eb) => eb.fn.coalesce(eb.selectFrom('transferReversals as r').select((e) => e.fn.sum<number>('r.amount').as('s'))
       .whereRef('r.transferId', '=', 't.id').where('r.status', 'in', ['pending', 'paid']), sql<number>`0`).as('reversed'))
-  if (query.status) q = q.where('t.status', '=', query.status)
-  if (query.workspaceId) q = q.where('t.workspaceId', '=', query.workspaceId)
-  if (after) q = q.where('t.id', '<', after[0])
-  const rows = await q.orderBy('t.id', 'desc').limit(query.limit + 1).execute()
-  return toPage(rows, query.limit, (r) => ({
+}
+
+type TransferRow = Awaited<ReturnType<ReturnType<typeof transfersQuery>['executeTakeFirstOrThrow']>>
+
+function transferView (r: TransferRow) {
+  return {
     id: r.id,
     orderId: r.orderId,
     workspaceId: r.workspaceId,
@@ -114,6 +113,46 @@ export async function listTransfers (deps: Pick<Deps, 'db'>, query: { status?: T
     attempts: r.attempts,
     lastError: r.lastError,
     stripeTransferId: r.stripeTransferId,
+    updatedAt: r.updatedAt
+  }
+}
+
+/** Transfers for operations (newest first), e.g. the failed ones. */
+export async function listTransfers (deps: Pick<Deps, 'db'>, query: { status?: TransferStatus, workspaceId?: string, limit: number, cursor?: string }) {
+  const after = decodeCursor(query.cursor, ['uuid'] as const)
+  let q = transfersQuery(deps)
+  if (query.status) q = q.where('t.status', '=', query.status)
+  if (query.workspaceId) q = q.where('t.workspaceId', '=', query.workspaceId)
+  if (after) q = q.where('t.id', '<', after[0])
+  const rows = await q.orderBy('t.id', 'desc').limit(query.limit + 1).execute()
+  return toPage(rows, query.limit, transferView, (r) => [r.id])
+}
+
+/** One transfer as operations see it. */
+export async function transferById (deps: Pick<Deps, 'db'>, id: string) {
+  return transferView(await transfersQuery(deps).where('t.id', '=', id).executeTakeFirstOrThrow())
+}
+
+/** Transfer reversals for operations (newest first), e.g. the failed ones: the platform funded that vendor part. */
+export async function listReversals (deps: Pick<Deps, 'db'>, query: { status?: ReversalStatus, workspaceId?: string, limit: number, cursor?: string }) {
+  const after = decodeCursor(query.cursor, ['uuid'] as const)
+  let q = deps.db.selectFrom('transferReversals as r').innerJoin('vendorTransfers as t', 't.id', 'r.transferId')
+    .select(['r.id', 'r.transferId', 't.orderId', 't.workspaceId', 'r.refundId', 'r.amount', 't.currency', 'r.status', 'r.attempts', 'r.lastError', 'r.stripeReversalId', 'r.updatedAt'])
+  if (query.status) q = q.where('r.status', '=', query.status)
+  if (query.workspaceId) q = q.where('t.workspaceId', '=', query.workspaceId)
+  if (after) q = q.where('r.id', '<', after[0])
+  const rows = await q.orderBy('r.id', 'desc').limit(query.limit + 1).execute()
+  return toPage(rows, query.limit, (r) => ({
+    id: r.id,
+    transferId: r.transferId,
+    orderId: r.orderId,
+    workspaceId: r.workspaceId,
+    refundId: r.refundId,
+    amount: money(r.amount, r.currency),
+    status: r.status as ReversalStatus,
+    attempts: r.attempts,
+    lastError: r.lastError,
+    stripeReversalId: r.stripeReversalId,
     updatedAt: r.updatedAt
   }), (r) => [r.id])
 }

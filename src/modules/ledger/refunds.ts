@@ -7,8 +7,8 @@ import type { RefundChange } from './types.ts'
 
 // A change of what an order shows refunded (refund settlement's one choke point calls this,
 // under the checkout and order locks) splits on the ledger by the cumulative rule of plan §3.5,
-// then meets the vendor's transfer under its row lock: a transfer not yet claimed is lowered to
-// what is still due; one claimed or paid is reversed in proportion, cumulatively and never
+// then meets the vendor's transfer under its row lock: a transfer not made (not yet claimed, or
+// failed) is lowered to what is still due; one claimed or paid is reversed in proportion, cumulatively and never
 // beyond what it carried.
 
 /** Records a refund change, and reverses or lowers the vendor's transfer in proportion. */
@@ -43,7 +43,8 @@ export async function recordRefundChange (trx: Trx, deps: Deps, change: RefundCh
   if (e.rows.length > 0) await trx.insertInto('ledgerEntries').values(e.rows).execute()
 
   const now = deps.clock.now()
-  if (transfer.status === 'waiting' || transfer.status === 'queued') {
+  // Not made (yet, or refused for good: an operator's retry sends what is owed then).
+  if (transfer.status === 'waiting' || transfer.status === 'queued' || transfer.status === 'failed') {
     await trx.updateTable('vendorTransfers').set({ amount: unclaimedAmount(money, after), updatedAt: now }).where('id', '=', transfer.id).execute()
     return
   }

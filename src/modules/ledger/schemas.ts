@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Money, SignedMoney } from '../../platform/money.ts'
 import { Page, PageQuery } from '../../platform/pagination.ts'
 import { DateTimeText, Nullable, Strict, Timestamp, Uuid } from '../../platform/schema-types.ts'
-import { LEDGER_ENTRY_TYPES, TRANSFER_STATUSES } from './types.ts'
+import { LEDGER_ENTRY_TYPES, REVERSAL_STATUSES, TRANSFER_STATUSES } from './types.ts'
 
 const usd = (amount: number) => ({ amount, currency: 'usd' })
 const Currency = Type.String({ pattern: '^[a-z]{3}$', description: 'ISO 4217, lower case', examples: ['usd'] })
@@ -85,10 +85,36 @@ export const TransferView = Type.Object({
   lastError: Nullable(Type.String()),
   stripeTransferId: Nullable(Type.String()),
   updatedAt: Timestamp()
+}, {
+  examples: [{ id: ids.transfer, orderId: ids.order, workspaceId: ids.ws, kind: 'sale', amount: usd(875), reversed: usd(0), status: 'queued', attempts: 1, lastError: 'transfers_not_allowed: …', stripeTransferId: null, updatedAt: '2026-12-03T10:00:00.000Z' }]
 })
 export const TransferPage = Page(TransferView, {
   examples: [{
     items: [{ id: ids.transfer, orderId: ids.order, workspaceId: ids.ws, kind: 'sale', amount: usd(1312), reversed: usd(437), status: 'paid', attempts: 1, lastError: null, stripeTransferId: 'tr_1Qx', updatedAt: '2026-12-03T10:00:00.000Z' }],
+    nextCursor: null
+  }]
+})
+
+export const TransferParams = Type.Object({ id: Uuid({ description: 'the transfer' }) })
+
+const ReversalStatus = Type.Union(REVERSAL_STATUSES.map((s) => Type.Literal(s)))
+export const AdminReversalQuery = Strict({ status: Type.Optional(ReversalStatus), workspaceId: Type.Optional(Uuid()), ...PageQuery })
+export const ReversalView = Type.Object({
+  id: Uuid(),
+  transferId: Uuid(),
+  orderId: Uuid(),
+  workspaceId: Uuid(),
+  refundId: Nullable(Uuid()),
+  amount: Type.Ref(Money),
+  status: Type.Union(REVERSAL_STATUSES.map((s) => Type.Literal(s)), { description: 'pending (waits for its transfer, or under way), paid, failed (the provider refused: the platform funded this vendor part; an operator must act), void (its transfer was refused before it was made: folded into the transfer\'s amount)' }),
+  attempts: Type.Integer(),
+  lastError: Nullable(Type.String()),
+  stripeReversalId: Nullable(Type.String()),
+  updatedAt: Timestamp()
+})
+export const ReversalPage = Page(ReversalView, {
+  examples: [{
+    items: [{ id: '01936b2e-7c4e-7d4a-9b1e-3f2a1c0d9ed0', transferId: ids.transfer, orderId: ids.order, workspaceId: ids.ws, refundId: null, amount: usd(437), status: 'failed', attempts: 1, lastError: 'insufficient_funds: …', stripeReversalId: null, updatedAt: '2026-12-03T10:00:00.000Z' }],
     nextCursor: null
   }]
 })

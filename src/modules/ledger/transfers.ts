@@ -1,4 +1,5 @@
 import type { Deps } from '../../platform/deps.ts'
+import { Conflict, NotFound } from '../../platform/errors.ts'
 import type { Trx } from '../../platform/db.ts'
 import { outboxInsert } from '../../platform/outbox.ts'
 import { applyAccountState, lockPayoutReadiness } from '../payouts/public.ts'
@@ -50,6 +51,19 @@ async function claim (deps: LedgerDeps, transferId: string) {
       .where('id', '=', t.id).returningAll().executeTakeFirstOrThrow()
     return { ...claimed, accountId: ready.accountId }
   })
+}
+
+/** An operator's retry of a transfer the provider refused for good: queued again, with what is owed now, under a new key. */
+export async function retryTransfer (deps: Deps, transferId: string): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    const t = await trx.selectFrom('vendorTransfers').selectAll().where('id', '=', transferId).forUpdate().executeTakeFirst()
+    if (!t) throw NotFound('TRANSFER_NOT_FOUND', 'No such transfer.')
+    if (t.status !== 'failed') throw Conflict('TRANSFER_NOT_FAILED', `Only a failed transfer is retried; this one is ${t.status}.`)
+    const amount = t.kind === 'sale' ? await owedNow(trx, t) : t.amount
+    await trx.updateTable('vendorTransfers').set((eb) => ({ status: 'queued', amount, refusals: eb('refusals', '+', 1), updatedAt: deps.clock.now() })).where('id', '=', t.id).execute()
+    await outboxInsert(trx, [{ queue: 'payouts' as const, jobName: 'transfer', payload: { transferId: t.id } }]).execute()
+  })
+  deps.log.info({ transferId }, 'a failed transfer was queued again by an operator')
 }
 
 /** Settles a transfer the provider made: paid, and its ledger pair, once. */

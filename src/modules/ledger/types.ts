@@ -8,6 +8,9 @@ export type LedgerBucket = 'pending' | 'paid_out' | 'platform'
 
 export type TransferStatus = 'waiting' | 'queued' | 'in_flight' | 'paid' | 'failed' | 'void'
 export const TRANSFER_STATUSES: readonly TransferStatus[] = ['waiting', 'queued', 'in_flight', 'paid', 'failed', 'void']
+/** void: its transfer was refused before it was made, and the reversal folded into its amount. */
+export type ReversalStatus = 'pending' | 'paid' | 'failed' | 'void'
+export const REVERSAL_STATUSES: readonly ReversalStatus[] = ['pending', 'paid', 'failed', 'void']
 
 /** An order a payment was applied to, as its checkout froze it. */
 export interface SaleFacts { orderId: string, workspaceId: string, currency: string, paidAmount: number, totalAmount: number, commission: number, platformFundedDiscount: number, live: boolean }
