@@ -29,6 +29,7 @@ import { createOrderExpiryProcessor } from './jobs/order-expiry.ts'
 import { createPaymentGateway } from './platform/payment-provider.ts'
 import { createConnectGateway } from './platform/payment-connect.ts'
 import { createPayoutsProcessor } from './jobs/payouts.ts'
+import { ledgerCounters } from './modules/ledger/public.ts'
 
 // The worker process: one BullMQ Worker per queue, plus the job schedulers for periodic work.
 // Any number of copies can run; each job is safe to run twice.
@@ -75,8 +76,8 @@ const STALLED_JOBS = { lockDuration: 5000, stalledInterval: 2000, maxStalledCoun
 
 export async function startWorker (config: Config, options: WorkerOptions = {}): Promise<RunningWorker> {
   const log = options.logger ?? createLogger(config, 'worker')
-  // Counted here: emails, and payments the order-expiry job finds made (reconciliation).
-  const metrics = new Metrics([...Object.values(orderCounters), emailOutcomes])
+  // Counted here: emails, payments the order-expiry job finds made (reconciliation), and vendor transfers and reversals.
+  const metrics = new Metrics([...Object.values(orderCounters), ...Object.values(ledgerCounters), emailOutcomes])
   const { deps, producer, pool, close } = await connectDeps(config, { log, scripts: redisScripts, clock: options.clock, metrics })
   const { db, queues, sealer, storage } = deps
   const mailer = createMailer(config, log)

@@ -1,4 +1,5 @@
 import type { Test as Tap } from 'tap'
+import type { TestEnvOptions } from './app.ts'
 import { createUser, login } from './auth.ts'
 import { checkout, type Store } from './commerce.ts'
 import { eventually } from './eventually.ts'
@@ -10,8 +11,8 @@ import { onboard } from './payouts.ts'
 // default 10 % (transfer 3600), store B 1 × 1500 at 12.5 % (commission 187.5 → 188, transfer
 // 1312). The worker runs in process (outbox + payouts).
 
-export async function scene (t: Tap, options: { enableB?: boolean } = {}) {
-  const pe = await paymentEnv(t, { worker: { queues: ['outbox', 'payouts'] } })
+export async function scene (t: Tap, options: { enableB?: boolean, config?: TestEnvOptions['config'] } = {}) {
+  const pe = await paymentEnv(t, { worker: { queues: ['outbox', 'payouts'] }, config: options.config })
   const { env, stripe } = pe
   const { stores, buyer } = await twoStoreCart(env)
   const accounts = [await onboard(env, stripe, stores[0]!), options.enableB === false ? null : await onboard(env, stripe, stores[1]!)]

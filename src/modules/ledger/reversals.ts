@@ -1,3 +1,4 @@
+import { payoutReversals } from './counters.ts'
 import { entryMaker } from './entries.ts'
 import { KEY_PRUNE_MS, refusalCode, type LedgerDeps } from './ledger-deps.ts'
 
@@ -33,7 +34,8 @@ export async function processReversal (deps: LedgerDeps, reversalId: string): Pr
       if (code === null) throw err
       await deps.db.updateTable('transferReversals').set({ status: 'failed', lastError: `${code}: ${(err as Error).message}`.slice(0, 500), updatedAt: deps.clock.now() })
         .where('id', '=', r.id).where('status', '=', 'pending').execute()
-      deps.log.error({ reversalId: r.id, transferId: r.transferId, code }, 'transfer reversal refused by the provider: an operator must act')
+      deps.metrics.count(payoutReversals, { outcome: 'failed' })
+      deps.log.error({ reversalId: r.id, transferId: r.transferId, code }, 'transfer reversal refused by the provider: an operator must act (GET /admin/reversals?status=failed)')
       return 'failed'
     }
   }
@@ -43,6 +45,7 @@ export async function processReversal (deps: LedgerDeps, reversalId: string): Pr
     const done = await trx.updateTable('transferReversals').set({ status: 'paid', stripeReversalId: settledId, paidAt: now, updatedAt: now, lastError: null })
       .where('id', '=', r.id).where('status', '=', 'pending').returning('id').executeTakeFirst()
     if (!done) return
+    deps.metrics.count(payoutReversals, { outcome: 'paid' })
     const e = entryMaker(deps, r.currency, { orderId: r.orderId, refundId: r.refundId, transferId: r.transferId, reversalId: r.id })
     e.add(r.workspaceId, 'paid_out', 'transfer_reversal', -r.amount)
     e.add(r.workspaceId, 'pending', 'transfer_reversal', r.amount)

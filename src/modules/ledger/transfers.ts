@@ -3,6 +3,7 @@ import { Conflict, NotFound } from '../../platform/errors.ts'
 import type { Trx } from '../../platform/db.ts'
 import { outboxInsert } from '../../platform/outbox.ts'
 import { applyAccountState, lockPayoutReadiness } from '../payouts/public.ts'
+import { payoutTransfers } from './counters.ts'
 import { entryMaker } from './entries.ts'
 import { KEY_PRUNE_MS, refusalCode, type LedgerDeps } from './ledger-deps.ts'
 
@@ -80,6 +81,7 @@ async function settle (deps: LedgerDeps, claimed: Claimed, stripeTransferId: str
       return
     }
     const e = entryMaker(deps, t.currency, { orderId: t.orderId, transferId: t.id })
+    deps.metrics.count(payoutTransfers, { outcome: 'paid' })
     e.add(t.workspaceId, 'pending', 'transfer', -t.amount)
     e.add(t.workspaceId, 'paid_out', 'transfer', t.amount)
     await trx.insertInto('ledgerEntries').values(e.rows).onConflict((oc) => oc.doNothing()).execute()
@@ -153,6 +155,7 @@ async function refused (deps: LedgerDeps, t: Claimed, code: string, err: Error):
   if (REFUSED_FOR_NOW.has(code)) {
     // The account cannot receive transfers now: wait for account.updated; our view of it is refreshed.
     if (!await release(deps, t, 'waiting', code)) return stale(deps, t, code)
+    deps.metrics.count(payoutTransfers, { outcome: 'waiting' })
     deps.log.warn({ transferId: t.id, workspaceId: t.workspaceId, code }, 'transfer refused for now: it waits for the account')
     const state = await deps.connect.retrieveAccount(t.accountId).catch(() => null)
     if (state) {
@@ -166,9 +169,11 @@ async function refused (deps: LedgerDeps, t: Claimed, code: string, err: Error):
   if (code === 'balance_insufficient') {
     // The provider keeps this answer under its key: the retry (the job's backoff) goes with a new one.
     if (!await release(deps, t, 'queued', code)) return stale(deps, t, code)
+    deps.metrics.count(payoutTransfers, { outcome: 'retried' })
     throw err
   }
   if (!await release(deps, t, 'failed', `${code}: ${err.message}`.slice(0, 500))) return stale(deps, t, code)
+  deps.metrics.count(payoutTransfers, { outcome: 'failed' })
   deps.log.error({ transferId: t.id, workspaceId: t.workspaceId, code }, 'transfer refused by the provider: an operator must act (GET /admin/transfers?status=failed, POST /admin/transfers/:id/retry)')
   return 'failed'
 }
