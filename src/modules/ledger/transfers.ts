@@ -12,8 +12,9 @@ import { KEY_PRUNE_MS, refusalCode, type LedgerDeps } from './ledger-deps.ts'
 // an idempotency key naming the order, so any retry (a redelivered job, a worker killed mid-
 // request, the sweep) replays the same transfer at the provider; settled once (in_flight →
 // paid, with its ledger pair under a unique index). A refusal was no transfer: the row leaves
-// in_flight with what is owed now (its pending reversals folded in) and a new key. After the provider may have pruned the key
-// (a day), a retry looks the transfer up by its group and our id before sending.
+// in_flight with what is owed now (its pending reversals folded in) and a new key. After the
+// provider may have pruned the key (a day), a retry looks the transfer up by its group and our
+// id before sending.
 
 const REFUSED_FOR_NOW = new Set(['insufficient_capabilities_for_transfer', 'account_invalid'])
 
