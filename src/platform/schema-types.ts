@@ -6,9 +6,10 @@ import { Type, type ObjectOptions, type StringOptions, type TObject, type TPrope
 /**
  * An RFC 3339 date-time a JavaScript Date can hold: the format allows a leap second (23:59:60),
  * which Date cannot represent (Invalid Date, then a 500 from the database), so the pattern
- * refuses second 60 as the 400 it is. Every date-time a request may carry uses it.
+ * refuses second 60 as the 400 it is, and year 0000, which Postgres has no such year for.
+ * Every date-time a request may carry uses it.
  */
-const DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}:[0-5]\\d(\\.\\d+)?([Zz]|[+-]\\d{2}(:?\\d{2})?)$'
+const DATE_TIME = '^(?!0000)\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}:[0-5]\\d(\\.\\d+)?([Zz]|[+-]\\d{2}(:?\\d{2})?)$'
 export const Timestamp = (options: { description?: string } = {}): TUnsafe<Date> =>
   Type.Unsafe<Date>({ type: 'string', format: 'date-time', pattern: DATE_TIME, ...options })
 /** A date-time in a request, kept as its text. */

@@ -74,10 +74,10 @@ t.test('a leap second (23:59:60) is 400 naming the field on promotion create and
   t.equal(patched.statusCode, 400, patched.body)
 })
 
-t.test('a leap second is 400 on every date-time a request carries (the sessions statistics, the ledger\'s commission report)', async (t) => {
+t.test('a leap second, or year 0000, is 400 on every date-time a request carries (the sessions statistics, the ledger\'s commission report)', async (t) => {
   const env = await createTestEnv(t)
   const admin = (await platformAdmin(env)).headers
-  for (const url of ['/admin/sessions/stats?from=2027-06-30T23:59:60Z', '/admin/commission?to=2027-06-30T23:59:60Z']) {
+  for (const url of ['/admin/sessions/stats?from=2027-06-30T23:59:60Z', '/admin/commission?to=2027-06-30T23:59:60Z', '/admin/commission?from=0000-01-01T00:00:00Z']) {
     const res = await env.app.inject({ method: 'GET', url, headers: admin })
     t.equal(res.statusCode, 400, `${url}: ${res.body}`)
     t.ok(pointers(res).some((p: string) => p.startsWith('/querystring/')), `${url} names its parameter`)
