@@ -22,8 +22,13 @@ export type TransferOutcome = 'paid' | 'waiting' | 'failed' | 'skipped'
 
 /** Queues the transfers that waited for this workspace's payouts (in the caller's transaction); returns how many. */
 export async function releaseWaitingTransfers (trx: Trx, deps: Deps, workspaceId: string): Promise<number> {
+  // Rows another transaction holds (a refund lowering one, under its checkout's locks) are
+  // skipped, not waited for: a release over many rows waiting on one that a refund holds, while
+  // that refund waits on another this release took, would deadlock. The sweep releases the
+  // skipped ones within a minute.
+  const free = trx.selectFrom('vendorTransfers').select('id').where('workspaceId', '=', workspaceId).where('status', '=', 'waiting').forUpdate().skipLocked()
   const released = await trx.updateTable('vendorTransfers').set({ status: 'queued', updatedAt: deps.clock.now() })
-    .where('workspaceId', '=', workspaceId).where('status', '=', 'waiting').returning('id').execute()
+    .where('id', 'in', free).returning('id').execute()
   if (released.length > 0) await outboxInsert(trx, released.map((r) => ({ queue: 'payouts' as const, jobName: 'transfer', payload: { transferId: r.id } }))).execute()
   return released.length
 }

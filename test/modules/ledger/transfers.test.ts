@@ -3,7 +3,7 @@ import { addToCart, checkout, createProduct, shopper } from '../../helpers/comme
 import { eventually } from '../../helpers/eventually.ts'
 import { expectedEarnings, ledgerSums, transfersOf } from '../../helpers/ledger.ts'
 import { paidRows, refund, scene, signedDelivery } from '../../helpers/ledger-scene.ts'
-import { deliverConnect, onboard } from '../../helpers/payouts.ts'
+import { deliverConnect, onboard, startOnboarding } from '../../helpers/payouts.ts'
 
 // Issue 14 (WP5, plan §7.6): vendor transfers through Stripe Connect, exactly once. Example D:
 // store A sells 2 × 2000 at the default 10 % (transfer 3600), store B 1 × 1500 at 12.5 %
@@ -194,4 +194,37 @@ t.test('two currencies: each has its own transfer, ledger sums and balance line'
   t.same(balance.json().items.map((i: any) => [i.currency, i.paidOut.amount, i.lifetime.sales.amount]), [['eur', 2700, 3000], ['usd', 3600, 4000]])
   const eurOnly = await env.app.inject({ method: 'GET', url: `/workspaces/${stores[0]!.workspaceId}/ledger?currency=eur`, headers: stores[0]!.owner.headers })
   t.ok(eurOnly.json().items.length > 0 && eurOnly.json().items.every((i: any) => i.amount.currency === 'eur'))
+})
+
+// A release over many rows never waits on one another transaction holds (a refund lowering it,
+// under its checkout's locks, may be about to lock another row this release took: a deadlock).
+// The held row is skipped, and the sweep releases it once it is free.
+t.test('enabling a vendor skips a waiting transfer another transaction holds; the sweep releases it after', async (t) => {
+  const s = await scene(t, { enableB: false })
+  const { env, stripe, checkoutId, stores } = s
+  await signedDelivery(s, stripe.pay(s.intentId))
+  const rowB = async () => (await transfersOf(env, checkoutId)).find((r) => r.workspaceId === stores[1]!.workspaceId)!
+  await eventually(async () => (await rowB()).status === 'waiting', 20000)
+  const started = await startOnboarding(env, stores[1]!)
+  t.equal(started.statusCode, 200, started.body)
+  const account = started.json().accountId as string
+  let release!: () => void
+  const released = new Promise<void>((resolve) => { release = resolve })
+  let locked!: () => void
+  const isLocked = new Promise<void>((resolve) => { locked = resolve })
+  const holder = env.app.db.transaction().execute(async (trx) => {
+    await trx.selectFrom('vendorTransfers').select('id').where('id', '=', (await rowB()).id).forUpdate().execute()
+    locked()
+    await released
+  })
+  await isLocked
+  const delivered = deliverConnect(env, stripe, stripe.completeOnboarding(account))
+  const outcome = await Promise.race([delivered.then((res) => res.statusCode), new Promise((resolve) => setTimeout(() => resolve('blocked'), 5000))])
+  t.equal(outcome, 200, 'account.updated is applied without waiting on the held row')
+  t.equal((await rowB()).status, 'waiting', 'the held transfer is left waiting')
+  release()
+  await holder
+  await env.app.deps.queues.payouts.add('sweep', {})
+  await paidRows(env, checkoutId, 2)
+  t.equal([...stripe.transfers.values()].filter((x) => x.destination === account).length, 1, 'then one transfer, by the sweep')
 })

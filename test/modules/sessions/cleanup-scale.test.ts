@@ -217,7 +217,9 @@ t.test('a paced run ends no faster than its rate, and an abort while it waits st
   let started = performance.now()
   t.equal(await finalizeExpiredSessions(env.app.deps, { buckets: 16, rate: 300 }), 600)
   const seconds = (performance.now() - started) / 1000
-  t.ok(seconds >= (600 - 60) / 300, `600 sessions at 300/s took ${seconds.toFixed(2)} s (the ~540 before the last round waited their turn)`)
+  // The rounds are the hash buckets, uneven (one of 65 was seen): the bound allows a last round
+  // of up to 150, far beyond any bucket of 600 sessions over 16, and far above the unpaced 0.05 s.
+  t.ok(seconds >= (600 - 150) / 300, `600 sessions at 300/s took ${seconds.toFixed(2)} s (at least the 450 before the last round waited their turn)`)
   t.equal(await endedCount(env), 600)
 
   await expiredSessions(env, clock, 100, 6)
