@@ -59,25 +59,30 @@ export interface CartRead { lines: CartLine[], pricing: PricingContextRow | null
 const toCartRead = (rows: Array<LineRow & PricingContextRow>): CartRead => ({ lines: rows.map(toCartLine), pricing: rows[0] ?? null })
 
 /**
- * The workspaces selling the lines still on sale (an SQL `uuid[]`), from `lines` (`variantId`
- * rows: the stored cart, or the add's cart as written), so pricing's context is read in the
- * statement that reads the lines: uncorrelated, Postgres runs it once, not per row.
+ * The workspaces selling the lines still on sale (an SQL `uuid[]`), from the statement's `lines`
+ * CTE (the lines with their facts), so pricing's context is read in the statement that reads the
+ * lines. Uncorrelated, it runs once; the CTE, used twice, is read once.
  */
-function lineWorkspaces (db: Queryable, lines: Expression<unknown>): Expression<readonly string[]> {
-  return sql<readonly string[]>`(${db.selectFrom(sql`${lines}`.as('w'))
-    .innerJoin(variantFacts(db).as('wv'), (join) => join.on(sql<boolean>`${sql.ref('wv.id')} = ${sql.ref('w.variantId')}`))
-    .select(sql<readonly string[]>`coalesce(array_agg(distinct ${sql.ref('wv.workspaceId')}), '{}'::uuid[])`.as('ids'))
-    .where(sql.ref('wv.sold'), 'is', true)})`
+function lineWorkspaces (db: Queryable): Expression<readonly string[]> {
+  return sql<readonly string[]>`(${db.selectFrom(sql.table('lines').as('w'))
+    .select(sql<readonly string[]>`coalesce(array_agg(distinct ${sql.ref('w.workspaceId')}), '{}'::uuid[])`.as('ids'))
+    .where(sql.ref('w.sold'), 'is', true)})`
 }
+
+/** Whether a line is the cart's first (in the order it is shown): the row that carries pricing's context. */
+const firstLine = sql<boolean>`row_number() over (order by ${sql.ref('c.createdAt')}, ${sql.ref('c.id')}) = 1`.as('first')
 
 /** Cart lines with what checkout needs (live prices, stock, whether still sold), and pricing's context, in one statement. */
 export async function cartLines (db: Queryable, userId: string, destination: DestinationFacts): Promise<CartRead> {
-  const mine = db.selectFrom('cartItems').select('variantId').where('userId', '=', userId)
-  const rows = await db.selectFrom('cartItems as c')
+  // The lines with their facts (and when each was added, for the order), read once.
+  const rows = await db.with('lines', (qc) => qc.selectFrom('cartItems as c')
     .innerJoin(variantFacts(db).as('v'), 'v.id', 'c.variantId')
-    .select([...LINE_COLUMNS, ...pricingContextColumns(db, { userId, workspaceIds: lineWorkspaces(db, sql`(${mine})`), destination })])
-    .where('c.userId', '=', userId)
-    .orderBy('c.createdAt').orderBy('c.id')
+    .select([...LINE_COLUMNS, 'c.createdAt', firstLine])
+    .where('c.userId', '=', userId))
+    .selectFrom('lines')
+    .selectAll('lines')
+    .select(pricingContextColumns(db, { userId, workspaceIds: lineWorkspaces(db), destination, commissions: false, onRow: sql.ref<boolean>('lines.first') }))
+    .orderBy('lines.createdAt').orderBy('lines.id')
     .execute()
   return toCartRead(rows)
 }
@@ -150,11 +155,14 @@ const addIfAllowed = compiledOnce<{ id: string, userId: string, variantId: strin
   .with('cart', (db) => db.selectFrom('cartItems').select(['id', 'variantId', 'quantity', 'createdAt'])
     .where('userId', '=', value('userId')).where('variantId', '!=', value('variantId'))
     .unionAll(db.selectFrom('added').select(['id', 'variantId', 'quantity', 'createdAt'])))
-  .selectFrom('cart as c')
-  .innerJoin(variantFacts(db).as('v'), 'v.id', 'c.variantId')
+  .with('lines', (qc) => qc.selectFrom('cart as c')
+    .innerJoin(variantFacts(db).as('v'), 'v.id', 'c.variantId')
+    .select([...LINE_COLUMNS, 'c.createdAt', firstLine]))
+  .selectFrom('lines')
+  .selectAll('lines')
   // With pricing's context for the summaries (the default address; the workspaces of that cart).
-  .select([...LINE_COLUMNS, ...pricingContextColumns(db, { userId: value('userId'), workspaceIds: lineWorkspaces(db, sql.table('cart')), destination: {} })])
-  .orderBy('c.createdAt').orderBy('c.id'))
+  .select(pricingContextColumns(db, { userId: value('userId'), workspaceIds: lineWorkspaces(db), destination: {}, commissions: false, onRow: sql.ref<boolean>('lines.first') }))
+  .orderBy('lines.createdAt').orderBy('lines.id'))
 
 /**
  * The add as one statement that writes only when it is allowed (on sale; the line, new or

@@ -4,7 +4,7 @@ import type { Config } from '../../config.ts'
 import type { Queryable } from '../../platform/db.ts'
 import { commissionFacts, defaultCommissionBps } from '../payouts/public.ts'
 import { appliedPromotionFacts } from '../promotions/public.ts'
-import { shippingRateFacts, workspacesWithRates } from '../shipping/public.ts'
+import { shippingRateFacts } from '../shipping/public.ts'
 import { taxRateFacts } from '../taxes/public.ts'
 import { addressFacts } from '../users/public.ts'
 import type { Destination, PricingContext } from './totals.ts'
@@ -29,6 +29,17 @@ export interface PricingFacts {
    */
   workspaceIds: Expression<readonly string[]>
   destination: DestinationFacts
+  /**
+   * Whether to read the workspaces' commission overrides: checkout freezes the commission on
+   * each order and reads them; the cart shows no commission and leaves them out (its priced
+   * commission is then the platform default, and is not shown).
+   */
+  commissions?: boolean
+  /**
+   * Where the statement answers many rows (the cart: one per line), the rows that carry the
+   * context (the first); the others answer null, so the client parses it once, not per line.
+   */
+  onRow?: Expression<boolean>
 }
 
 const isSaved = (d: DestinationFacts): d is { addressId?: string } => d !== null && !('country' in d)
@@ -40,13 +51,14 @@ export function pricingContextColumns (db: Queryable, facts: PricingFacts) {
   const country = saved
     ? sql<string | null>`(${db.selectFrom(saved.as('a')).select(sql<string>`upper(trim(a.country))`.as('country'))})`
     : sql<string | null>`${isSaved(destination) ? null : destination?.country ?? null}::text`
+  const { onRow } = facts
+  const only = <T>(column: Expression<T>) => onRow ? sql<T>`case when ${onRow} then ${column} end` : sql<T>`${column}`
   return [
-    jsonObjectFrom(appliedPromotionFacts(db, facts.userId)).as('promotion'),
-    jsonArrayFrom(shippingRateFacts(db, facts.workspaceIds)).as('shippingRates'),
-    jsonArrayFrom(workspacesWithRates(db, facts.workspaceIds)).as('workspacesWithRates'),
-    jsonArrayFrom(taxRateFacts(db, country)).as('taxRates'),
-    jsonArrayFrom(commissionFacts(db, facts.workspaceIds)).as('commissions'),
-    (saved ? jsonObjectFrom(saved) : sql<null>`null::json`).as('savedAddress')
+    only(jsonObjectFrom(appliedPromotionFacts(db, facts.userId))).as('promotion'),
+    only(jsonArrayFrom(shippingRateFacts(db, facts.workspaceIds))).as('shippingRates'),
+    only(jsonArrayFrom(taxRateFacts(db, country))).as('taxRates'),
+    only(facts.commissions === false ? sql<Array<{ workspaceId: string, commissionBps: number }>>`'[]'::json` : jsonArrayFrom(commissionFacts(db, facts.workspaceIds))).as('commissions'),
+    only(saved ? jsonObjectFrom(saved) : sql<null>`null::json`).as('savedAddress')
   ] as const
 }
 
@@ -55,12 +67,12 @@ type Columns = ReturnType<typeof pricingContextColumns>
 /** What the columns of pricingContextColumns hold, by name. */
 export interface PricingContextRow {
   promotion: Row<Columns[0]>
+  /** Every rate not deleted, active or not. */
   shippingRates: Row<Columns[1]>
-  workspacesWithRates: Row<Columns[2]>
-  taxRates: Row<Columns[3]>
-  commissions: Row<Columns[4]>
+  taxRates: Row<Columns[2]>
+  commissions: Row<Columns[3]>
   /** The saved address asked for (null: none asked for, or not the customer's). */
-  savedAddress: Row<Columns[5]>
+  savedAddress: Row<Columns[4]>
 }
 
 /** The context from those columns; a workspace without an override pays the platform's default commission. */
@@ -69,8 +81,8 @@ export function toPricingContext (row: PricingContextRow, workspaceIds: readonly
   const fallback = defaultCommissionBps(config)
   return {
     promotion: row.promotion,
-    shippingRates: row.shippingRates,
-    workspacesWithRates: new Set(row.workspacesWithRates.map((w) => w.workspaceId)),
+    shippingRates: row.shippingRates.filter((r) => r.isActive),
+    workspacesWithRates: new Set(row.shippingRates.map((r) => r.workspaceId)),
     taxRates: row.taxRates,
     commissionBps: new Map(workspaceIds.map((id) => [id, overrides.get(id) ?? fallback]))
   }

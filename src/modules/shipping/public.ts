@@ -8,26 +8,15 @@ import type { Queryable } from '../../platform/db.ts'
 const inWorkspaces = (workspaceIds: Expression<readonly string[]>) => sql<boolean>`${sql.ref('shippingRates.workspaceId')} = any(${workspaceIds}::uuid[])`
 
 /**
- * The active rates of these workspaces, as a subquery the caller folds into its statement. The
- * workspaces are an SQL array (`uuid[]`): the cart derives them from its lines in the same statement.
+ * The rates of these workspaces that are not deleted, active or not (`isActive`), as a subquery
+ * the caller folds into its statement: the active ones are the ones to ship by, and a workspace
+ * with none at all ships free. The workspaces are an SQL array (`uuid[]`): the cart derives them
+ * from its lines in the same statement.
  */
 export function shippingRateFacts (db: Queryable, workspaceIds: Expression<readonly string[]>) {
   return db.selectFrom('shippingRates')
-    .select(['id', 'workspaceId', 'name', 'currency', sql<'flat' | 'free_over'>`kind`.as('kind'), 'amount', 'freeOverAmount', 'countries'])
+    .select(['id', 'workspaceId', 'name', 'currency', sql<'flat' | 'free_over'>`kind`.as('kind'), 'amount', 'freeOverAmount', 'countries', 'isActive'])
     .where(inWorkspaces(workspaceIds))
     .where('deletedAt', 'is', null)
-    .where('isActive', '=', true)
     .orderBy('id')
-}
-
-/**
- * The workspaces among these that defined any rate (active or not; deleted ones do not count):
- * the others ship free. A subquery of `workspaceId`.
- */
-export function workspacesWithRates (db: Queryable, workspaceIds: Expression<readonly string[]>) {
-  return db.selectFrom('shippingRates')
-    .select('workspaceId')
-    .distinct()
-    .where(inWorkspaces(workspaceIds))
-    .where('deletedAt', 'is', null)
 }
