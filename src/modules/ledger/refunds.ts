@@ -17,7 +17,7 @@ export async function recordRefundChange (trx: Trx, deps: Deps, change: RefundCh
   if (delta === 0) return
   // An order paid before the ledger existed (no sale recorded) has nothing to split.
   const transfer = await trx.selectFrom('vendorTransfers').select(['id', 'status', 'amount'])
-    .where('orderId', '=', change.orderId).where('kind', '=', 'sale').forUpdate().executeTakeFirst()
+    .where('orderId', '=', change.orderId).where('kind', '=', 'sale').forNoKeyUpdate().executeTakeFirst()
   if (!transfer) return
   const money = { paid: change.paidAmount, commission: change.commission, funding: change.platformFundedDiscount }
   const before = Math.max(0, change.refundedBefore)

@@ -13,7 +13,7 @@ export async function processReversal (deps: LedgerDeps, reversalId: string): Pr
   const r = await deps.db.transaction().execute(async (trx) => {
     const row = await trx.selectFrom('transferReversals as r').innerJoin('vendorTransfers as t', 't.id', 'r.transferId')
       .select(['r.id', 'r.status', 'r.amount', 'r.attempts', 'r.createdAt', 'r.refundId', 'r.transferId', 't.status as transferStatus', 't.stripeTransferId', 't.orderId', 't.workspaceId', 't.currency'])
-      .where('r.id', '=', reversalId).forUpdate('r').executeTakeFirst()
+      .where('r.id', '=', reversalId).forNoKeyUpdate('r').executeTakeFirst()
     if (!row || row.status !== 'pending') return null
     if (row.transferStatus !== 'paid' || !row.stripeTransferId) throw new Error(`reversal ${reversalId} waits for its transfer (${row.transferStatus})`)
     await trx.updateTable('transferReversals').set((eb) => ({ attempts: eb('attempts', '+', 1), updatedAt: deps.clock.now() })).where('id', '=', row.id).execute()

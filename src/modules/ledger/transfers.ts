@@ -26,7 +26,7 @@ export async function releaseWaitingTransfers (trx: Trx, deps: Deps, workspaceId
   // skipped, not waited for: a release over many rows waiting on one that a refund holds, while
   // that refund waits on another this release took, would deadlock. The sweep releases the
   // skipped ones within a minute.
-  const free = trx.selectFrom('vendorTransfers').select('id').where('workspaceId', '=', workspaceId).where('status', '=', 'waiting').forUpdate().skipLocked()
+  const free = trx.selectFrom('vendorTransfers').select('id').where('workspaceId', '=', workspaceId).where('status', '=', 'waiting').forNoKeyUpdate().skipLocked()
   const released = await trx.updateTable('vendorTransfers').set({ status: 'queued', updatedAt: deps.clock.now() })
     .where('id', 'in', free).returning('id').execute()
   if (released.length > 0) await outboxInsert(trx, released.map((r) => ({ queue: 'payouts' as const, jobName: 'transfer', payload: { transferId: r.id } }))).execute()
@@ -41,7 +41,7 @@ async function claim (deps: LedgerDeps, transferId: string) {
   return deps.db.transaction().execute(async (trx) => {
     // Lock order as account.updated's: the payout account, then the transfer.
     const ready = (await lockPayoutReadiness(trx, [row.workspaceId])).get(row.workspaceId)
-    const t = await trx.selectFrom('vendorTransfers').selectAll().where('id', '=', transferId).forUpdate().executeTakeFirstOrThrow()
+    const t = await trx.selectFrom('vendorTransfers').selectAll().where('id', '=', transferId).forNoKeyUpdate().executeTakeFirstOrThrow()
     if (t.status !== 'queued' && t.status !== 'in_flight') return null
     const now = deps.clock.now()
     if (t.amount === 0) {
@@ -63,7 +63,7 @@ async function claim (deps: LedgerDeps, transferId: string) {
 /** An operator's retry of a transfer the provider refused for good: queued again, with what is owed now, under a new key. */
 export async function retryTransfer (deps: Deps, transferId: string): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
-    const t = await trx.selectFrom('vendorTransfers').selectAll().where('id', '=', transferId).forUpdate().executeTakeFirst()
+    const t = await trx.selectFrom('vendorTransfers').selectAll().where('id', '=', transferId).forNoKeyUpdate().executeTakeFirst()
     if (!t) throw NotFound('TRANSFER_NOT_FOUND', 'No such transfer.')
     if (t.status !== 'failed') throw Conflict('TRANSFER_NOT_FAILED', `Only a failed transfer is retried; this one is ${t.status}.`)
     const amount = t.kind === 'sale' ? await owedNow(trx, t) : t.amount
@@ -148,7 +148,7 @@ async function release (deps: LedgerDeps, t: Claimed, status: 'waiting' | 'queue
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now()
     const held = await trx.selectFrom('vendorTransfers').select('id').where('id', '=', t.id).where('status', '=', 'in_flight')
-      .where('attempts', '=', t.attempts).where('refusals', '=', t.refusals).forUpdate().executeTakeFirst()
+      .where('attempts', '=', t.attempts).where('refusals', '=', t.refusals).forNoKeyUpdate().executeTakeFirst()
     if (!held) return false
     const amount = t.kind === 'sale' ? await owedNow(trx, t) : t.amount
     await trx.updateTable('transferReversals').set({ status: 'void', updatedAt: now }).where('transferId', '=', t.id).where('status', '=', 'pending').execute()

@@ -3,15 +3,20 @@ import type { Queryable, Trx } from '../../platform/db.ts'
 
 // A checkout is what one payment pays for: its orders (one per workspace), its total, and the
 // provider's payment intent. Every money decision locks the checkout row, then its orders in id order.
+// The locks are FOR NO KEY UPDATE (what an UPDATE of these rows takes: their ids never change):
+// they exclude each other, but not the key-share lock a foreign key takes. The worker writes
+// ledger rows that reference an order while it holds that order's transfer, and a refund holds
+// the orders before it locks the transfer: were the orders locked FOR UPDATE, each would wait
+// for the other (test/modules/ledger/lock-order.test.ts).
 
 export async function lockCheckout (trx: Trx, checkoutId: string) {
   return trx.selectFrom('checkouts').select(['id', 'totalAmount', 'currency', 'amountReceived', 'paymentIntentId'])
-    .where('id', '=', checkoutId).forUpdate().executeTakeFirstOrThrow()
+    .where('id', '=', checkoutId).forNoKeyUpdate().executeTakeFirstOrThrow()
 }
 
 export async function lockOrdersOf (trx: Trx, checkoutId: string) {
   return trx.selectFrom('orders').select(['id', 'status', 'paymentStatus', 'totalAmount', 'paidAmount', 'refundedAmount', 'workspaceId', 'checkoutId', 'updatedAt', 'currency', 'commissionAmount', 'platformFundedDiscount'])
-    .where('checkoutId', '=', checkoutId).orderBy('id').forUpdate().execute()
+    .where('checkoutId', '=', checkoutId).orderBy('id').forNoKeyUpdate().execute()
 }
 
 /** What a checkout still owes: the total of its orders not cancelled. */

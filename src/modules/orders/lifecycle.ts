@@ -28,7 +28,7 @@ export async function lockOrder (trx: Trx, where: { id: string, userId?: string,
   let q = trx.selectFrom('orders').select(['id', 'status', 'paymentStatus', 'totalAmount', 'paidAmount', 'refundedAmount', 'workspaceId', 'checkoutId']).where('id', '=', where.id)
   if (where.userId) q = q.where('userId', '=', where.userId)
   if (where.workspaceId) q = q.where('workspaceId', '=', where.workspaceId)
-  const order = await q.forUpdate().executeTakeFirst()
+  const order = await q.forNoKeyUpdate().executeTakeFirst()
   if (!order) throw NotFound('NOT_FOUND', 'order not found')
   return order
 }

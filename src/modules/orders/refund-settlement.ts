@@ -81,8 +81,8 @@ export async function settleRefund (trx: Trx, deps: Deps, refundId: string, prov
   const refund = await trx.selectFrom('refunds as r').innerJoin('orders as o', 'o.id', 'r.orderId').select(['r.orderId', 'o.checkoutId']).where('r.id', '=', refundId).executeTakeFirst()
   if (!refund) return false
   // The lock order of every money decision: the checkout, then its orders by id.
-  await trx.selectFrom('checkouts').select('id').where('id', '=', refund.checkoutId).forUpdate().execute()
-  await trx.selectFrom('orders').select('id').where('checkoutId', '=', refund.checkoutId).orderBy('id').forUpdate().execute()
+  await trx.selectFrom('checkouts').select('id').where('id', '=', refund.checkoutId).forNoKeyUpdate().execute()
+  await trx.selectFrom('orders').select('id').where('checkoutId', '=', refund.checkoutId).orderBy('id').forNoKeyUpdate().execute()
   // A refund marked failed that the provider did make after all (a lost response) counts too.
   const settled = await trx.updateTable('refunds').set({ status: 'succeeded', providerRefundId, updatedAt: deps.clock.now() })
     .where('id', '=', refundId).where('status', 'in', ['pending', 'failed']).returning(['amount', 'orderId']).executeTakeFirst()
@@ -110,7 +110,7 @@ export async function applyProviderRefunds (trx: Trx, deps: Deps, checkoutId: st
     const known = await trx.selectFrom('refunds').select('id').where('providerRefundId', '=', pr.id).executeTakeFirst()
     if (known) continue
     const orders = await trx.selectFrom('orders').select(['id', 'status'])
-      .where('checkoutId', '=', checkoutId).where('paidAmount', '>', 0).orderBy('id').forUpdate().execute()
+      .where('checkoutId', '=', checkoutId).where('paidAmount', '>', 0).orderBy('id').forNoKeyUpdate().execute()
     let left = pr.amount
     // Where it belongs least ambiguously first: what cancelled orders still hold, then the
     // standing orders; both net of our refunds in flight. Last (the provider refuses ours if
